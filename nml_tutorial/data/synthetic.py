@@ -1,0 +1,322 @@
+"""The embedded, procedurally generated image dataset (SYNTHETIC: no real photographs).
+
+A class is a combination of a shape (10), a fill pattern (4) and a count of copies (1-3), so 120
+classes exist and any subset shares its attributes with the rest: held-out classes are new tasks
+from the pre-training distribution. Each image draws a random pose, size, colour, background and
+clutter. The same scene can be rendered in five *domains* that keep the classes and change the
+style, standing in for DomainNet / ImageNet-R / -Sketch / -C:
+
+- ``photo``: coloured, shaded objects on gradient backgrounds with clutter and sensor noise;
+- ``sketch``: dark pencil strokes of the outline and the pattern, light shading, on paper, grey;
+- ``painting``: hues mirrored, soft edges, brush texture, posterised colours on canvas;
+- ``clipart``: flat palette colours, thin black outlines, plain pale background, no clutter;
+- ``corrupted``: the photo rendering at low contrast with Gaussian noise.
+
+Everything is rendered with batched tensor ops (on the GPU when ``device`` is one). All randomness
+comes from seeded CPU generators, so the same seed gives the same images on any device up to
+float rounding. Introduced in notebook 02_pretrain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .common import LabeledImages
+
+SHAPES = ("circle", "square", "triangle", "diamond", "cross", "star", "hexagon", "ring", "crescent", "ellipse")
+FILLS = ("solid", "striped", "checkered", "dotted")
+COUNTS = (1, 2, 3)
+DOMAINS = ("photo", "sketch", "painting", "clipart", "corrupted")
+SPLITS = ("train", "val", "test")
+MAX_CLASSES = len(SHAPES) * len(FILLS) * len(COUNTS)
+_COUNT_WORDS = {1: "one", 2: "two", 3: "three"}
+_CHUNK_PIXELS = 512 * 32 * 32  # images rendered at once, sized to stay in cache
+_CLIPART_PALETTE = torch.tensor([
+    [0.90, 0.10, 0.10], [0.10, 0.45, 0.90], [0.10, 0.70, 0.20], [0.95, 0.80, 0.05],
+    [0.60, 0.15, 0.75], [0.95, 0.50, 0.05], [0.05, 0.70, 0.70], [0.90, 0.30, 0.60],
+])
+
+
+def class_table(num_classes: int) -> list[tuple[str, str, int]]:
+    """The first ``num_classes`` (shape, fill, count) combinations, in a fixed shuffled order."""
+    if not 2 <= num_classes <= MAX_CLASSES:
+        raise ValueError(f"num_classes must be between 2 and {MAX_CLASSES}, got {num_classes}")
+    combos = [(s, f, c) for s in SHAPES for f in FILLS for c in COUNTS]
+    order = torch.randperm(len(combos), generator=torch.Generator().manual_seed(20240311))
+    return [combos[i] for i in order[:num_classes].tolist()]
+
+
+def class_name(shape: str, fill: str, count: int) -> str:
+    return f"{_COUNT_WORDS[count]} {fill} {shape}{'s' if count > 1 else ''}"
+
+
+def _seed(*parts) -> int:
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:8], "little") >> 1
+
+
+def _hsv_to_rgb(h: torch.Tensor, s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """(...,) hue, saturation, value in [0, 1] to (..., 3) RGB."""
+    k = torch.stack([(5 + h * 6) % 6, (3 + h * 6) % 6, (1 + h * 6) % 6], -1)
+    return v[..., None] - v[..., None] * s[..., None] * torch.clamp(torch.minimum(k, 4 - k), 0, 1)
+
+
+def _shape_sdf(shape: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Approximate signed distance (negative inside) of a unit-sized shape at local coordinates."""
+    ax, ay = x.abs(), y.abs()
+    r = torch.sqrt(x * x + y * y)
+    if shape == "circle":
+        return r - 0.9
+    if shape == "square":
+        return torch.maximum(ax, ay) - 0.75
+    if shape == "triangle":
+        return torch.maximum(ax * 0.866 + y * 0.5, -y) - 0.5
+    if shape == "diamond":
+        return (ax + ay - 1.05) * 0.707
+    if shape == "cross":
+        return torch.minimum(torch.maximum(ax - 0.95, ay - 0.3), torch.maximum(ax - 0.3, ay - 0.95))
+    if shape == "star":
+        return r - (0.7 + 0.3 * torch.cos(5 * torch.atan2(y, x)))
+    if shape == "hexagon":
+        return torch.maximum(ax * 0.866 + ay * 0.5, ay) - 0.8
+    if shape == "ring":
+        return (r - 0.72).abs() - 0.24
+    if shape == "crescent":
+        return torch.maximum(r - 0.95, 0.75 - torch.sqrt((x - 0.5) ** 2 + y * y))
+    if shape == "ellipse":
+        return torch.sqrt(x * x + (y / 0.5) ** 2) * 0.5 - 0.47
+    raise ValueError(f"unknown shape {shape!r}")
+
+
+def _sample_geometry(labels: torch.Tensor, table, g: torch.Generator) -> dict[str, torch.Tensor]:
+    """Per-image scene parameters on the CPU: shape/fill/count codes, copy placement, colour."""
+    n = labels.numel()
+    shape_code = torch.tensor([SHAPES.index(table[c][0]) for c in range(len(table))])[labels]
+    fill_code = torch.tensor([FILLS.index(table[c][1]) for c in range(len(table))])[labels]
+    count = torch.tensor([table[c][2] for c in range(len(table))])[labels]
+    u = lambda *shape: torch.rand(*shape, generator=g)  # noqa: E731
+    base = torch.tensor([0.0, 0.55, 0.33, 0.27])[count]
+    size = base * (0.8 + 0.35 * u(n))
+    spread = torch.tensor([0.0, 0.0, 0.42, 0.45])[count]
+    layout = u(n, 1) * 2 * math.pi + torch.tensor([0.0, 2.094, 4.189]) * (count[:, None] == 3) \
+        + torch.tensor([0.0, math.pi, 0.0]) * (count[:, None] == 2)
+    center = (u(n, 2) - 0.5) * 0.5
+    offsets = spread[:, None, None] * torch.stack([layout.cos(), layout.sin()], -1)
+    return {
+        "shape": shape_code, "fill": fill_code, "count": count,
+        "center": center, "copy_xy": center[:, None, :] + offsets,
+        "copy_size": size[:, None] * (0.9 + 0.2 * u(n, 3)), "copy_angle": u(n, 3) * 2 * math.pi,
+        "pattern_freq": 2.2 * (0.9 + 0.2 * u(n)), "pattern_phase": u(n) * 2 * math.pi,
+        "hue": u(n), "saturation": 0.55 + 0.45 * u(n), "value": 0.55 + 0.45 * u(n), "size": size,
+    }
+
+
+def _rasterise(geo: dict[str, torch.Tensor], size: int, device) -> dict[str, torch.Tensor]:
+    """Signed distance in pixels, pattern field and pixel grid for every image.
+
+    Only the copies an image really has are evaluated, each shape on its own subset.
+    """
+    geo = {k: v.to(device) for k, v in geo.items()}
+    n = geo["count"].numel()
+    coords = (torch.arange(size, device=device, dtype=torch.float32) + 0.5) / size * 2 - 1
+    gy, gx = torch.meshgrid(coords, coords, indexing="ij")
+    image, copy = torch.nonzero(torch.arange(3, device=device)[None] < geo["count"][:, None], as_tuple=True)
+    dx = gx - geo["copy_xy"][image, copy, 0, None, None]
+    dy = gy - geo["copy_xy"][image, copy, 1, None, None]
+    angle, scale = geo["copy_angle"][image, copy], geo["copy_size"][image, copy, None, None]
+    cos, sin = angle.cos()[:, None, None], angle.sin()[:, None, None]
+    lx, ly = (cos * dx + sin * dy) / scale, (-sin * dx + cos * dy) / scale  # (copies, H, W)
+    shape = geo["shape"][image]
+    sdf = torch.empty_like(lx)
+    for code, name in enumerate(SHAPES):
+        idx = torch.nonzero(shape == code).flatten()
+        if idx.numel():
+            sdf[idx] = _shape_sdf(name, lx[idx], ly[idx])
+    def per_copy(values: torch.Tensor, fill: float) -> torch.Tensor:
+        out = torch.full((n, 3, size, size), fill, device=device)
+        out[image, copy] = values
+        return out
+
+    sdf, nearest = per_copy(sdf * scale * (size / 2), 1e4).min(1, keepdim=True)
+    lx, ly = per_copy(lx, 0.0).gather(1, nearest)[:, 0], per_copy(ly, 0.0).gather(1, nearest)[:, 0]
+    sdf = sdf[:, 0]
+
+    freq, phase = geo["pattern_freq"][:, None, None] * math.pi, geo["pattern_phase"][:, None, None]
+    field = torch.zeros(n, size, size, device=device)
+    for code, fill in enumerate(FILLS[1:], start=1):
+        idx = torch.nonzero(geo["fill"] == code).flatten()
+        if idx.numel():
+            field[idx] = _pattern_field(fill, freq[idx] * lx[idx] + phase[idx], freq[idx] * ly[idx])
+    has_pattern = (geo["fill"] > 0).float()[:, None, None]
+    return {
+        "sdf": sdf, "alpha": (0.5 - sdf).clamp(0, 1),
+        "pattern": torch.sigmoid(6 * field) * has_pattern,
+        "pattern_edge": torch.exp(-(field / 0.3) ** 2) * has_pattern,
+        "gx": gx, "gy": gy, "geo": geo,
+    }
+
+
+def _pattern_field(fill: str, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """A field whose sign marks the pattern's second colour and whose zero set marks its edges."""
+    if fill == "striped":
+        return torch.sin(a)
+    if fill == "checkered":
+        return torch.sin(a) * torch.sin(b)
+    return torch.cos(a) * torch.cos(b) - 0.35
+
+
+def _blur(img: torch.Tensor, passes: int = 1) -> torch.Tensor:
+    for _ in range(passes):
+        img = F.avg_pool2d(img, 3, stride=1, padding=1, count_include_pad=False)
+    return img
+
+
+def _random_colour(n: int, g, sat, val) -> torch.Tensor:
+    u = lambda: torch.rand(n, generator=g)  # noqa: E731
+    return _hsv_to_rgb(u(), sat[0] + (sat[1] - sat[0]) * u(), val[0] + (val[1] - val[0]) * u())
+
+
+def _gradient_background(r, g, device) -> torch.Tensor:
+    n = r["sdf"].shape[0]
+    c1 = _random_colour(n, g, (0.0, 0.5), (0.2, 1.0)).to(device)
+    c2 = _random_colour(n, g, (0.0, 0.5), (0.2, 1.0)).to(device)
+    angle = (torch.rand(n, generator=g) * 2 * math.pi).to(device)[:, None, None]
+    t = ((r["gx"] * angle.cos() + r["gy"] * angle.sin()) + 1.5) / 3
+    return c1[:, :, None, None] * (1 - t[:, None]) + c2[:, :, None, None] * t[:, None]
+
+
+def _clutter(img: torch.Tensor, r, g, device, blobs: int = 4) -> torch.Tensor:
+    n = img.shape[0]
+    size = img.shape[-1]
+    for _ in range(blobs):
+        c = ((torch.rand(n, 2, generator=g) * 2 - 1) * 0.95).to(device)
+        rad = (0.04 + 0.08 * torch.rand(n, generator=g)).to(device)
+        colour = _random_colour(n, g, (0.0, 1.0), (0.1, 1.0)).to(device)
+        d = torch.sqrt((r["gx"] - c[:, 0, None, None]) ** 2 + (r["gy"] - c[:, 1, None, None]) ** 2)
+        a = (0.5 - (d - rad[:, None, None]) * size / 2).clamp(0, 1)[:, None]
+        img = img * (1 - a) + colour[:, :, None, None] * a
+    return img
+
+
+def _photo(r, g, device) -> torch.Tensor:
+    geo, n = r["geo"], r["sdf"].shape[0]
+    img = _clutter(_gradient_background(r, g, device), r, g, device)
+    fg = _hsv_to_rgb(geo["hue"], geo["saturation"], geo["value"])[:, :, None, None]
+    dark = _hsv_to_rgb(geo["hue"], geo["saturation"], geo["value"] * 0.3)[:, :, None, None]
+    pale = _hsv_to_rgb(geo["hue"], geo["saturation"] * 0.3, torch.ones_like(geo["value"]))[:, :, None, None]
+    u = lambda: torch.rand(n, generator=g).to(device)[:, None, None, None]  # noqa: E731
+    second = torch.where(u() < 0.5, dark, pale)
+    m = r["pattern"][:, None]
+    light = (torch.rand(n, generator=g) * 2 * math.pi).to(device)[:, None, None]
+    shade = (1 + 0.2 * (r["gx"] * light.cos() + r["gy"] * light.sin()))[:, None]
+    obj = (fg * (1 - m) + second * m) * shade
+    a = r["alpha"][:, None]
+    img = img * (1 - a) + obj * a
+    img = torch.where(u() < 0.15, img.mean(1, keepdim=True).expand_as(img), img)  # black-and-white photos
+    return img + 0.03 * torch.randn(img.shape, generator=g).to(device)
+
+
+def _sketch(r, g, device) -> torch.Tensor:
+    n, size = r["sdf"].shape[0], r["sdf"].shape[-1]
+    u = lambda *s: torch.rand(*s, generator=g).to(device)  # noqa: E731
+    width = (0.6 + 0.5 * u(n))[:, None, None]
+    outline = (1 - r["sdf"].abs() / width).clamp(0, 1)
+    strokes = torch.maximum(outline, 0.8 * r["alpha"] * r["pattern_edge"])
+    for _ in range(1):  # a stray stroke
+        angle, offset = u(n)[:, None, None] * math.pi, (u(n)[:, None, None] * 2 - 1)
+        dist = (r["gx"] * angle.cos() + r["gy"] * angle.sin() - offset).abs() * size / 2
+        strokes = torch.maximum(strokes, 0.35 * (1 - dist / 0.6).clamp(0, 1))
+    paper = (0.7 + 0.28 * u(n))[:, None, None]
+    darkness = (0.6 + 0.35 * u(n))[:, None, None]
+    shading = (0.3 + 0.35 * u(n))[:, None, None] * r["alpha"]  # light pencil shading inside the object
+    img = (paper * (1 - torch.maximum(darkness * strokes, shading)))[:, None].expand(-1, 3, -1, -1)
+    return img + 0.02 * torch.randn(img.shape, generator=g).to(device)
+
+
+def _painting(r, g, device) -> torch.Tensor:
+    geo, n = r["geo"], r["sdf"].shape[0]
+    u = lambda *s: torch.rand(*s, generator=g).to(device)  # noqa: E731
+    canvas = _hsv_to_rgb(0.08 + 0.06 * u(n), 0.15 + 0.2 * u(n), 0.75 + 0.2 * u(n))[:, :, None, None]
+    hue = (1.15 - geo["hue"]) % 1.0
+    fg = _hsv_to_rgb(hue, (geo["saturation"] + 0.2).clamp(max=1), geo["value"])[:, :, None, None]
+    light = _hsv_to_rgb(hue, geo["saturation"] * 0.4, (geo["value"] * 0.5 + 0.5))[:, :, None, None]
+    m = r["pattern"][:, None]
+    a = _blur(r["alpha"][:, None], 1)
+    img = canvas * (1 - a) + (fg * (1 - m) + light * m) * a
+    strokes = torch.randn(n, 1, img.shape[-2], img.shape[-1], generator=g).to(device)
+    horizontal = u(n)[:, None, None, None] < 0.5
+    brush = torch.where(horizontal, F.avg_pool2d(strokes, (1, 5), 1, (0, 2)), F.avg_pool2d(strokes, (5, 1), 1, (2, 0)))
+    img = img * (1 + 0.08 * brush)
+    return torch.round(img.clamp(0, 1) * 5) / 5
+
+
+def _clipart(r, g, device) -> torch.Tensor:
+    n = r["sdf"].shape[0]
+    u = lambda *s: torch.rand(*s, generator=g)  # noqa: E731
+    palette = _CLIPART_PALETTE
+    fg = palette[torch.randint(len(palette), (n,), generator=g)].to(device)[:, :, None, None]
+    second = torch.where(u(n, 1) < 0.5, torch.ones(n, 3), torch.zeros(n, 3) + 0.25).to(device)[:, :, None, None]
+    bg = _hsv_to_rgb(u(n), 0.3 * u(n), 0.75 + 0.25 * u(n)).to(device)[:, :, None, None]
+    m = (r["pattern"] > 0.5).float()[:, None]
+    a = r["alpha"][:, None]
+    width = (0.5 + 0.5 * u(n)).to(device)[:, None, None]
+    outline = (1 - r["sdf"].abs() / width).clamp(0, 1)[:, None]
+    img = (bg * (1 - a) + (fg * (1 - m) + second * m) * a) * (1 - outline)
+    return img + 0.02 * torch.randn(img.shape, generator=g).to(device)
+
+
+def _corrupted(r, g, device) -> torch.Tensor:
+    img = _photo(r, g, device)
+    n = img.shape[0]
+    u = lambda: torch.rand(n, generator=g).to(device)[:, None, None, None]  # noqa: E731
+    mean = img.mean((1, 2, 3), keepdim=True)
+    img = mean + (img - mean) * (0.55 + 0.2 * u())
+    return img + (0.04 + 0.04 * u()) * torch.randn(img.shape, generator=g).to(device)
+
+
+_RENDER = {"photo": _photo, "sketch": _sketch, "painting": _painting, "clipart": _clipart, "corrupted": _corrupted}
+
+
+def load_synthetic(split: str = "train", domain: str = "photo", num_classes: int = 60, classes=None,
+                   samples_per_class: int = 100, image_size: int = 32, seed: int = 0,
+                   device=None) -> LabeledImages:
+    """Render ``samples_per_class`` images of each requested class in one domain.
+
+    ``classes`` picks a subset of the ``num_classes`` class table (labels are re-indexed 0..k-1 in
+    that order); splits use disjoint random streams; the same (seed, split) gives the same scenes in
+    every domain, so one object can be shown in all five styles.
+    """
+    if domain not in _RENDER:
+        raise ValueError(f"unknown domain {domain!r}; choose one of {list(DOMAINS)}")
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {list(SPLITS)}")
+    if samples_per_class < 1 or image_size < 8:
+        raise ValueError("samples_per_class must be >= 1 and image_size >= 8")
+    table = class_table(num_classes)
+    classes = list(range(num_classes)) if classes is None else [int(c) for c in classes]
+    if not classes or min(classes) < 0 or max(classes) >= num_classes or len(set(classes)) != len(classes):
+        raise ValueError(f"classes must be distinct indices in [0, {num_classes - 1}], got {classes}")
+    device = torch.device(device or "cpu")
+    subset = [table[c] for c in classes]
+    stream = (seed, split, tuple(classes), samples_per_class)
+    labels = torch.arange(len(classes)).repeat(samples_per_class)
+    labels = labels[torch.randperm(labels.numel(), generator=torch.Generator().manual_seed(_seed("labels", *stream)))]
+
+    chunks, attributes = [], {"hue": [], "size": [], "center": []}
+    chunk = max(1, _CHUNK_PIXELS // (image_size * image_size))
+    for start in range(0, labels.numel(), chunk):
+        part = labels[start:start + chunk]
+        geo = _sample_geometry(part, subset, torch.Generator().manual_seed(_seed("geo", *stream, start)))
+        for key in attributes:
+            attributes[key].append(geo[key])
+        raster = _rasterise(geo, image_size, device)
+        style = torch.Generator().manual_seed(_seed("style", *stream, domain, start))
+        chunks.append((_RENDER[domain](raster, style, device).clamp(0, 1) * 255).round().to(torch.uint8))
+    return LabeledImages(
+        images=torch.cat(chunks), labels=labels.to(device),
+        class_names=[class_name(*combo) for combo in subset], domain=domain,
+        attributes={k: torch.cat(v).to(device) for k, v in attributes.items()},
+    )

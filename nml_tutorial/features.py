@@ -1,0 +1,41 @@
+"""Frozen-encoder features, and their on-disk cache keyed by model and dataset (notebook 03_id_ood)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from .io import atomic_torch_save
+from .runtime import autocast
+
+
+@torch.no_grad()
+def extract(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 512, amp: bool = True) -> torch.Tensor:
+    """``model.features`` of every image in eval mode, as float32 (N, D) on the model's device."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    out = []
+    for start in range(0, images.shape[0], batch_size):
+        x = images[start:start + batch_size].to(device)
+        with autocast(device, amp):
+            out.append(model.features(x).float())
+    model.train(was_training)
+    feats = torch.cat(out) if out else torch.empty(0, getattr(model, "feature_dim", 0), device=device)
+    if not torch.isfinite(feats).all():
+        raise FloatingPointError("the encoder produced NaN or infinite features; check the model's weights")
+    return feats
+
+
+def extract_cached(model: torch.nn.Module, images: torch.Tensor, cache_path, **kwargs) -> torch.Tensor:
+    """``extract`` once and keep the result at ``cache_path`` (a name that identifies model and data)."""
+    path = Path(cache_path)
+    device = next(model.parameters()).device
+    if path.exists():
+        feats = torch.load(path, map_location=device)
+        if feats.shape[0] == images.shape[0]:
+            return feats
+    feats = extract(model, images, **kwargs)
+    atomic_torch_save(feats.cpu(), path)
+    return feats

@@ -1,0 +1,196 @@
+"""Supervised pre-training on noisy labels: a loop you can read in one screen, and a cached runner.
+
+The data live on the device as uint8 tensors; each step slices a batch, augments it there and
+runs under bf16 autocast (and channels_last on CUDA). Every epoch ends with an atomic checkpoint;
+an interrupted run resumes from it and, because shuffling and augmentation are seeded per epoch,
+finishes with the same weights as an uninterrupted one. Introduced in notebook 02_pretrain.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .augment import crop_flip
+from .data import load_dataset
+from .io import atomic_torch_save, atomic_write_json, config_key
+from .models import build_model
+from .noise import apply_label_noise
+from .runtime import autocast, resolve_device, seed_everything
+
+TRAIN_DEFAULTS = {
+    "epochs": 10,
+    "batch_size": 128,
+    "optimizer": "sgd",  # or "adamw"
+    "lr": 0.1,
+    "momentum": 0.9,
+    "weight_decay": 5e-4,
+    "warmup_fraction": 0.05,
+    "label_smoothing": 0.0,
+    "augment": True,
+    "padding": 4,
+    "amp": True,  # bf16 autocast
+    "seed": 0,
+}
+
+
+def _check_hp(hp: dict | None, defaults: dict) -> dict:
+    unknown = set(hp or {}) - set(defaults)
+    if unknown:
+        raise ValueError(f"unknown hyper-parameters {sorted(unknown)}; known: {sorted(defaults)}")
+    return {**defaults, **(hp or {})}
+
+
+def _optimizer(model: torch.nn.Module, hp: dict) -> torch.optim.Optimizer:
+    decay = [p for p in model.parameters() if p.dim() > 1]
+    no_decay = [p for p in model.parameters() if p.dim() <= 1]
+    groups = [{"params": decay, "weight_decay": hp["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}]
+    if hp["optimizer"] == "sgd":
+        return torch.optim.SGD(groups, lr=hp["lr"], momentum=hp["momentum"], nesterov=True)
+    if hp["optimizer"] == "adamw":
+        return torch.optim.AdamW(groups, lr=hp["lr"])
+    raise ValueError(f"unknown optimizer {hp['optimizer']!r}; choose 'sgd' or 'adamw'")
+
+
+def warmup_cosine(total_steps: int, warmup_fraction: float):
+    """Learning-rate multiplier: linear warm-up, then cosine decay to zero."""
+    warmup = max(1, int(total_steps * warmup_fraction))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total_steps - warmup)))
+
+    return factor
+
+
+def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, hp: dict | None = None, *,
+                     clean_labels: torch.Tensor | None = None, checkpoint_path=None, device=None,
+                     progress: bool = True, on_epoch_end=None) -> list[dict]:
+    """Train ``model`` on (possibly noisy) ``labels``; returns one record per epoch.
+
+    With ``clean_labels`` each record also says how many of the corrupted samples the model fits
+    (predicts their noisy label) and how many it still predicts correctly: the memorisation regime.
+    """
+    hp = _check_hp(hp, TRAIN_DEFAULTS)
+    device = resolve_device(device)
+    model.to(device)
+    if device.type == "cuda":
+        model.to(memory_format=torch.channels_last)
+    images, labels = images.to(device), labels.to(device)
+    clean_labels = clean_labels.to(device) if clean_labels is not None else None
+    corrupted = (labels != clean_labels) if clean_labels is not None else None
+    n, bs = labels.numel(), min(hp["batch_size"], labels.numel())
+    steps = n // bs  # drop the ragged last batch: BatchNorm dislikes tiny ones
+    opt = _optimizer(model, hp)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(hp["epochs"] * steps, hp["warmup_fraction"]))
+    history, start = [], 0
+    if checkpoint_path is not None and Path(checkpoint_path).exists():
+        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        history, start = state["history"], state["epoch"]
+
+    bar = tqdm(range(start, hp["epochs"]), desc="pre-train", disable=not progress, leave=False)
+    for epoch in bar:
+        g = torch.Generator().manual_seed(hp["seed"] * 1_000_003 + epoch)
+        order = torch.randperm(n, generator=g).to(device)
+        model.train()
+        totals = torch.zeros(5, device=device)  # loss, correct, seen, fitted-noisy, true-on-noisy
+        for step in range(steps):
+            idx = order[step * bs:(step + 1) * bs]
+            x, y = images[idx], labels[idx]
+            if hp["augment"]:
+                x = crop_flip(x, g, padding=hp["padding"])
+            if device.type == "cuda":
+                x = x.contiguous(memory_format=torch.channels_last)
+            with autocast(device, hp["amp"]):
+                logits = model(x)
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=hp["label_smoothing"])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            with torch.no_grad():
+                pred = logits.argmax(1)
+                totals[:3] += torch.stack([loss.detach() * len(y), (pred == y).sum(), torch.tensor(len(y), device=device)])
+                if corrupted is not None:
+                    noisy = corrupted[idx]
+                    totals[3] += (noisy & (pred == y)).sum()
+                    totals[4] += (noisy & (pred == clean_labels[idx])).sum()
+        t = totals.tolist()
+        record = {"epoch": epoch + 1, "loss": t[0] / t[2], "train_acc": t[1] / t[2], "lr": sched.get_last_lr()[0]}
+        if corrupted is not None and corrupted.any():
+            seen_noisy = corrupted.sum().item() * t[2] / n
+            record.update(noisy_fitted=t[3] / seen_noisy, noisy_predicted_true=t[4] / seen_noisy)
+        history.append(record)
+        bar.set_postfix(loss=f"{record['loss']:.3f}", acc=f"{record['train_acc']:.3f}")
+        if checkpoint_path is not None:
+            atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                               "scheduler": sched.state_dict(), "history": history, "epoch": epoch + 1},
+                              checkpoint_path)
+        if on_epoch_end is not None:
+            on_epoch_end(record)
+    model.eval()
+    return history
+
+
+PRETRAIN_DEFAULTS = {
+    "data": {"name": "synthetic", "split": "train", "domain": "photo", "num_classes": 60,
+             "classes": list(range(40)), "samples_per_class": 200, "image_size": 32, "seed": 0},
+    "noise_type": "symmetric",
+    "noise_ratio": 0.0,
+    "arch": "resnet_small",
+    "width": 32,
+    "depth": 1,
+    **TRAIN_DEFAULTS,
+}
+
+
+@dataclass
+class PretrainedRun:
+    """A pre-trained model in eval mode, the config that made it, its cache key and training history."""
+
+    model: torch.nn.Module
+    config: dict
+    key: str
+    history: list[dict]
+
+
+def pretrain_supervised(config: dict | None = None, cache_dir=".cache", device=None,
+                        progress: bool = True) -> PretrainedRun:
+    """Pre-train on noisy labels as ``config`` says, reusing a finished run and resuming an interrupted one.
+
+    The cache key hashes the whole config (data, noise, model, optimisation), so changing anything
+    trains a new model while rerunning a notebook reuses the old one.
+    """
+    config = _check_hp(config, PRETRAIN_DEFAULTS)
+    key = config_key(config)
+    run_dir = Path(cache_dir) / "pretrain" / key
+    device = resolve_device(device)
+    final = run_dir / "model.pt"
+    if final.exists():
+        state = torch.load(final, map_location=device, weights_only=False)
+        model = build_model(config["arch"], state["model"]["head.weight"].shape[0], width=config["width"],
+                            depth=config["depth"])
+        model.load_state_dict(state["model"])
+        return PretrainedRun(model.to(device).eval(), config, key, state["history"])
+
+    data = load_dataset(**config["data"], device=device)
+    seed_everything(config["seed"])
+    model = build_model(config["arch"], data.num_classes, width=config["width"], depth=config["depth"])
+    noisy = apply_label_noise(data.labels, data.num_classes, config["noise_type"], config["noise_ratio"],
+                              seed=config["seed"])
+    atomic_write_json(config, run_dir / "config.json")
+    hp = {k: config[k] for k in TRAIN_DEFAULTS}
+    history = train_classifier(model, data.images, noisy.labels, hp, clean_labels=data.labels,
+                               checkpoint_path=run_dir / "checkpoint.pt", device=device, progress=progress)
+    atomic_torch_save({"model": model.state_dict(), "history": history, "config": config}, final)
+    (run_dir / "checkpoint.pt").unlink(missing_ok=True)
+    return PretrainedRun(model, config, key, history)

@@ -1,0 +1,104 @@
+import pytest
+import torch
+
+from nml_tutorial import noise
+
+
+def labels(n=1000, c=10, seed=0):
+    return torch.randint(0, c, (n,), generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("ratio", [0.0, 0.05, 0.1, 0.333, 1.0])
+def test_symmetric_exact_count_and_other_class(ratio):
+    y = labels()
+    out = noise.symmetric_noise(y, 10, ratio, seed=3)
+    assert out.labels.shape == y.shape and out.labels.dtype == y.dtype
+    assert int(out.corrupted.sum()) == round(ratio * len(y))
+    assert torch.equal(out.corrupted, out.labels != y)  # every chosen sample really changed class
+    assert out.realised_ratio == pytest.approx(round(ratio * len(y)) / len(y))
+
+
+def test_symmetric_targets_are_uniform_over_other_classes():
+    y = torch.zeros(20000, dtype=torch.long)
+    out = noise.symmetric_noise(y, 5, 0.5, seed=1)
+    counts = torch.bincount(out.labels[out.corrupted], minlength=5).float()
+    assert counts[0] == 0
+    assert torch.allclose(counts[1:] / counts[1:].sum(), torch.full((4,), 0.25), atol=0.02)
+
+
+def test_same_seed_same_noise_other_seed_differs():
+    y = labels()
+    a, b = noise.symmetric_noise(y, 10, 0.2, seed=7), noise.symmetric_noise(y, 10, 0.2, seed=7)
+    c = noise.symmetric_noise(y, 10, 0.2, seed=8)
+    assert torch.equal(a.labels, b.labels) and not torch.equal(a.labels, c.labels)
+
+
+def test_dtype_is_preserved():
+    y = labels().to(torch.int32)
+    assert noise.symmetric_noise(y, 10, 0.1).labels.dtype == torch.int32
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_cpu_and_gpu_give_the_same_noise():
+    y = labels()
+    cpu = noise.symmetric_noise(y, 10, 0.2, seed=5)
+    gpu = noise.symmetric_noise(y.cuda(), 10, 0.2, seed=5)
+    assert gpu.labels.is_cuda and torch.equal(cpu.labels, gpu.labels.cpu())
+    assert torch.equal(noise.caption_noise(100, 0.3, seed=1), noise.caption_noise(100, 0.3, seed=1, device="cuda").cpu())
+
+
+def test_pair_noise_moves_to_next_class():
+    y = labels()
+    out = noise.pair_noise(y, 10, 0.3, seed=0)
+    assert int(out.corrupted.sum()) == 300
+    assert torch.equal(out.labels[out.corrupted], (y[out.corrupted] + 1) % 10)
+
+
+@pytest.mark.parametrize("make", [noise.symmetric_matrix, noise.pair_matrix])
+def test_transition_noise_matches_its_matrix(make):
+    y = torch.arange(6).repeat(200)
+    T = make(6, 0.25)
+    out = noise.transition_noise(y, T, seed=2)
+    empirical = noise.empirical_transition(y, out.labels, 6)
+    assert torch.allclose(empirical, T, atol=1 / 200 + 1e-9)
+    assert torch.allclose(T.sum(1), torch.ones(6, dtype=T.dtype))
+
+
+def test_empirical_transition_of_symmetric_noise():
+    y = torch.arange(4).repeat(1000)
+    out = noise.symmetric_noise(y, 4, 0.2, seed=0)
+    emp = noise.empirical_transition(y, out.labels, 4)
+    assert torch.allclose(emp.diagonal(), torch.full((4,), 0.8, dtype=emp.dtype), atol=0.03)
+
+
+@pytest.mark.parametrize("ratio", [-0.1, 1.5, 10])
+def test_ratio_outside_unit_interval_is_rejected(ratio):
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        noise.symmetric_noise(labels(), 10, ratio)
+
+
+def test_labels_out_of_range_are_rejected():
+    with pytest.raises(ValueError, match="num_classes"):
+        noise.symmetric_noise(torch.tensor([0, 1, 10]), 10, 0.1)
+    with pytest.raises(ValueError, match="integer"):
+        noise.pair_noise(torch.tensor([0.0, 1.0]), 2, 0.1)
+
+
+def test_bad_transition_matrix_is_rejected():
+    with pytest.raises(ValueError, match="sum to 1"):
+        noise.transition_noise(torch.tensor([0, 1]), torch.tensor([[0.5, 0.2], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="square"):
+        noise.transition_noise(torch.tensor([0, 1]), torch.ones(2, 3) / 3)
+
+
+@pytest.mark.parametrize("ratio", [0.0, 0.1, 0.5, 1.0])
+def test_caption_noise_is_a_permutation_with_exact_swaps(ratio):
+    idx = noise.caption_noise(501, ratio, seed=4)
+    assert torch.equal(idx.sort().values, torch.arange(501))
+    assert int((idx != torch.arange(501)).sum()) == round(ratio * 501)
+    assert torch.equal(idx, noise.caption_noise(501, ratio, seed=4))
+
+
+def test_caption_noise_single_swap_is_rejected():
+    with pytest.raises(ValueError, match="exactly one"):
+        noise.caption_noise(10, 0.1)
