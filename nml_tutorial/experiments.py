@@ -47,7 +47,7 @@ PRESETS = {
         "seeds": [0],
         "downstream_classes": list(range(40, 60)),
         "probe_train_per_class": 50,
-        "probe_test_per_class": 50,
+        "probe_test_per_class": 40,
         "domains": list(DOMAINS),
         "digits": True,
     },

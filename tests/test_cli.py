@@ -1,0 +1,53 @@
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from nml_tutorial.cli import main
+from nml_tutorial.experiments import COLUMNS, get_preset, summarise
+
+
+def test_tiny_sweep_end_to_end(tmp_path, capsys):
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    assert main(["sweep", "--preset", "tiny", "--out", str(out), "--cache", str(cache), "--no-progress"]) == 0
+    table = pd.read_csv(out / "results.csv")
+    assert list(table.columns) == COLUMNS
+    # 2 noise ratios x 2 tasks x 2 test domains, one seed
+    assert len(table) == 8 and set(table["noise_ratio"]) == {0.0, 0.3}
+    assert set(table["shift"]) == {"id", "ood"} and table["accuracy"].between(0, 1).all()
+    assert (out / "accuracy_vs_noise.html").stat().st_size > 10_000
+    if shutil.which("chromium") or shutil.which("google-chrome"):
+        assert (out / "accuracy_vs_noise.png").stat().st_size > 10_000
+    printed = capsys.readouterr().out
+    assert "downstream_classes" in printed and "wrote" in printed
+
+    # A rerun reads every run, feature and probe row from the cache and gives the same table.
+    assert main(["sweep", "--preset", "tiny", "--out", str(out), "--cache", str(cache), "--no-progress"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out / "results.csv"), table)
+
+
+def test_summary_has_one_row_per_cell():
+    table = pd.DataFrame([
+        {"objective": "supervised", "method": "linear_probe", "task": "t", "train_domain": "photo",
+         "test_domain": "photo", "shift": "id", "noise_ratio": 0.1, "seed": s, "accuracy": a}
+        for s, a in enumerate([0.5, 0.7])])
+    row = summarise(table).iloc[0]
+    assert row["mean"] == pytest.approx(0.6) and row["seeds"] == 2 and row["std"] == pytest.approx(0.1414, abs=1e-3)
+
+
+def test_bad_noise_ratio_is_a_clear_cli_error(tmp_path, capsys):
+    code = main(["sweep", "--preset", "tiny", "--noise", "15", "--out", str(tmp_path), "--cache", str(tmp_path),
+                 "--no-progress"])
+    assert code == 2 and "[0, 1]" in capsys.readouterr().err
+
+
+def test_unknown_preset_key_is_rejected():
+    with pytest.raises(ValueError, match="unknown preset keys"):
+        get_preset("quick", epochs=3)
+
+
+def test_module_entry_point_prints_help():
+    result = subprocess.run([sys.executable, "-m", "nml_tutorial", "sweep", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--preset" in result.stdout

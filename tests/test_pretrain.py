@@ -1,0 +1,92 @@
+import pytest
+import torch
+
+from nml_tutorial.augment import crop_flip
+from nml_tutorial.data import load_dataset
+from nml_tutorial.models import build_model
+from nml_tutorial.pretrain import pretrain_supervised, train_classifier
+
+TINY_DATA = {"name": "synthetic", "split": "train", "domain": "photo", "num_classes": 6, "classes": list(range(4)),
+             "samples_per_class": 16, "image_size": 16, "seed": 0}
+TINY = {"data": TINY_DATA, "width": 4, "epochs": 3, "batch_size": 16, "noise_ratio": 0.25}
+
+
+def test_crop_flip_keeps_shape_and_is_seeded():
+    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8)
+    a = crop_flip(x, torch.Generator().manual_seed(0), padding=2)
+    b = crop_flip(x, torch.Generator().manual_seed(0), padding=2)
+    assert a.shape == x.shape and torch.equal(a, b)
+    assert torch.equal(crop_flip(x, torch.Generator(), padding=0, flip=False), x)
+
+
+def test_training_loss_falls_on_clean_labels():
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(2).repeat(64)
+    images = torch.randint(0, 128, (128, 3, 16, 16), generator=g, dtype=torch.uint8)
+    images[labels == 0, :, :, :8] += 100  # class 0: bright left half, class 1: bright right half (no flips)
+    images[labels == 1, :, :, 8:] += 100
+    torch.manual_seed(0)
+    model = build_model("resnet_small", 2, width=8)
+    history = train_classifier(model, images, labels, {"epochs": 6, "batch_size": 32, "lr": 0.05, "augment": False},
+                               progress=False)
+    assert history[-1]["loss"] < 0.6 * history[0]["loss"]
+    assert history[-1]["train_acc"] > 0.9  # chance is 0.5
+    assert not model.training
+
+
+def test_memorisation_is_logged_for_noisy_labels():
+    ds = load_dataset("synthetic", num_classes=4, samples_per_class=16, image_size=16)
+    noisy = ds.labels.clone()
+    noisy[:8] = (noisy[:8] + 1) % 4
+    model = build_model("resnet_small", 4, width=4)
+    record = train_classifier(model, ds.images, noisy, {"epochs": 1, "batch_size": 16}, clean_labels=ds.labels,
+                              progress=False)[-1]
+    assert 0.0 <= record["noisy_fitted"] <= 1.0 and 0.0 <= record["noisy_predicted_true"] <= 1.0
+
+
+def test_unknown_hyper_parameter_is_rejected():
+    with pytest.raises(ValueError, match="unknown hyper-parameters"):
+        train_classifier(build_model("resnet_small", 2, width=4), torch.zeros(4, 3, 8, 8, dtype=torch.uint8),
+                         torch.tensor([0, 1, 0, 1]), {"epoch": 3})
+
+
+def test_resume_after_interrupt_gives_the_same_weights(tmp_path):
+    uninterrupted = pretrain_supervised(TINY, cache_dir=tmp_path / "a", progress=False)
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_after_first_epoch(record):
+        if record["epoch"] == 1:
+            raise Interrupt
+
+    # Interrupt the same run after its first epoch: the checkpoint must be there, the final model not.
+    import nml_tutorial.pretrain as pretrain_module
+
+    original = pretrain_module.train_classifier
+    pretrain_module.train_classifier = lambda *a, **k: original(*a, **k, on_epoch_end=stop_after_first_epoch)
+    try:
+        with pytest.raises(Interrupt):
+            pretrain_supervised(TINY, cache_dir=tmp_path / "b", progress=False)
+    finally:
+        pretrain_module.train_classifier = original
+    run_dir = tmp_path / "b" / "pretrain" / uninterrupted.key
+    assert (run_dir / "checkpoint.pt").exists() and not (run_dir / "model.pt").exists()
+
+    resumed = pretrain_supervised(TINY, cache_dir=tmp_path / "b", progress=False)
+    assert [r["epoch"] for r in resumed.history] == [1, 2, 3]
+    for (name, a), b in zip(uninterrupted.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert (run_dir / "model.pt").exists() and not (run_dir / "checkpoint.pt").exists()
+
+
+def test_finished_run_is_reused_not_retrained(tmp_path, monkeypatch):
+    first = pretrain_supervised(TINY, cache_dir=tmp_path, progress=False)
+    import nml_tutorial.pretrain as pretrain_module
+
+    monkeypatch.setattr(pretrain_module, "train_classifier", lambda *a, **k: pytest.fail("retrained a cached run"))
+    again = pretrain_supervised(TINY, cache_dir=tmp_path, progress=False)
+    assert again.key == first.key and again.history == first.history
+    changed = pretrain_supervised  # a different config must not hit the cache
+    with pytest.raises(pytest.fail.Exception):
+        changed({**TINY, "noise_ratio": 0.5}, cache_dir=tmp_path, progress=False)

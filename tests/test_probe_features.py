@@ -1,0 +1,50 @@
+import pytest
+import torch
+
+from nml_tutorial.features import extract, extract_cached
+from nml_tutorial.models import build_model
+from nml_tutorial.probe import fit_linear_probe, linear_probe
+
+
+def blobs(n_per_class=100, classes=5, dim=16, spread=0.5, seed=0):
+    centres = torch.randn(classes, dim, generator=torch.Generator().manual_seed(0)) * 3
+    g = torch.Generator().manual_seed(seed + 1)
+    y = torch.arange(classes).repeat_interleave(n_per_class)
+    return centres[y] + spread * torch.randn(len(y), dim, generator=g), y
+
+
+def test_probe_is_far_above_chance_on_separable_data():
+    (x, y), (xt, yt) = blobs(), blobs(seed=1)
+    acc = linear_probe(x, y, {"test": (xt, yt)})
+    assert acc["test"] > 0.95  # chance is 0.2
+
+
+def test_probe_is_near_chance_on_random_labels():
+    x, _ = blobs()
+    y = torch.randint(0, 5, (len(x),), generator=torch.Generator().manual_seed(3))
+    xt, _ = blobs(seed=1)
+    yt = torch.randint(0, 5, (len(xt),), generator=torch.Generator().manual_seed(4))
+    assert linear_probe(x, y, {"t": (xt, yt)})["t"] < 0.35
+
+
+def test_probe_picks_l2_from_the_grid():
+    x, y = blobs()
+    assert fit_linear_probe(x, y).l2 in (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
+
+
+def test_nan_features_are_rejected():
+    x, y = blobs()
+    x[3, 2] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        linear_probe(x, y, {})
+
+
+def test_extract_gives_float_features_and_caches(tmp_path):
+    model = build_model("resnet_small", 3, width=4)
+    images = torch.randint(0, 256, (10, 3, 16, 16), dtype=torch.uint8)
+    feats = extract(model, images, batch_size=4)
+    assert feats.shape == (10, model.feature_dim) and feats.dtype == torch.float32
+    path = tmp_path / "f.pt"
+    first = extract_cached(model, images, path)
+    torch.nn.init.constant_(model.encoder[1].weight, 0.0)  # a cache hit must not re-encode
+    assert torch.equal(extract_cached(model, images, path), first)
