@@ -19,9 +19,7 @@ def _sweep(args) -> int:
     table = experiments.run_sweep(args.preset, seeds=args.seeds, noise_ratios=args.noise, cache_dir=args.cache,
                                   out_dir=args.out, device=args.device, progress=not args.no_progress)
     figures = viz.save_figure(viz.accuracy_vs_noise(table), Path(args.out) / "accuracy_vs_noise", png=not args.no_png)
-    summary = experiments.summarise(table)
-    wide = summary.pivot_table(index=["task", "test_domain", "shift"], columns="noise_ratio", values="mean")
-    print((wide * 100).round(1).to_string())
+    print(experiments.summary_table(table).to_string())
     print(f"\nwrote {Path(args.out) / 'results.csv'} and {', '.join(str(f) for f in figures)}"
           f" in {time.perf_counter() - started:.0f} s")
     return 0

@@ -179,3 +179,12 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     """Mean, standard deviation and number of seeds of accuracy per method, noise, task and test domain."""
     keys = ["objective", "method", "task", "train_domain", "test_domain", "shift", "noise_ratio"]
     return (table.groupby(keys, sort=True)["accuracy"].agg(mean="mean", std="std", seeds="count").reset_index())
+
+
+def summary_table(table: pd.DataFrame, method: str = "linear_probe") -> pd.DataFrame:
+    """Wide view for reading: rows task / test domain, columns noise %, cells 'mean ± std' accuracy in %."""
+    stats = summarise(table[table["method"] == method])
+    stats["cell"] = [f"{m * 100:.1f} ± {s * 100:.1f}" if n > 1 else f"{m * 100:.1f}"
+                     for m, s, n in zip(stats["mean"], stats["std"].fillna(0), stats["seeds"])]
+    stats["noise %"] = (stats["noise_ratio"] * 100).round(1)
+    return stats.pivot(index=["task", "shift", "test_domain"], columns="noise %", values="cell").sort_index()

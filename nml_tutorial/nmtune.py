@@ -1,0 +1,182 @@
+"""NMTune: reshape a noisy model's feature space without touching its weights (notebook 05_nmtune).
+
+Black-box form: the frozen encoder gives f (dim D); a head maps it to
+
+    z = s * MLP(f) + f,    MLP = Linear(D, 4D) -> BatchNorm -> ReLU -> Linear(4D, D),  s init 1,
+
+and a linear classifier reads z. The loss adds three regularisers to the cross-entropy:
+
+- ``mse``: keep z close to f (both row-normalised; f detached): do not forget pre-training;
+- ``cov``: sum of squared off-diagonal covariances of z over D: decorrelate the dimensions;
+- ``svd``: minus the mean of the top-k shares sigma_i / sum(sigma) of z: give the dominant
+  directions back their share (the spectrum pre-training noise flattened).
+
+Weights 1.0 / 0.04 / 0.001, top-5, as in the study. The baselines share the trainer: a linear
+head on f, and the same MLP head with cross-entropy only (NMTune with every weight at zero).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .pretrain import _check_hp, warmup_cosine
+from .probe import _stratified_split, check_features
+
+DEFAULT_WEIGHTS = {"mse": 1.0, "cov": 0.04, "svd": 0.001}
+METHODS = ("linear_head", "mlp_head", "nmtune")
+
+HEAD_DEFAULTS = {
+    "epochs": 30,
+    "batch_size": 256,
+    "lr": 1e-3,
+    "weight_decay": 1e-4,
+    "warmup_fraction": 0.0,
+    "val_fraction": 0.1,  # held out of the training features to pick the best epoch
+    "top_k": 5,
+    "seed": 0,
+}
+
+
+def nmtune_losses(f: torch.Tensor, z: torch.Tensor, k: int = 5) -> dict[str, torch.Tensor]:
+    """The three NMTune regularisers of a batch of features ``f`` and their transform ``z``."""
+    n, d = z.shape
+    if n < 2:
+        raise ValueError("NMTune's covariance term needs a batch of at least 2 samples")
+    mse = (F.normalize(z, dim=1) - F.normalize(f.detach(), dim=1)).pow(2).mean()
+    centred = z - z.mean(0, keepdim=True)
+    cov = centred.T @ centred / (n - 1)
+    cov_loss = (cov.pow(2).sum() - cov.diagonal().pow(2).sum()) / d
+    s = torch.linalg.svdvals(z.float())
+    svd_loss = -(s / s.sum()).topk(min(k, s.numel())).values.mean()
+    return {"mse": mse, "cov": cov_loss, "svd": svd_loss}
+
+
+class NMTuneHead(nn.Module):
+    """z = s * MLP(f) + f with a learnable per-dimension scale s, and a linear classifier on z."""
+
+    def __init__(self, dim: int, num_classes: int, expansion: int = 4):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(dim, expansion * dim), nn.BatchNorm1d(expansion * dim), nn.ReLU(),
+                                 nn.Linear(expansion * dim, dim))
+        self.scale = nn.Parameter(torch.ones(dim))
+        self.classifier = nn.Linear(dim, num_classes)
+
+    def transform(self, f: torch.Tensor) -> torch.Tensor:
+        return self.scale * self.mlp(f) + f
+
+    def forward(self, f: torch.Tensor):
+        z = self.transform(f)
+        return self.classifier(z), z
+
+
+class LinearHead(nn.Module):
+    """The linear-probe baseline under the same trainer: z = f."""
+
+    def __init__(self, dim: int, num_classes: int):
+        super().__init__()
+        self.classifier = nn.Linear(dim, num_classes)
+
+    def transform(self, f: torch.Tensor) -> torch.Tensor:
+        return f
+
+    def forward(self, f: torch.Tensor):
+        return self.classifier(f), f
+
+
+@dataclass
+class TunedHead:
+    """A trained head with the feature standardisation it was trained under."""
+
+    head: nn.Module
+    mean: torch.Tensor
+    std: torch.Tensor
+    best_epoch: int
+    history: list[dict]
+
+    @torch.no_grad()
+    def transform(self, f: torch.Tensor) -> torch.Tensor:
+        self.head.eval()
+        return self.head.transform((f.float() - self.mean) / self.std)
+
+    @torch.no_grad()
+    def accuracy(self, f: torch.Tensor, y: torch.Tensor) -> float:
+        check_features(f, y)
+        self.head.eval()
+        logits, _ = self.head((f.float() - self.mean) / self.std)
+        return (logits.argmax(1) == y.to(f.device)).float().mean().item()
+
+
+def resolve_weights(method: str, weights: dict | None = None) -> dict[str, float]:
+    """Regulariser weights of a method: NMTune's defaults (overridable, 0 switches a term off), else none."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
+    if method != "nmtune":
+        if weights and any(weights.values()):
+            raise ValueError(f"{method} trains with cross-entropy only; regulariser weights apply to 'nmtune'")
+        return {k: 0.0 for k in DEFAULT_WEIGHTS}
+    unknown = set(weights or {}) - set(DEFAULT_WEIGHTS)
+    if unknown:
+        raise ValueError(f"unknown NMTune loss terms {sorted(unknown)}; known: {sorted(DEFAULT_WEIGHTS)}")
+    return {**DEFAULT_WEIGHTS, **(weights or {})}
+
+
+def train_head(method: str, features: torch.Tensor, labels: torch.Tensor, hp: dict | None = None,
+               weights: dict | None = None, progress: bool = False) -> TunedHead:
+    """Train a head on cached features (black-box: the encoder is never needed).
+
+    ``method``: ``"linear_head"``, ``"mlp_head"`` (cross-entropy only) or ``"nmtune"``. The epoch with
+    the best accuracy on a stratified validation split of the training features is kept.
+    """
+    hp = _check_hp(hp, HEAD_DEFAULTS)
+    weights = resolve_weights(method, weights)
+    check_features(features, labels, "training features")
+    device = features.device
+    labels = labels.to(device).long()
+    num_classes = int(labels.max()) + 1
+    mean, std = features.float().mean(0), features.float().std(0).clamp_min(1e-6)
+    x = (features.float() - mean) / std
+    train, val = _stratified_split(labels, hp["val_fraction"], hp["seed"])
+    train, val = train.to(device), val.to(device)
+    x_train, y_train, x_val, y_val = x[train], labels[train], x[val], labels[val]
+
+    torch.manual_seed(hp["seed"])
+    head = (LinearHead if method == "linear_head" else NMTuneHead)(x.shape[1], num_classes).to(device)
+    opt = torch.optim.AdamW(head.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
+    bs = min(hp["batch_size"], len(y_train))
+    steps = max(1, len(y_train) // bs)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(hp["epochs"] * steps, hp["warmup_fraction"]))
+    g = torch.Generator().manual_seed(hp["seed"])
+    best = (-1.0, 0, copy.deepcopy(head.state_dict()))
+    history = []
+    for epoch in tqdm(range(hp["epochs"]), desc=method, disable=not progress, leave=False):
+        head.train()
+        order = torch.randperm(len(y_train), generator=g).to(device)
+        total = 0.0
+        for step in range(steps):
+            idx = order[step * bs:(step + 1) * bs]
+            f = x_train[idx]
+            logits, z = head(f)
+            loss = F.cross_entropy(logits, y_train[idx])
+            if any(weights.values()):
+                terms = nmtune_losses(f, z, k=hp["top_k"])
+                loss = loss + sum(weights[name] * terms[name] for name in terms if weights[name])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        head.eval()
+        with torch.no_grad():
+            val_acc = (head(x_val)[0].argmax(1) == y_val).float().mean().item()
+        history.append({"epoch": epoch + 1, "loss": total / steps, "val_acc": val_acc})
+        if val_acc > best[0]:
+            best = (val_acc, epoch + 1, copy.deepcopy(head.state_dict()))
+    head.load_state_dict(best[2])
+    head.eval()
+    return TunedHead(head, mean, std, best[1], history)

@@ -1,0 +1,67 @@
+"""The singular-value spectrum of a feature matrix, and the study's two summaries of it (notebook 04_spectrum).
+
+F is an (M, D) matrix of features of a downstream set, sigma its singular values, p = sigma / sum(sigma):
+
+- SVE (singular value entropy) = -sum p_i log p_i: how evenly the dimensions share the variance;
+  pre-training noise raises it (more dimensions used);
+- LSVR = -log p_1: how little of the spectrum the largest singular value holds; noise raises it
+  (the dominant direction loses its share).
+
+Rows are L2-normalised, then centred by the dataset mean (``center="mean"``, the conventional choice).
+``center="row"`` subtracts each row's own mean, as the authors' analysis script does; ``None`` skips it.
+All sums run in float64, on whatever device the features are.
+"""
+
+from __future__ import annotations
+
+import torch
+
+CENTERS = ("mean", "row", None)
+
+
+def _prepare(features: torch.Tensor, center) -> torch.Tensor:
+    if center not in CENTERS:
+        raise ValueError(f"center must be one of {CENTERS}, got {center!r}")
+    if not isinstance(features, torch.Tensor) or features.dim() != 2 or min(features.shape) == 0:
+        shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__
+        raise ValueError(f"features must be a non-empty (N, D) tensor, got {shape}")
+    if not torch.isfinite(features).all():
+        raise ValueError("features contain NaN or infinite values; check the encoder or drop those rows")
+    x = features.double()
+    x = x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    if center == "mean":
+        x = x - x.mean(0, keepdim=True)
+    elif center == "row":
+        x = x - x.mean(1, keepdim=True)
+    return x
+
+
+def singular_values(features: torch.Tensor, center="mean") -> torch.Tensor:
+    """Singular values (float64, descending) of the normalised, centred feature matrix."""
+    return torch.linalg.svdvals(_prepare(features, center))
+
+
+def _shares(features: torch.Tensor, center) -> torch.Tensor:
+    s = singular_values(features, center)
+    total = s.sum()
+    if total <= 0:
+        raise ValueError("all singular values are zero (identical rows after centring); nothing to measure")
+    return s / total
+
+
+def sve(features: torch.Tensor, center="mean") -> float:
+    """Singular value entropy: -sum p_i log p_i with p = sigma / sum(sigma)."""
+    p = _shares(features, center)
+    p = p[p > 0]
+    return float(-(p * p.log()).sum())
+
+
+def lsvr(features: torch.Tensor, center="mean") -> float:
+    """Largest singular value ratio, as the study reports it: -log(sigma_1 / sum(sigma))."""
+    return float(-_shares(features, center)[0].log())
+
+
+def explained_variance(features: torch.Tensor, center="mean") -> torch.Tensor:
+    """Cumulative fraction of variance (sigma^2) held by the top-k directions, k = 1..min(N, D)."""
+    s2 = singular_values(features, center) ** 2
+    return s2.cumsum(0) / s2.sum().clamp_min(1e-300)

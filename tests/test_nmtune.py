@@ -1,0 +1,85 @@
+import pytest
+import torch
+
+from nml_tutorial.features import extract
+from nml_tutorial.models import build_model
+from nml_tutorial.nmtune import NMTuneHead, nmtune_losses, resolve_weights, train_head
+
+
+def test_mse_term_by_hand():
+    f = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    z = torch.tensor([[0.0, 1.0], [0.0, 3.0]])
+    # normalised f = I, normalised z = [[0, 1], [0, 1]]: squared differences 1, 1, 0, 0 -> mean 0.5
+    assert nmtune_losses(f, z)["mse"].item() == pytest.approx(0.5)
+
+
+def test_cov_term_by_hand():
+    z = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 0.0]])
+    # centred rows (-2, 0), (0, 2), (2, -2); unbiased covariance [[4, -2], [-2, 4]];
+    # off-diagonal squares 4 + 4 = 8, divided by D = 2
+    assert nmtune_losses(z, z)["cov"].item() == pytest.approx(4.0)
+
+
+def test_svd_term_by_hand():
+    z = torch.tensor([[3.0, 0.0], [0.0, 1.0]])  # singular values 3, 1: shares 0.75, 0.25
+    assert nmtune_losses(z, z, k=1)["svd"].item() == pytest.approx(-0.75)
+    assert nmtune_losses(z, z, k=5)["svd"].item() == pytest.approx(-0.5)  # top-k capped at rank 2
+
+
+def test_mse_does_not_push_gradients_into_f():
+    f = torch.randn(8, 4, requires_grad=True)
+    z = torch.randn(8, 4, requires_grad=True)
+    nmtune_losses(f, z)["mse"].backward()
+    assert f.grad is None and z.grad is not None
+
+
+def blobs(seed, n=60, classes=3, dim=8):
+    centres = torch.randn(classes, dim, generator=torch.Generator().manual_seed(0)) * 2
+    y = torch.arange(classes).repeat_interleave(n)
+    return centres[y] + torch.randn(len(y), dim, generator=torch.Generator().manual_seed(seed + 1)), y
+
+
+def test_black_box_training_never_touches_the_encoder():
+    encoder = build_model("resnet_small", 3, width=4)
+    images = torch.randint(0, 256, (48, 3, 16, 16), dtype=torch.uint8)
+    before = {k: v.clone() for k, v in encoder.state_dict().items()}
+    feats = extract(encoder, images)
+    assert not feats.requires_grad
+    tuned = train_head("nmtune", feats, torch.arange(3).repeat(16), {"epochs": 2, "batch_size": 16})
+    assert all(p.grad is None for p in encoder.parameters())
+    assert all(torch.equal(before[k], v) for k, v in encoder.state_dict().items())
+    assert any(p.grad is not None for p in tuned.head.parameters())
+
+
+def test_nmtune_with_every_term_off_is_the_mlp_baseline():
+    x, y = blobs(0)
+    hp = {"epochs": 3, "batch_size": 32}
+    plain = train_head("mlp_head", x, y, hp)
+    ablated = train_head("nmtune", x, y, hp, weights={"mse": 0.0, "cov": 0.0, "svd": 0.0})
+    for a, b in zip(plain.head.state_dict().values(), ablated.head.state_dict().values()):
+        assert torch.equal(a, b)
+    assert not torch.equal(train_head("nmtune", x, y, hp).head.scale, plain.head.scale)
+
+
+@pytest.mark.parametrize("method", ["linear_head", "mlp_head", "nmtune"])
+def test_each_method_learns_separable_blobs(method):
+    (x, y), (xt, yt) = blobs(0), blobs(1)
+    tuned = train_head(method, x, y, {"epochs": 20, "batch_size": 32, "lr": 1e-2})
+    assert tuned.accuracy(xt, yt) > 0.9 and 1 <= tuned.best_epoch <= 20
+
+
+def test_head_shapes_and_initial_scale():
+    head = NMTuneHead(6, 4)
+    logits, z = head(torch.randn(5, 6))
+    assert logits.shape == (5, 4) and z.shape == (5, 6) and torch.equal(head.scale, torch.ones(6))
+
+
+def test_weights_are_checked():
+    assert resolve_weights("nmtune") == {"mse": 1.0, "cov": 0.04, "svd": 0.001}
+    assert resolve_weights("nmtune", {"svd": 0.0})["svd"] == 0.0
+    with pytest.raises(ValueError, match="unknown NMTune loss terms"):
+        resolve_weights("nmtune", {"ortho": 1.0})
+    with pytest.raises(ValueError, match="cross-entropy only"):
+        resolve_weights("mlp_head", {"cov": 0.1})
+    with pytest.raises(ValueError, match="unknown method"):
+        resolve_weights("lora", None)
