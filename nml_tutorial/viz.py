@@ -15,6 +15,10 @@ from plotly.subplots import make_subplots
 
 from .io import atomic_write_bytes, atomic_write_text
 
+DOMAIN_COLOURS = {
+    "photo": "#1f77b4", "sketch": "#7f7f7f", "painting": "#2ca02c", "clipart": "#ff7f0e", "corrupted": "#d62728",
+    "mnist": "#9467bd", "uci_digits": "#8c564b",
+}
 _TASK_TITLES = {
     "downstream_classes": "held-out classes (DomainNet protocol)",
     "pretrain_classes": "pre-training classes (ImageNet-variants protocol)",
@@ -33,6 +37,7 @@ def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe") -> go.F
     tasks = list(dict.fromkeys(rows["task"]))
     fig = make_subplots(rows=1, cols=len(tasks), subplot_titles=[_TASK_TITLES.get(t, t) for t in tasks],
                         horizontal_spacing=0.06)
+    shown = set()
     for col, task in enumerate(tasks, start=1):
         part = rows[rows["task"] == task]
         stats = part.groupby(["test_domain", "shift", "noise_ratio"])["accuracy"].agg(["mean", "std"]).reset_index()
@@ -41,8 +46,10 @@ def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe") -> go.F
                 x=line["noise_ratio"] * 100, y=line["mean"] * 100,
                 error_y={"type": "data", "array": line["std"].fillna(0) * 100, "visible": True},
                 mode="lines+markers", name=f"{domain} ({shift.upper()})", legendgroup=domain,
-                showlegend=col == 1 or task == "digits", line={"dash": "solid" if shift == "id" else "dash"},
+                showlegend=domain not in shown, marker={"color": DOMAIN_COLOURS.get(domain)},
+                line={"dash": "solid" if shift == "id" else "dash", "color": DOMAIN_COLOURS.get(domain)},
             ), row=1, col=col)
+            shown.add(domain)
         fig.update_xaxes(title_text="pre-training label noise (%)", row=1, col=col)
     fig.update_yaxes(title_text="linear-probe top-1 accuracy (%)", row=1, col=1)
     seeds = rows["seed"].nunique()
