@@ -16,11 +16,17 @@ def _sweep(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    table = experiments.run_sweep(args.preset, seeds=args.seeds, noise_ratios=args.noise, cache_dir=args.cache,
-                                  out_dir=args.out, device=args.device, progress=not args.no_progress)
-    figures = viz.save_figure(viz.accuracy_vs_noise(table), Path(args.out) / "accuracy_vs_noise", png=not args.no_png)
-    print(experiments.summary_table(table).to_string())
-    print(f"\nwrote {Path(args.out) / 'results.csv'} and {', '.join(str(f) for f in figures)}"
+    sweep = experiments.run_sweep(args.preset, seeds=args.seeds, noise_ratios=args.noise, methods=args.methods,
+                                  cache_dir=args.cache, out_dir=args.out, device=args.device,
+                                  progress=not args.no_progress)
+    out, table = Path(args.out), sweep.table
+    figures = {"accuracy_vs_noise": viz.accuracy_vs_noise(table), "spectra": viz.spectra(sweep.spectra),
+               "sve_lsvr_vs_noise": viz.sve_lsvr_vs_noise(table), "methods": viz.method_comparison(table)}
+    written = [path for name, fig in figures.items() for path in viz.save_figure(fig, out / name, png=not args.no_png)]
+    for method in dict.fromkeys(table["method"]):
+        print(f"\n{method}: top-1 accuracy (%) by pre-training noise (%)")
+        print(experiments.summary_table(table, method).to_string())
+    print(f"\nwrote {out / 'results.csv'}, {out / 'spectra.csv'} and {len(written)} figure files"
           f" in {time.perf_counter() - started:.0f} s")
     return 0
 
@@ -32,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--preset", default="quick", choices=sorted(experiments.PRESETS))
     sweep.add_argument("--seeds", type=int, nargs="+", help="override the preset's seeds, e.g. --seeds 0 1 2")
     sweep.add_argument("--noise", type=float, nargs="+", help="override the noise ratios (fractions in [0, 1])")
+    sweep.add_argument("--methods", nargs="+", help=f"override the methods, from {', '.join(experiments.ALL_METHODS)}")
     sweep.add_argument("--out", default="results/quick", help="folder for results.csv and figures")
     sweep.add_argument("--cache", default=".cache", help="folder of cached runs, features and probe rows")
     sweep.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")

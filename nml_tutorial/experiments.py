@@ -25,14 +25,21 @@ import pandas as pd
 import torch
 
 from .data import DOMAINS, LabeledImages, load_dataset
-from .features import extract_cached
+from . import spectrum
+from .features import extract, extract_cached
 from .io import atomic_write_json, atomic_write_text, config_key
+from .nmtune import METHODS, PE_METHODS, train_head, tune_encoder
 from .pretrain import PRETRAIN_DEFAULTS, pretrain_supervised
 from .probe import fit_linear_probe
 from .runtime import resolve_device
 
+# sve / lsvr: spectrum of what the method's classifier reads on that test set: the raw frozen features
+# for linear_probe, the standardised features for linear_head, z = s * MLP(f) + f for mlp_head and
+# nmtune, the tuned encoder's features for the parameter-efficient methods.
 COLUMNS = ["objective", "method", "arch", "noise_type", "noise_ratio", "seed", "task", "train_domain", "test_domain",
-           "shift", "accuracy", "n_train", "n_test", "probe_l2", "pretrain_train_acc", "noisy_fitted", "run_key"]
+           "shift", "accuracy", "sve", "lsvr", "n_train", "n_test", "probe_l2", "pretrain_train_acc", "noisy_fitted",
+           "run_key"]
+ALL_METHODS = ("linear_probe",) + METHODS + PE_METHODS
 
 _QUICK_PRETRAIN = {
     "data": {**PRETRAIN_DEFAULTS["data"], "num_classes": 60, "classes": list(range(40)), "samples_per_class": 100},
@@ -50,6 +57,10 @@ PRESETS = {
         "probe_test_per_class": 40,
         "domains": list(DOMAINS),
         "digits": True,
+        "methods": ["linear_probe", "linear_head", "mlp_head", "nmtune"],
+        "method_tasks": ["downstream_classes"],  # tasks that get every method; the others linear_probe only
+        "head_hp": {},
+        "pe_hp": {},
     },
     "tiny": {  # for tests: seconds, not science
         "pretrain": {"data": {**PRETRAIN_DEFAULTS["data"], "num_classes": 8, "classes": list(range(5)),
@@ -63,6 +74,10 @@ PRESETS = {
         "probe_test_per_class": 10,
         "domains": ["photo", "sketch"],
         "digits": False,
+        "methods": list(ALL_METHODS),
+        "method_tasks": ["downstream_classes"],
+        "head_hp": {"epochs": 3},
+        "pe_hp": {"epochs": 1, "batch_size": 16},
     },
 }
 
@@ -76,6 +91,9 @@ def get_preset(name: str, **overrides) -> dict:
     if unknown:
         raise ValueError(f"unknown preset keys {sorted(unknown)}; known: {sorted(preset)}")
     preset.update({k: v for k, v in overrides.items() if v is not None})
+    unknown_methods = set(preset["methods"]) - set(ALL_METHODS)
+    if unknown_methods:
+        raise ValueError(f"unknown methods {sorted(unknown_methods)}; choose from {list(ALL_METHODS)}")
     return preset
 
 
@@ -116,40 +134,77 @@ def build_probe_tasks(preset: dict, device=None) -> list[ProbeTask]:
     return tasks
 
 
-def probe_rows(run, task: ProbeTask, cache_dir) -> list[dict]:
-    """Linear-probe one pre-trained run on one task; rows are cached under the run and task keys."""
+def _method_rows(method: str, run, task: ProbeTask, feats, head_hp: dict, pe_hp: dict, device):
+    """Accuracy and the spectrum of what the method's classifier reads, on every test set of a task."""
+    train_f = feats(task.train, "train")
+    tests = {domain: (feats(ds, "test"), ds.labels) for domain, ds in task.tests.items()}
+    if method == "linear_probe":
+        probe = fit_linear_probe(train_f, task.train.labels)
+        return {d: (probe.accuracy(f, y), f) for d, (f, y) in tests.items()}, {"probe_l2": probe.l2}
+    if method in METHODS:
+        tuned = train_head(method, train_f, task.train.labels, head_hp)
+        return {d: (tuned.accuracy(f, y), tuned.transform(f)) for d, (f, y) in tests.items()}, {}
+    if method in PE_METHODS:
+        model = tune_encoder(run.model, task.train.images, task.train.labels, method, hp=pe_hp, device=device)
+        out = {}
+        for domain, ds in task.tests.items():
+            f = extract(model, ds.images)
+            out[domain] = ((model.head(f).argmax(1) == ds.labels.to(f.device)).float().mean().item(), f)
+        return out, {}
+    raise ValueError(f"unknown method {method!r}; choose from {list(ALL_METHODS)}")
+
+
+def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), head_hp=None, pe_hp=None,
+                 device=None) -> list[dict]:
+    """Rows for every method on one pre-trained run and task; cached by run, task, method and settings."""
     task_key = config_key(task.spec)
-    path = Path(cache_dir) / "probe" / run.key / f"{task.name}-{task_key}.json"
-    if path.exists():
-        return pd.read_json(path, orient="records").to_dict("records")
     feature_dir = Path(cache_dir) / "features" / run.key
 
     def feats(ds: LabeledImages, split: str) -> torch.Tensor:
         return extract_cached(run.model, ds.images, feature_dir / f"{task.name}-{task_key}-{split}-{ds.domain}.pt")
 
-    probe = fit_linear_probe(feats(task.train, "train"), task.train.labels)
     last = run.history[-1] if run.history else {}
     cfg = run.config
-    rows = [{
-        "objective": "supervised", "method": "linear_probe", "arch": cfg["arch"], "noise_type": cfg["noise_type"],
-        "noise_ratio": cfg["noise_ratio"], "seed": cfg["seed"], "task": task.name,
-        "train_domain": task.train.domain, "test_domain": domain,
-        "shift": "id" if domain == task.train.domain else "ood",
-        "accuracy": probe.accuracy(feats(test, "test"), test.labels),
-        "n_train": len(task.train), "n_test": len(test), "probe_l2": probe.l2,
-        "pretrain_train_acc": last.get("train_acc"), "noisy_fitted": last.get("noisy_fitted"), "run_key": run.key,
-    } for domain, test in task.tests.items()]
-    atomic_write_json(rows, path)
+    rows = []
+    for method in methods:
+        settings = {"head_hp": head_hp, "pe_hp": pe_hp} if method != "linear_probe" else {}
+        path = Path(cache_dir) / "eval" / run.key / f"{task.name}-{task_key}-{method}-{config_key(settings)}.json"
+        if path.exists():
+            rows.extend(pd.read_json(path, orient="records").to_dict("records"))
+            continue
+        results, extra = _method_rows(method, run, task, feats, head_hp or {}, pe_hp or {}, device)
+        results = {domain: (acc, spectrum.shares(reps)) for domain, (acc, reps) in results.items()}
+        method_rows = [{
+            "objective": "supervised", "method": method, "arch": cfg["arch"], "noise_type": cfg["noise_type"],
+            "noise_ratio": cfg["noise_ratio"], "seed": cfg["seed"], "task": task.name,
+            "train_domain": task.train.domain, "test_domain": domain,
+            "shift": "id" if domain == task.train.domain else "ood",
+            "accuracy": acc, "sve": spectrum.sve_of_shares(p), "lsvr": spectrum.lsvr_of_shares(p),
+            "n_train": len(task.train), "n_test": len(task.tests[domain]), "probe_l2": extra.get("probe_l2"),
+            "pretrain_train_acc": last.get("train_acc"), "noisy_fitted": last.get("noisy_fitted"),
+            "run_key": run.key, "spectrum": p.tolist(),
+        } for domain, (acc, p) in results.items()]
+        atomic_write_json(method_rows, path)
+        rows.extend(method_rows)
     return rows
 
 
-def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, cache_dir=".cache", out_dir=None,
-              device=None, progress: bool = True) -> pd.DataFrame:
-    """Pre-train at every noise ratio and seed, probe every task, and return the tidy results table.
+@dataclass
+class Sweep:
+    """The tidy results table and the long table of feature spectra behind it."""
 
-    With ``out_dir`` the table is written atomically to ``out_dir/results.csv``.
+    table: pd.DataFrame
+    spectra: pd.DataFrame
+
+
+def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, methods=None, cache_dir=".cache",
+              out_dir=None, device=None, progress: bool = True) -> Sweep:
+    """Pre-train at every noise ratio and seed, evaluate every method on every task.
+
+    With ``out_dir`` both tables are written atomically to ``results.csv`` and ``spectra.csv`` there.
     """
-    preset = get_preset(preset, seeds=seeds, noise_ratios=noise_ratios) if isinstance(preset, str) else preset
+    if isinstance(preset, str):
+        preset = get_preset(preset, seeds=seeds, noise_ratios=noise_ratios, methods=methods)
     device = resolve_device(device)
     started = time.perf_counter()
     tasks = build_probe_tasks(preset, device)
@@ -160,13 +215,22 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, cache
                       "seed": int(seed)}
             run = pretrain_supervised(config, cache_dir=cache_dir, device=device, progress=progress)
             for task in tasks:
-                rows.extend(probe_rows(run, task, cache_dir))
+                methods = preset["methods"] if task.name in preset["method_tasks"] else ["linear_probe"]
+                rows.extend(evaluate_run(run, task, cache_dir, methods, preset["head_hp"], preset["pe_hp"], device))
             if progress:
                 print(f"seed {seed} noise {ratio:.3f}: done ({time.perf_counter() - started:.0f} s)", flush=True)
-    table = pd.DataFrame(rows, columns=COLUMNS)
+    sweep = Sweep(pd.DataFrame(rows, columns=COLUMNS), spectra_table(rows))
     if out_dir is not None:
-        write_table(table, Path(out_dir) / "results.csv")
-    return table
+        write_table(sweep.table, Path(out_dir) / "results.csv")
+        write_table(sweep.spectra, Path(out_dir) / "spectra.csv")
+    return sweep
+
+
+def spectra_table(rows: list[dict]) -> pd.DataFrame:
+    """Long table of spectrum shares sigma_i / sum(sigma): one row per result row and index i (1-based)."""
+    keys = ["method", "noise_ratio", "seed", "task", "test_domain", "shift"]
+    return pd.DataFrame([{**{k: r[k] for k in keys}, "index": i + 1, "share": share}
+                         for r in rows for i, share in enumerate(r["spectrum"])])
 
 
 def write_table(table: pd.DataFrame, path) -> Path:
@@ -175,16 +239,17 @@ def write_table(table: pd.DataFrame, path) -> Path:
     return atomic_write_text(buffer.getvalue(), path)
 
 
-def summarise(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean, standard deviation and number of seeds of accuracy per method, noise, task and test domain."""
+def summarise(table: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
+    """Mean, standard deviation and number of seeds of a metric per method, noise, task and test domain."""
     keys = ["objective", "method", "task", "train_domain", "test_domain", "shift", "noise_ratio"]
-    return (table.groupby(keys, sort=True)["accuracy"].agg(mean="mean", std="std", seeds="count").reset_index())
+    return table.groupby(keys, sort=True)[metric].agg(mean="mean", std="std", seeds="count").reset_index()
 
 
-def summary_table(table: pd.DataFrame, method: str = "linear_probe") -> pd.DataFrame:
-    """Wide view for reading: rows task / test domain, columns noise %, cells 'mean ± std' accuracy in %."""
-    stats = summarise(table[table["method"] == method])
-    stats["cell"] = [f"{m * 100:.1f} ± {s * 100:.1f}" if n > 1 else f"{m * 100:.1f}"
+def summary_table(table: pd.DataFrame, method: str = "linear_probe", metric: str = "accuracy") -> pd.DataFrame:
+    """Wide view for reading: rows task / test domain, columns noise %, cells 'mean ± std' (accuracy in %)."""
+    stats = summarise(table[table["method"] == method], metric)
+    scale, digits = (100, 1) if metric == "accuracy" else (1, 3)
+    stats["cell"] = [f"{m * scale:.{digits}f} ± {s * scale:.{digits}f}" if n > 1 else f"{m * scale:.{digits}f}"
                      for m, s, n in zip(stats["mean"], stats["std"].fillna(0), stats["seeds"])]
     stats["noise %"] = (stats["noise_ratio"] * 100).round(1)
     return stats.pivot(index=["task", "shift", "test_domain"], columns="noise %", values="cell").sort_index()

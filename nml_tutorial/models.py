@@ -90,5 +90,15 @@ def build_model(arch: str, num_classes: int, width: int = 32, depth: int = 1) ->
     raise ValueError(f"unknown arch {arch!r}; choose one of {list(ARCHITECTURES)}")
 
 
+def last_block(model: nn.Module) -> nn.Module:
+    """The last residual block of an encoder: what parameter-efficient tuning unfreezes."""
+    from torchvision.models.resnet import BasicBlock as TVBasic, Bottleneck
+
+    blocks = [m for m in model.encoder.modules() if isinstance(m, (BasicBlock, TVBasic, Bottleneck))]
+    if not blocks:
+        raise ValueError(f"{type(model).__name__} has no residual block to tune")
+    return blocks[-1]
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())

@@ -25,16 +25,20 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .pretrain import _check_hp, warmup_cosine
+from .models import last_block
+from .pretrain import _check_hp, train_classifier, warmup_cosine
 from .probe import _stratified_split, check_features
 
 DEFAULT_WEIGHTS = {"mse": 1.0, "cov": 0.04, "svd": 0.001}
 METHODS = ("linear_head", "mlp_head", "nmtune")
 
+# The study trains heads for 30 epochs at lr 1e-3 on datasets of 10^4-10^6 images. On a downstream
+# set of ~1,000 features that is ~200 steps and a linear head under-fits by ~20 points; 40 epochs at
+# 3e-3 with batch 128 brings it within ~2 points of a converged logistic regression (README).
 HEAD_DEFAULTS = {
-    "epochs": 30,
-    "batch_size": 256,
-    "lr": 1e-3,
+    "epochs": 40,
+    "batch_size": 128,
+    "lr": 3e-3,
     "weight_decay": 1e-4,
     "warmup_fraction": 0.0,
     "val_fraction": 0.1,  # held out of the training features to pick the best epoch
@@ -43,18 +47,26 @@ HEAD_DEFAULTS = {
 }
 
 
-def nmtune_losses(f: torch.Tensor, z: torch.Tensor, k: int = 5) -> dict[str, torch.Tensor]:
-    """The three NMTune regularisers of a batch of features ``f`` and their transform ``z``."""
+def covariance_loss(z: torch.Tensor) -> torch.Tensor:
+    """Sum of squared off-diagonal entries of the unbiased covariance of z, divided by its dimension."""
     n, d = z.shape
     if n < 2:
         raise ValueError("NMTune's covariance term needs a batch of at least 2 samples")
-    mse = (F.normalize(z, dim=1) - F.normalize(f.detach(), dim=1)).pow(2).mean()
     centred = z - z.mean(0, keepdim=True)
     cov = centred.T @ centred / (n - 1)
-    cov_loss = (cov.pow(2).sum() - cov.diagonal().pow(2).sum()) / d
+    return (cov.pow(2).sum() - cov.diagonal().pow(2).sum()) / d
+
+
+def singular_value_loss(z: torch.Tensor, k: int = 5) -> torch.Tensor:
+    """Minus the mean of the top-k shares sigma_i / sum(sigma) of the (uncentred) batch z."""
     s = torch.linalg.svdvals(z.float())
-    svd_loss = -(s / s.sum()).topk(min(k, s.numel())).values.mean()
-    return {"mse": mse, "cov": cov_loss, "svd": svd_loss}
+    return -(s / s.sum()).topk(min(k, s.numel())).values.mean()
+
+
+def nmtune_losses(f: torch.Tensor, z: torch.Tensor, k: int = 5) -> dict[str, torch.Tensor]:
+    """The three NMTune regularisers of a batch of features ``f`` and their transform ``z``."""
+    mse = (F.normalize(z, dim=1) - F.normalize(f.detach(), dim=1)).pow(2).mean()
+    return {"mse": mse, "cov": covariance_loss(z), "svd": singular_value_loss(z, k)}
 
 
 class NMTuneHead(nn.Module):
@@ -180,3 +192,40 @@ def train_head(method: str, features: torch.Tensor, labels: torch.Tensor, hp: di
     head.load_state_dict(best[2])
     head.eval()
     return TunedHead(head, mean, std, best[1], history)
+
+
+PE_METHODS = ("finetune_pe", "nmtune_pe")
+PE_DEFAULTS = {"epochs": 10, "batch_size": 128, "optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-4,
+               "warmup_fraction": 0.0, "seed": 0}
+
+
+def tune_encoder(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, method: str = "nmtune_pe",
+                 hp: dict | None = None, weights: dict | None = None, device=None,
+                 progress: bool = False) -> nn.Module:
+    """Parameter-efficient tuning: a copy of the encoder whose *last residual block* and a new linear head train.
+
+    ``"nmtune_pe"`` adds the covariance and singular-value terms on the encoder's own features
+    (weights 0.04 / 0.001 by default); ``"finetune_pe"`` is plain cross-entropy on the same parameters.
+    The last block rather than LoRA: in a compact ResNet it is a small, self-contained set of
+    parameters (about a third of them) right where the features are formed, and needs no adapter code.
+    """
+    if method not in PE_METHODS:
+        raise ValueError(f"unknown parameter-efficient method {method!r}; choose one of {list(PE_METHODS)}")
+    weights = {"cov": DEFAULT_WEIGHTS["cov"], "svd": DEFAULT_WEIGHTS["svd"], **(weights or {})}
+    if set(weights) - {"cov", "svd"}:
+        raise ValueError("parameter-efficient NMTune takes only the 'cov' and 'svd' weights")
+    tuned = copy.deepcopy(model)
+    tuned.head = nn.Linear(tuned.feature_dim, int(labels.max()) + 1)
+    for p in tuned.parameters():
+        p.requires_grad_(False)
+    for p in list(last_block(tuned).parameters()) + list(tuned.head.parameters()):
+        p.requires_grad_(True)
+    top_k = HEAD_DEFAULTS["top_k"]
+
+    def spectrum_terms(feats: torch.Tensor) -> torch.Tensor:
+        return weights["cov"] * covariance_loss(feats) + weights["svd"] * singular_value_loss(feats, top_k)
+
+    hp = {**PE_DEFAULTS, **(hp or {})}
+    train_classifier(tuned, images, labels, hp, device=device, progress=progress,
+                     feature_loss=spectrum_terms if method == "nmtune_pe" else None)
+    return tuned.eval()

@@ -47,8 +47,9 @@ def _check_hp(hp: dict | None, defaults: dict) -> dict:
 
 
 def _optimizer(model: torch.nn.Module, hp: dict) -> torch.optim.Optimizer:
-    decay = [p for p in model.parameters() if p.dim() > 1]
-    no_decay = [p for p in model.parameters() if p.dim() <= 1]
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in trainable if p.dim() > 1]
+    no_decay = [p for p in trainable if p.dim() <= 1]
     groups = [{"params": decay, "weight_decay": hp["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}]
     if hp["optimizer"] == "sgd":
         return torch.optim.SGD(groups, lr=hp["lr"], momentum=hp["momentum"], nesterov=True)
@@ -69,13 +70,25 @@ def warmup_cosine(total_steps: int, warmup_fraction: float):
     return factor
 
 
+def train_mode(model: torch.nn.Module) -> None:
+    """``model.train()``, except BatchNorm layers whose parameters are all frozen keep their statistics."""
+    model.train()
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            params = list(module.parameters())
+            if params and not any(p.requires_grad for p in params):
+                module.eval()
+
+
 def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, hp: dict | None = None, *,
                      clean_labels: torch.Tensor | None = None, checkpoint_path=None, device=None,
-                     progress: bool = True, on_epoch_end=None) -> list[dict]:
+                     progress: bool = True, on_epoch_end=None, feature_loss=None) -> list[dict]:
     """Train ``model`` on (possibly noisy) ``labels``; returns one record per epoch.
 
     With ``clean_labels`` each record also says how many of the corrupted samples the model fits
     (predicts their noisy label) and how many it still predicts correctly: the memorisation regime.
+    Parameters with ``requires_grad=False`` stay frozen; ``feature_loss(features)`` is added to the
+    cross-entropy when given (NMTune's parameter-efficient form).
     """
     hp = _check_hp(hp, TRAIN_DEFAULTS)
     device = resolve_device(device)
@@ -101,7 +114,7 @@ def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch
     for epoch in bar:
         g = torch.Generator().manual_seed(hp["seed"] * 1_000_003 + epoch)
         order = torch.randperm(n, generator=g).to(device)
-        model.train()
+        train_mode(model)
         totals = torch.zeros(5, device=device)  # loss, correct, seen, fitted-noisy, true-on-noisy
         for step in range(steps):
             idx = order[step * bs:(step + 1) * bs]
@@ -111,8 +124,11 @@ def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch
             if device.type == "cuda":
                 x = x.contiguous(memory_format=torch.channels_last)
             with autocast(device, hp["amp"]):
-                logits = model(x)
+                feats = model.features(x)
+                logits = model.head(feats)
             loss = F.cross_entropy(logits.float(), y, label_smoothing=hp["label_smoothing"])
+            if feature_loss is not None:
+                loss = loss + feature_loss(feats.float())
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

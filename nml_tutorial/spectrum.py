@@ -41,7 +41,8 @@ def singular_values(features: torch.Tensor, center="mean") -> torch.Tensor:
     return torch.linalg.svdvals(_prepare(features, center))
 
 
-def _shares(features: torch.Tensor, center) -> torch.Tensor:
+def shares(features: torch.Tensor, center="mean") -> torch.Tensor:
+    """p = sigma / sum(sigma): each direction's share of the spectrum, descending."""
     s = singular_values(features, center)
     total = s.sum()
     if total <= 0:
@@ -49,16 +50,23 @@ def _shares(features: torch.Tensor, center) -> torch.Tensor:
     return s / total
 
 
-def sve(features: torch.Tensor, center="mean") -> float:
-    """Singular value entropy: -sum p_i log p_i with p = sigma / sum(sigma)."""
-    p = _shares(features, center)
+def sve_of_shares(p: torch.Tensor) -> float:
     p = p[p > 0]
     return float(-(p * p.log()).sum())
 
 
+def lsvr_of_shares(p: torch.Tensor) -> float:
+    return float(-p[0].log())
+
+
+def sve(features: torch.Tensor, center="mean") -> float:
+    """Singular value entropy: -sum p_i log p_i with p = sigma / sum(sigma)."""
+    return sve_of_shares(shares(features, center))
+
+
 def lsvr(features: torch.Tensor, center="mean") -> float:
     """Largest singular value ratio, as the study reports it: -log(sigma_1 / sum(sigma))."""
-    return float(-_shares(features, center)[0].log())
+    return lsvr_of_shares(shares(features, center))
 
 
 def explained_variance(features: torch.Tensor, center="mean") -> torch.Tensor:

@@ -59,6 +59,88 @@ def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe") -> go.F
     return fig
 
 
+METHOD_COLOURS = {"linear_probe": "#7f7f7f", "linear_head": "#bcbd22", "mlp_head": "#17becf", "nmtune": "#d62728",
+                  "finetune_pe": "#9467bd", "nmtune_pe": "#e377c2"}
+
+
+def spectra(spectra_table: pd.DataFrame, method: str = "linear_probe", task: str = "downstream_classes") -> go.Figure:
+    """Singular-value shares sigma_i / sum(sigma) against index, log scale, one line per noise ratio.
+
+    One panel per test domain; lines average over seeds. Noise flattens the spectrum: the top
+    shares fall and the tail rises (notebook 04_spectrum).
+    """
+    rows = spectra_table[(spectra_table["method"] == method) & (spectra_table["task"] == task)]
+    if rows.empty:
+        raise ValueError(f"no spectra for method {method!r} on task {task!r}")
+    domains = list(dict.fromkeys(rows.sort_values("shift")["test_domain"]))
+    fig = make_subplots(rows=1, cols=len(domains), subplot_titles=domains, shared_yaxes=True,
+                        horizontal_spacing=0.03)
+    ratios = sorted(rows["noise_ratio"].unique())
+    colours = _ramp(len(ratios))
+    for col, domain in enumerate(domains, start=1):
+        mean = rows[rows["test_domain"] == domain].groupby(["noise_ratio", "index"])["share"].mean().reset_index()
+        for ratio, colour in zip(ratios, colours):
+            line = mean[mean["noise_ratio"] == ratio]
+            fig.add_trace(go.Scatter(x=line["index"], y=line["share"], mode="lines", line={"color": colour},
+                                     name=f"{ratio * 100:g} % noise", legendgroup=str(ratio), showlegend=col == 1),
+                          row=1, col=col)
+        fig.update_xaxes(title_text="index i", row=1, col=col)
+    fig.update_yaxes(type="log", title_text="sigma_i / sum(sigma)", row=1, col=1)
+    fig.update_layout(title=f"Feature spectra by pre-training noise ({method}, {task})", template="plotly_white",
+                      height=400, width=max(500, 300 * len(domains)))
+    return fig
+
+
+def _ramp(n: int) -> list[str]:
+    """n colours from light to dark red: darker = more noise."""
+    return [f"rgb({int(250 - 150 * t)}, {int(180 * (1 - t))}, {int(120 * (1 - t))})"
+            for t in ([0.0] if n == 1 else [i / (n - 1) for i in range(n)])]
+
+
+def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: str = "downstream_classes") -> go.Figure:
+    """SVE and LSVR of the features against pre-training noise, one line per test domain (mean ± std)."""
+    rows = table[(table["method"] == method) & (table["task"] == task)]
+    if rows.empty:
+        raise ValueError(f"no rows for method {method!r} on task {task!r}")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["SVE (higher = flatter spectrum)",
+                                                        "LSVR (higher = smaller top share)"])
+    for col, metric in enumerate(("sve", "lsvr"), start=1):
+        stats = rows.groupby(["test_domain", "shift", "noise_ratio"])[metric].agg(["mean", "std"]).reset_index()
+        for (domain, shift), line in stats.groupby(["test_domain", "shift"], sort=False):
+            fig.add_trace(go.Scatter(
+                x=line["noise_ratio"] * 100, y=line["mean"], mode="lines+markers", name=f"{domain} ({shift.upper()})",
+                error_y={"type": "data", "array": line["std"].fillna(0), "visible": True}, legendgroup=domain,
+                showlegend=col == 1, line={"color": DOMAIN_COLOURS.get(domain),
+                                           "dash": "solid" if shift == "id" else "dash"}), row=1, col=col)
+        fig.update_xaxes(title_text="pre-training label noise (%)", row=1, col=col)
+    fig.update_layout(title=f"Feature-space summaries against noise ({method}, {task})", template="plotly_white",
+                      height=420, width=1000)
+    return fig
+
+
+def method_comparison(table: pd.DataFrame, task: str = "downstream_classes") -> go.Figure:
+    """Accuracy of each method, in-domain and averaged over the out-of-domain sets, per noise ratio."""
+    rows = table[table["task"] == task]
+    if rows.empty:
+        raise ValueError(f"no rows for task {task!r}")
+    per_seed = rows.groupby(["method", "noise_ratio", "seed", "shift"])["accuracy"].mean().reset_index()
+    stats = per_seed.groupby(["method", "noise_ratio", "shift"])["accuracy"].agg(["mean", "std"]).reset_index()
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["in-domain", "out-of-domain (mean over shifted domains)"])
+    methods = [m for m in METHOD_COLOURS if m in set(stats["method"])]
+    for col, shift in enumerate(("id", "ood"), start=1):
+        for method in methods:
+            part = stats[(stats["method"] == method) & (stats["shift"] == shift)]
+            fig.add_trace(go.Bar(x=[f"{r * 100:g} %" for r in part["noise_ratio"]], y=part["mean"] * 100,
+                                 error_y={"type": "data", "array": part["std"].fillna(0) * 100},
+                                 name=method, marker_color=METHOD_COLOURS[method], legendgroup=method,
+                                 showlegend=col == 1), row=1, col=col)
+        fig.update_xaxes(title_text="pre-training label noise", row=1, col=col)
+    fig.update_yaxes(title_text="top-1 accuracy (%)", row=1, col=1)
+    fig.update_layout(barmode="group", template="plotly_white", height=420, width=1100,
+                      title=f"Linear probe vs heads vs NMTune ({task}; error bars: std over seeds)")
+    return fig
+
+
 def save_figure(fig: go.Figure, stem, png: bool = True) -> list[Path]:
     """Write ``stem.html`` (always) and ``stem.png`` (when a Chrome for kaleido is available)."""
     stem = Path(stem)

@@ -14,10 +14,13 @@ def test_tiny_sweep_end_to_end(tmp_path, capsys):
     assert main(["sweep", "--preset", "tiny", "--out", str(out), "--cache", str(cache), "--no-progress"]) == 0
     table = pd.read_csv(out / "results.csv")
     assert list(table.columns) == COLUMNS
-    # 2 noise ratios x 2 tasks x 2 test domains, one seed
-    assert len(table) == 8 and set(table["noise_ratio"]) == {0.0, 0.3}
+    # 2 noise ratios x 2 test domains x (6 methods on downstream_classes + the linear probe on pretrain_classes)
+    assert len(table) == 2 * 2 * (6 + 1) and set(table["noise_ratio"]) == {0.0, 0.3}
+    assert set(table["method"]) == {"linear_probe", "linear_head", "mlp_head", "nmtune", "finetune_pe", "nmtune_pe"}
+    assert table[["sve", "lsvr"]].notna().all().all() and (table["sve"] > 0).all()
     assert set(table["shift"]) == {"id", "ood"} and table["accuracy"].between(0, 1).all()
-    assert (out / "accuracy_vs_noise.html").stat().st_size > 10_000
+    for figure in ("accuracy_vs_noise", "spectra", "sve_lsvr_vs_noise", "methods"):
+        assert (out / f"{figure}.html").stat().st_size > 10_000, figure
     if shutil.which("chromium") or shutil.which("google-chrome"):
         assert (out / "accuracy_vs_noise.png").stat().st_size > 10_000
     printed = capsys.readouterr().out
@@ -26,6 +29,9 @@ def test_tiny_sweep_end_to_end(tmp_path, capsys):
     # A rerun reads every run, feature and probe row from the cache and gives the same table.
     assert main(["sweep", "--preset", "tiny", "--out", str(out), "--cache", str(cache), "--no-progress"]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(out / "results.csv"), table)
+    spectra = pd.read_csv(out / "spectra.csv")
+    sums = spectra.groupby(["method", "noise_ratio", "task", "test_domain"])["share"].sum()
+    assert ((sums - 1).abs() < 1e-6).all()  # shares of each spectrum add up to one
 
 
 def test_summary_has_one_row_per_cell():
@@ -43,9 +49,11 @@ def test_bad_noise_ratio_is_a_clear_cli_error(tmp_path, capsys):
     assert code == 2 and "[0, 1]" in capsys.readouterr().err
 
 
-def test_unknown_preset_key_is_rejected():
+def test_unknown_preset_key_and_method_are_rejected():
     with pytest.raises(ValueError, match="unknown preset keys"):
         get_preset("quick", epochs=3)
+    with pytest.raises(ValueError, match="unknown methods"):
+        get_preset("quick", methods=["svm"])
 
 
 def test_module_entry_point_prints_help():

@@ -83,3 +83,23 @@ def test_weights_are_checked():
         resolve_weights("mlp_head", {"cov": 0.1})
     with pytest.raises(ValueError, match="unknown method"):
         resolve_weights("lora", None)
+
+
+def test_parameter_efficient_tuning_trains_only_the_last_block_and_head():
+    from nml_tutorial.models import last_block
+    from nml_tutorial.nmtune import tune_encoder
+
+    model = build_model("resnet_small", 5, width=4)
+    images = torch.randint(0, 256, (32, 3, 16, 16), dtype=torch.uint8)
+    labels = torch.arange(2).repeat(16)
+    for method in ("finetune_pe", "nmtune_pe"):
+        tuned = tune_encoder(model, images, labels, method, hp={"epochs": 1, "batch_size": 16})
+        assert tuned.head.out_features == 2
+        block = {id(p) for p in last_block(tuned).parameters()}
+        for (name, before), (_, after) in zip(model.encoder.named_parameters(), tuned.encoder.named_parameters()):
+            changed = not torch.equal(before, after)
+            assert changed == (id(after) in block), name
+        # frozen BatchNorm statistics outside the block are untouched too
+        assert torch.equal(model.encoder[2].running_mean, tuned.encoder[2].running_mean)
+    with pytest.raises(ValueError, match="parameter-efficient"):
+        tune_encoder(model, images, labels, "lora")
