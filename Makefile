@@ -25,6 +25,7 @@ test: setup
 bench: setup
 	$(PY) bench/synthetic_generation.py
 	$(PY) bench/pretrain_throughput.py
+	$(PY) bench/nmtune_cached.py
 
 clean:
 	rm -rf results .cache test-artifacts

@@ -10,17 +10,17 @@ the precision gain. Target: >= 3x.
 """
 
 import argparse
-import time
 
 import torch
 import torch.nn.functional as F
-from torchvision import transforms
 from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms
 
 from nml_tutorial.data import load_dataset
 from nml_tutorial.models import build_model
 from nml_tutorial.pretrain import train_classifier
 from nml_tutorial.runtime import resolve_device
+from timing import timed
 
 
 class PILDataset(Dataset):
@@ -57,14 +57,6 @@ def conventional(model, images, labels, epochs, batch_size, workers, device):
     return seen
 
 
-def timed(fn):
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    seen = fn()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    return seen / (time.perf_counter() - start)
 
 
 def main():
@@ -89,11 +81,15 @@ def main():
     torch.manual_seed(0)
     baseline_model = build_model("resnet_small", 40, width=args.width)
     package(True)()  # warm-up: first calls pay one-off allocation costs
+    def rate(fn):
+        seen, seconds = timed(fn)
+        return seen / seconds
+
     rates = {
-        "DataLoader + PIL transforms, fp32 (baseline)": timed(lambda: conventional(
+        "DataLoader + PIL transforms, fp32 (baseline)": rate(lambda: conventional(
             baseline_model, ds.images, ds.labels, args.epochs, args.batch_size, args.workers, device)),
-        "tensor-resident, on-device augmentation, fp32": timed(package(False)),
-        "tensor-resident, on-device augmentation, bf16 autocast": timed(package(True)),
+        "tensor-resident, on-device augmentation, fp32": rate(package(False)),
+        "tensor-resident, on-device augmentation, bf16 autocast": rate(package(True)),
     }
     base = rates["DataLoader + PIL transforms, fp32 (baseline)"]
     print(f"device {device}, {torch.get_num_threads()} threads, {len(ds)} images of 32 px, batch {args.batch_size}")

@@ -25,6 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .augment import crop_flip
+from .features import extract
 from .models import last_block
 from .pretrain import _check_hp, train_classifier, warmup_cosine
 from .probe import _stratified_split, check_features
@@ -139,11 +141,17 @@ def resolve_weights(method: str, weights: dict | None = None) -> dict[str, float
 
 
 def train_head(method: str, features: torch.Tensor, labels: torch.Tensor, hp: dict | None = None,
-               weights: dict | None = None, progress: bool = False) -> TunedHead:
+               weights: dict | None = None, progress: bool = False, views=None) -> TunedHead:
     """Train a head on cached features (black-box: the encoder is never needed).
 
     ``method``: ``"linear_head"``, ``"mlp_head"`` (cross-entropy only) or ``"nmtune"``. The epoch with
     the best accuracy on a stratified validation split of the training features is kept.
+
+    ``views=(encoder, images)`` switches to the authors' augmented mode: each step encodes two
+    randomly cropped and flipped views of the batch with the frozen encoder; z comes from one view
+    and the ``mse`` target from the other. ``features`` (of the un-augmented images) then only set
+    the standardisation and the validation split. It is much slower; ``bench/nmtune_cached.py``
+    measures what caching costs in accuracy.
     """
     hp = _check_hp(hp, HEAD_DEFAULTS)
     weights = resolve_weights(method, weights)
@@ -156,6 +164,15 @@ def train_head(method: str, features: torch.Tensor, labels: torch.Tensor, hp: di
     train, val = _stratified_split(labels, hp["val_fraction"], hp["seed"])
     train, val = train.to(device), val.to(device)
     x_train, y_train, x_val, y_val = x[train], labels[train], x[val], labels[val]
+    if views is not None:
+        encoder, images = views
+        if images.shape[0] != features.shape[0]:
+            raise ValueError(f"views: {images.shape[0]} images but {features.shape[0]} feature rows")
+        images_train = images[train.to(images.device)]
+
+        def encode_view(idx: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+            view = crop_flip(images_train[idx.to(images.device)], g)
+            return (extract(encoder, view, batch_size=len(idx)).to(device) - mean) / std
 
     torch.manual_seed(hp["seed"])
     head = (LinearHead if method == "linear_head" else NMTuneHead)(x.shape[1], num_classes).to(device)
@@ -172,11 +189,13 @@ def train_head(method: str, features: torch.Tensor, labels: torch.Tensor, hp: di
         total = 0.0
         for step in range(steps):
             idx = order[step * bs:(step + 1) * bs]
-            f = x_train[idx]
-            logits, z = head(f)
+            f_in = f_target = x_train[idx]
+            if views is not None:
+                f_in, f_target = encode_view(idx, g), encode_view(idx, g)
+            logits, z = head(f_in)
             loss = F.cross_entropy(logits, y_train[idx])
             if any(weights.values()):
-                terms = nmtune_losses(f, z, k=hp["top_k"])
+                terms = nmtune_losses(f_target, z, k=hp["top_k"])
                 loss = loss + sum(weights[name] * terms[name] for name in terms if weights[name])
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -85,7 +85,8 @@ def spectra(spectra_table: pd.DataFrame, method: str = "linear_probe", task: str
                                      name=f"{ratio * 100:g} % noise", legendgroup=str(ratio), showlegend=col == 1),
                           row=1, col=col)
         fig.update_xaxes(title_text="index i", row=1, col=col)
-    fig.update_yaxes(type="log", title_text="sigma_i / sum(sigma)", row=1, col=1)
+    fig.update_yaxes(type="log")
+    fig.update_yaxes(title_text="sigma_i / sum(sigma)", row=1, col=1)
     fig.update_layout(title=f"Feature spectra by pre-training noise ({method}, {task})", template="plotly_white",
                       height=400, width=max(500, 300 * len(domains)))
     return fig

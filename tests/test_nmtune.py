@@ -103,3 +103,17 @@ def test_parameter_efficient_tuning_trains_only_the_last_block_and_head():
         assert torch.equal(model.encoder[2].running_mean, tuned.encoder[2].running_mean)
     with pytest.raises(ValueError, match="parameter-efficient"):
         tune_encoder(model, images, labels, "lora")
+
+
+def test_augmented_views_mode_trains_from_the_encoder():
+    encoder = build_model("resnet_small", 3, width=4)
+    images = torch.randint(0, 256, (48, 3, 16, 16), dtype=torch.uint8)
+    labels = torch.arange(3).repeat(16)
+    feats = extract(encoder, images)
+    hp = {"epochs": 2, "batch_size": 16}
+    viewed = train_head("nmtune", feats, labels, hp, views=(encoder, images))
+    cached = train_head("nmtune", feats, labels, hp)
+    assert not torch.equal(viewed.head.scale, cached.head.scale)  # the views really changed training
+    assert all(p.grad is None for p in encoder.parameters())
+    with pytest.raises(ValueError, match="views"):
+        train_head("nmtune", feats, labels, hp, views=(encoder, images[:10]))
