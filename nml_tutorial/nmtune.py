@@ -214,7 +214,9 @@ def train_head(method: str, features: torch.Tensor, labels: torch.Tensor, hp: di
 
 
 PE_METHODS = ("finetune_pe", "nmtune_pe")
-PE_DEFAULTS = {"epochs": 10, "batch_size": 128, "optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-4,
+# 10 epochs at 1e-3 left the fresh head under-fitted (49 % ID vs 67 % for the linear probe on the quick
+# preset); 30 epochs at 3e-3 reach the probe's level (69 %).
+PE_DEFAULTS = {"epochs": 30, "batch_size": 128, "optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-4,
                "warmup_fraction": 0.0, "seed": 0}
 
 
