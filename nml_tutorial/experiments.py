@@ -28,7 +28,7 @@ from .data import DOMAINS, LabeledImages, load_dataset
 from . import spectrum
 from .features import extract, extract_cached
 from .io import atomic_write_json, atomic_write_text, config_key
-from .nmtune import METHODS, PE_METHODS, train_head, tune_encoder
+from .nmtune import DEFAULT_WEIGHTS, HEAD_DEFAULTS, METHODS, PE_DEFAULTS, PE_METHODS, train_head, tune_encoder
 from .pretrain import PRETRAIN_DEFAULTS, pretrain_supervised
 from .probe import fit_linear_probe
 from .runtime import resolve_device
@@ -167,7 +167,10 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), hea
     cfg = run.config
     rows = []
     for method in methods:
-        settings = {"head_hp": head_hp, "pe_hp": pe_hp} if method != "linear_probe" else {}
+        # key on the resolved settings, so a change of a default invalidates old rows too
+        settings = {} if method == "linear_probe" else {
+            "head_hp": {**HEAD_DEFAULTS, **(head_hp or {})}, "pe_hp": {**PE_DEFAULTS, **(pe_hp or {})},
+            "weights": DEFAULT_WEIGHTS}
         path = Path(cache_dir) / "eval" / run.key / f"{task.name}-{task_key}-{method}-{config_key(settings)}.json"
         if path.exists():
             rows.extend(pd.read_json(path, orient="records").to_dict("records"))
