@@ -28,7 +28,7 @@ from .data import DOMAINS, LabeledImages, load_dataset
 from . import spectrum
 from .features import extract, extract_cached
 from .io import atomic_write_json, atomic_write_text, config_key
-from .nmtune import DEFAULT_WEIGHTS, HEAD_DEFAULTS, METHODS, PE_DEFAULTS, PE_METHODS, train_head, tune_encoder
+from .nmtune import HEAD_DEFAULTS, METHODS, PE_DEFAULTS, PE_METHODS, resolve_weights, train_head, tune_encoder
 from .pretrain import PRETRAIN_DEFAULTS, pretrain_supervised
 from .probe import fit_linear_probe
 from .runtime import resolve_device
@@ -59,8 +59,9 @@ PRESETS = {
         "digits": True,
         "methods": ["linear_probe", "linear_head", "mlp_head", "nmtune"],
         "method_tasks": ["downstream_classes"],  # tasks that get every method; the others linear_probe only
-        "head_hp": {},
-        "pe_hp": {},
+        "head_hp": {},  # overrides of nmtune.HEAD_DEFAULTS
+        "pe_hp": {},  # overrides of nmtune.PE_DEFAULTS
+        "nmtune_weights": {},  # e.g. {"cov": 0.0} to ablate a term
     },
     "tiny": {  # for tests: seconds, not science
         "pretrain": {"data": {**PRETRAIN_DEFAULTS["data"], "num_classes": 8, "classes": list(range(5)),
@@ -78,6 +79,7 @@ PRESETS = {
         "method_tasks": ["downstream_classes"],
         "head_hp": {"epochs": 3},
         "pe_hp": {"epochs": 1, "batch_size": 16},
+        "nmtune_weights": {},
     },
 }
 
@@ -134,18 +136,28 @@ def build_probe_tasks(preset: dict, device=None) -> list[ProbeTask]:
     return tasks
 
 
-def _method_rows(method: str, run, task: ProbeTask, feats, head_hp: dict, pe_hp: dict, device):
-    """Accuracy and the spectrum of what the method's classifier reads, on every test set of a task."""
+def resolve_settings(preset: dict) -> dict:
+    """The hyper-parameters every tuned method runs with: the module defaults updated by the preset."""
+    return {"head_hp": {**HEAD_DEFAULTS, **preset.get("head_hp", {})},
+            "pe_hp": {**PE_DEFAULTS, **preset.get("pe_hp", {})},
+            "nmtune_weights": resolve_weights("nmtune", preset.get("nmtune_weights"))}
+
+
+def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, device):
+    """Accuracy and the representation the method's classifier reads, on every test set of a task."""
     train_f = feats(task.train, "train")
     tests = {domain: (feats(ds, "test"), ds.labels) for domain, ds in task.tests.items()}
     if method == "linear_probe":
         probe = fit_linear_probe(train_f, task.train.labels)
         return {d: (probe.accuracy(f, y), f) for d, (f, y) in tests.items()}, {"probe_l2": probe.l2}
+    weights = settings["nmtune_weights"]
     if method in METHODS:
-        tuned = train_head(method, train_f, task.train.labels, head_hp)
+        tuned = train_head(method, train_f, task.train.labels, settings["head_hp"],
+                           weights=weights if method == "nmtune" else None)
         return {d: (tuned.accuracy(f, y), tuned.transform(f)) for d, (f, y) in tests.items()}, {}
     if method in PE_METHODS:
-        model = tune_encoder(run.model, task.train.images, task.train.labels, method, hp=pe_hp, device=device)
+        model = tune_encoder(run.model, task.train.images, task.train.labels, method, hp=settings["pe_hp"],
+                             weights={k: weights[k] for k in ("cov", "svd")}, device=device)
         out = {}
         for domain, ds in task.tests.items():
             f = extract(model, ds.images)
@@ -154,9 +166,13 @@ def _method_rows(method: str, run, task: ProbeTask, feats, head_hp: dict, pe_hp:
     raise ValueError(f"unknown method {method!r}; choose from {list(ALL_METHODS)}")
 
 
-def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), head_hp=None, pe_hp=None,
+def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), settings: dict | None = None,
                  device=None) -> list[dict]:
-    """Rows for every method on one pre-trained run and task; cached by run, task, method and settings."""
+    """Rows for every method on one pre-trained run and task; cached by run, task, method and settings.
+
+    ``settings`` as :func:`resolve_settings` returns them (default: the module defaults).
+    """
+    settings = settings or resolve_settings({})
     task_key = config_key(task.spec)
     feature_dir = Path(cache_dir) / "features" / run.key
 
@@ -167,15 +183,12 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), hea
     cfg = run.config
     rows = []
     for method in methods:
-        # key on the resolved settings, so a change of a default invalidates old rows too
-        settings = {} if method == "linear_probe" else {
-            "head_hp": {**HEAD_DEFAULTS, **(head_hp or {})}, "pe_hp": {**PE_DEFAULTS, **(pe_hp or {})},
-            "weights": DEFAULT_WEIGHTS}
-        path = Path(cache_dir) / "eval" / run.key / f"{task.name}-{task_key}-{method}-{config_key(settings)}.json"
+        method_key = config_key(settings if method != "linear_probe" else {})
+        path = Path(cache_dir) / "eval" / run.key / f"{task.name}-{task_key}-{method}-{method_key}.json"
         if path.exists():
             rows.extend(pd.read_json(path, orient="records").to_dict("records"))
             continue
-        results, extra = _method_rows(method, run, task, feats, head_hp or {}, pe_hp or {}, device)
+        results, extra = _method_rows(method, run, task, feats, settings, device)
         results = {domain: (acc, spectrum.shares(reps)) for domain, (acc, reps) in results.items()}
         method_rows = [{
             "objective": "supervised", "method": method, "arch": cfg["arch"], "noise_type": cfg["noise_type"],
@@ -211,6 +224,7 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
     device = resolve_device(device)
     started = time.perf_counter()
     tasks = build_probe_tasks(preset, device)
+    settings = resolve_settings(preset)
     rows = []
     for seed in preset["seeds"]:
         for ratio in preset["noise_ratios"]:
@@ -219,7 +233,7 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
             run = pretrain_supervised(config, cache_dir=cache_dir, device=device, progress=progress)
             for task in tasks:
                 methods = preset["methods"] if task.name in preset["method_tasks"] else ["linear_probe"]
-                rows.extend(evaluate_run(run, task, cache_dir, methods, preset["head_hp"], preset["pe_hp"], device))
+                rows.extend(evaluate_run(run, task, cache_dir, methods, settings, device))
             if progress:
                 print(f"seed {seed} noise {ratio:.3f}: done ({time.perf_counter() - started:.0f} s)", flush=True)
     sweep = Sweep(pd.DataFrame(rows, columns=COLUMNS), spectra_table(rows))
