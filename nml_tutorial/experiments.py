@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,7 +187,7 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
         method_key = config_key(settings if method != "linear_probe" else {})
         path = Path(cache_dir) / "eval" / run.key / f"{task.name}-{task_key}-{method}-{method_key}.json"
         if path.exists():
-            rows.extend(pd.read_json(path, orient="records").to_dict("records"))
+            rows.extend(json.loads(path.read_text()))  # pd.read_json would round 0.3 to 0.30000000000000004
             continue
         results, extra = _method_rows(method, run, task, feats, settings, device)
         results = {domain: (acc, spectrum.shares(reps)) for domain, (acc, reps) in results.items()}

@@ -28,7 +28,9 @@ def test_tiny_sweep_end_to_end(tmp_path, capsys):
 
     # A rerun reads every run, feature and probe row from the cache and gives the same table.
     assert main(["sweep", "--preset", "tiny", "--out", str(out), "--cache", str(cache), "--no-progress"]) == 0
-    pd.testing.assert_frame_equal(pd.read_csv(out / "results.csv"), table)
+    rerun = pd.read_csv(out / "results.csv")
+    pd.testing.assert_frame_equal(rerun, table)
+    assert set(rerun["noise_ratio"]) == {0.0, 0.3}  # exactly: cached rows must not pick up float noise
     spectra = pd.read_csv(out / "spectra.csv")
     sums = spectra.groupby(["method", "noise_ratio", "task", "test_domain"])["share"].sum()
     assert ((sums - 1).abs() < 1e-6).all()  # shares of each spectrum add up to one
