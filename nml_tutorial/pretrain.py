@@ -115,7 +115,7 @@ def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch
         g = torch.Generator().manual_seed(hp["seed"] * 1_000_003 + epoch)
         order = torch.randperm(n, generator=g).to(device)
         train_mode(model)
-        totals = torch.zeros(5, device=device)  # loss, correct, seen, fitted-noisy, true-on-noisy
+        totals = torch.zeros(6, device=device)  # loss, correct, seen, fitted-noisy, true-on-noisy, noisy seen
         for step in range(steps):
             idx = order[step * bs:(step + 1) * bs]
             x, y = images[idx], labels[idx]
@@ -140,11 +140,11 @@ def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch
                     noisy = corrupted[idx]
                     totals[3] += (noisy & (pred == y)).sum()
                     totals[4] += (noisy & (pred == clean_labels[idx])).sum()
+                    totals[5] += noisy.sum()
         t = totals.tolist()
         record = {"epoch": epoch + 1, "loss": t[0] / t[2], "train_acc": t[1] / t[2], "lr": sched.get_last_lr()[0]}
-        if corrupted is not None and corrupted.any():
-            seen_noisy = corrupted.sum().item() * t[2] / n
-            record.update(noisy_fitted=t[3] / seen_noisy, noisy_predicted_true=t[4] / seen_noisy)
+        if t[5] > 0:
+            record.update(noisy_fitted=t[3] / t[5], noisy_predicted_true=t[4] / t[5])
         history.append(record)
         bar.set_postfix(loss=f"{record['loss']:.3f}", acc=f"{record['train_acc']:.3f}")
         if checkpoint_path is not None:
