@@ -28,8 +28,8 @@ from tqdm.auto import tqdm
 from .augment import crop_flip
 from .features import extract
 from .models import last_block
-from .pretrain import _check_hp, train_classifier, warmup_cosine
-from .probe import _stratified_split, check_features
+from .pretrain import with_defaults, train_classifier, warmup_cosine
+from .probe import stratified_split, check_features
 
 DEFAULT_WEIGHTS = {"mse": 1.0, "cov": 0.04, "svd": 0.001}
 METHODS = ("linear_head", "mlp_head", "nmtune")
@@ -153,7 +153,7 @@ def train_head(method: str, features: torch.Tensor, labels: torch.Tensor, hp: di
     the standardisation and the validation split. It is much slower; ``bench/nmtune_cached.py``
     measures what caching costs in accuracy.
     """
-    hp = _check_hp(hp, HEAD_DEFAULTS)
+    hp = with_defaults(hp, HEAD_DEFAULTS)
     weights = resolve_weights(method, weights)
     check_features(features, labels, "training features")
     device = features.device
@@ -161,7 +161,7 @@ def train_head(method: str, features: torch.Tensor, labels: torch.Tensor, hp: di
     num_classes = int(labels.max()) + 1
     mean, std = features.float().mean(0), features.float().std(0).clamp_min(1e-6)
     x = (features.float() - mean) / std
-    train, val = _stratified_split(labels, hp["val_fraction"], hp["seed"])
+    train, val = stratified_split(labels, hp["val_fraction"], hp["seed"])
     train, val = train.to(device), val.to(device)
     x_train, y_train, x_val, y_val = x[train], labels[train], x[val], labels[val]
     if views is not None:

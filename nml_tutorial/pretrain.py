@@ -39,7 +39,8 @@ TRAIN_DEFAULTS = {
 }
 
 
-def _check_hp(hp: dict | None, defaults: dict) -> dict:
+def with_defaults(hp: dict | None, defaults: dict) -> dict:
+    """``defaults`` updated by ``hp``; a key that ``defaults`` lacks is an error (a typo, usually)."""
     unknown = set(hp or {}) - set(defaults)
     if unknown:
         raise ValueError(f"unknown hyper-parameters {sorted(unknown)}; known: {sorted(defaults)}")
@@ -90,7 +91,7 @@ def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch
     Parameters with ``requires_grad=False`` stay frozen; ``feature_loss(features)`` is added to the
     cross-entropy when given (NMTune's parameter-efficient form).
     """
-    hp = _check_hp(hp, TRAIN_DEFAULTS)
+    hp = with_defaults(hp, TRAIN_DEFAULTS)
     device = resolve_device(device)
     model.to(device)
     if device.type == "cuda":
@@ -186,7 +187,7 @@ def pretrain_supervised(config: dict | None = None, cache_dir=".cache", device=N
     The cache key hashes the whole config (data, noise, model, optimisation), so changing anything
     trains a new model while rerunning a notebook reuses the old one.
     """
-    config = _check_hp(config, PRETRAIN_DEFAULTS)
+    config = with_defaults(config, PRETRAIN_DEFAULTS)
     key = config_key(config)
     run_dir = Path(cache_dir) / "pretrain" / key
     device = resolve_device(device)

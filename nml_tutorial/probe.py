@@ -58,7 +58,8 @@ def _fit(z: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float, max_iter
     return w.detach(), b.detach()
 
 
-def _stratified_split(y: torch.Tensor, fraction: float, seed: int):
+def stratified_split(y: torch.Tensor, fraction: float, seed: int):
+    """Boolean (train, val) masks holding out ``fraction`` of every class (at least one sample each)."""
     g = torch.Generator().manual_seed(seed)
     val = []
     for c in torch.unique(y).tolist():
@@ -82,7 +83,7 @@ def fit_linear_probe(x: torch.Tensor, y: torch.Tensor, l2: float | None = None, 
     mean, std = x.float().mean(0), x.float().std(0).clamp_min(1e-6)
     z = (x.float() - mean) / std
     if l2 is None:
-        train, val = _stratified_split(y, val_fraction, seed)
+        train, val = stratified_split(y, val_fraction, seed)
         train, val = train.to(x.device), val.to(x.device)
         scores = []
         for candidate in l2_grid:
