@@ -1,7 +1,8 @@
 """Fidelity exploration: does longer training (and no augmentation) push the compact model into the
 memorisation regime of the study's large models, and what does that do to ID and OOD transfer?
 
-Each variant is the quick preset with other pre-training epochs / augmentation; linear probe only.
+Each variant is the quick preset with other pre-training epochs / augmentation / images per class;
+linear probe only.
 Writes one tidy CSV (the sweep's columns plus ``variant``) and the per-epoch fraction of flipped
 labels the model fits, for docs/fidelity.md.
 
@@ -23,6 +24,7 @@ VARIANTS = {
     "quick (15 ep, aug)": {"epochs": 15, "augment": True},
     "40 ep, aug": {"epochs": 40, "augment": True},
     "40 ep, no aug": {"epochs": 40, "augment": False},
+    "40 ep, no aug, 200/class": {"epochs": 40, "augment": False, "samples_per_class": 200},
 }
 
 
@@ -37,7 +39,10 @@ def main():
     tables, curves = [], []
     for name, change in VARIANTS.items():
         preset = get_preset("quick", seeds=args.seeds, noise_ratios=args.noise, methods=["linear_probe"])
-        preset["pretrain"] = {**copy.deepcopy(preset["pretrain"]), **change}
+        pretrain = copy.deepcopy(preset["pretrain"])
+        if "samples_per_class" in change:
+            pretrain["data"]["samples_per_class"] = change["samples_per_class"]
+        preset["pretrain"] = {**pretrain, **{k: v for k, v in change.items() if k != "samples_per_class"}}
         table = run_sweep(preset, cache_dir=args.cache, progress=False).table
         tables.append(table.assign(variant=name))
         for seed in args.seeds:
