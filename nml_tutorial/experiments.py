@@ -42,14 +42,10 @@ COLUMNS = ["objective", "method", "arch", "noise_type", "noise_ratio", "seed", "
            "run_key"]
 ALL_METHODS = ("linear_probe",) + METHODS + PE_METHODS
 
-_QUICK_PRETRAIN = {
-    "data": {**PRETRAIN_DEFAULTS["data"], "num_classes": 60, "classes": list(range(40)), "samples_per_class": 100},
-    "width": 16, "epochs": 15,
-}
 
 PRESETS = {
     "quick": {
-        "pretrain": _QUICK_PRETRAIN,
+        "pretrain": {"data": PRETRAIN_DEFAULTS["data"], "width": 16, "epochs": 15},
         "noise_type": "symmetric",
         "noise_ratios": [0.0, 0.05, 0.1, 0.2, 0.3],
         "seeds": [0],

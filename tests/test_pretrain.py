@@ -90,3 +90,12 @@ def test_finished_run_is_reused_not_retrained(tmp_path, monkeypatch):
     changed = pretrain_supervised  # a different config must not hit the cache
     with pytest.raises(pytest.fail.Exception):
         changed({**TINY, "noise_ratio": 0.5}, cache_dir=tmp_path, progress=False)
+
+
+def test_library_defaults_are_the_quick_preset_so_notebooks_reuse_its_cache():
+    from nml_tutorial.experiments import get_preset
+    from nml_tutorial.io import config_key
+    from nml_tutorial.pretrain import PRETRAIN_DEFAULTS
+
+    quick = {**PRETRAIN_DEFAULTS, **get_preset("quick")["pretrain"], "noise_ratio": 0.1}
+    assert config_key(quick) == config_key({**PRETRAIN_DEFAULTS, "noise_ratio": 0.1})
