@@ -73,10 +73,15 @@ def main():
     hp = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": 0.05}
 
     def package(amp):
+        """A fresh model trained by the package's loop; returns the number of images it saw."""
         torch.manual_seed(0)
         model = build_model("resnet_small", 40, width=args.width)
-        return lambda: (train_classifier(model, ds.images, ds.labels, {**hp, "amp": amp}, device=device,
-                                         progress=False), args.epochs * steps * args.batch_size)[1]
+
+        def train():
+            train_classifier(model, ds.images, ds.labels, {**hp, "amp": amp}, device=device, progress=False)
+            return args.epochs * steps * args.batch_size
+
+        return train
 
     torch.manual_seed(0)
     baseline_model = build_model("resnet_small", 40, width=args.width)

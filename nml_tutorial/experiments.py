@@ -142,24 +142,25 @@ def resolve_settings(preset: dict) -> dict:
 
 def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, device):
     """Accuracy and the representation the method's classifier reads, on every test set of a task."""
-    train_f = feats(task.train, "train")
-    tests = {domain: (feats(ds, "test"), ds.labels) for domain, ds in task.tests.items()}
-    if method == "linear_probe":
-        probe = fit_linear_probe(train_f, task.train.labels)
-        return {d: (probe.accuracy(f, y), f) for d, (f, y) in tests.items()}, {"probe_l2": probe.l2}
     weights = settings["nmtune_weights"]
-    if method in METHODS:
-        tuned = train_head(method, train_f, task.train.labels, settings["head_hp"],
-                           weights=weights if method == "nmtune" else None)
-        return {d: (tuned.accuracy(f, y), tuned.transform(f)) for d, (f, y) in tests.items()}, {}
     if method in PE_METHODS:
         model = tune_encoder(run.model, task.train.images, task.train.labels, method, hp=settings["pe_hp"],
                              weights={k: weights[k] for k in ("cov", "svd")}, device=device)
         out = {}
         for domain, ds in task.tests.items():
             f = extract(model, ds.images)
-            out[domain] = ((model.head(f).argmax(1) == ds.labels.to(f.device)).float().mean().item(), f)
+            with torch.no_grad():
+                out[domain] = ((model.head(f).argmax(1) == ds.labels.to(f.device)).float().mean().item(), f)
         return out, {}
+    train_f = feats(task.train, "train")
+    tests = {domain: (feats(ds, "test"), ds.labels) for domain, ds in task.tests.items()}
+    if method == "linear_probe":
+        probe = fit_linear_probe(train_f, task.train.labels)
+        return {d: (probe.accuracy(f, y), f) for d, (f, y) in tests.items()}, {"probe_l2": probe.l2}
+    if method in METHODS:
+        tuned = train_head(method, train_f, task.train.labels, settings["head_hp"],
+                           weights=weights if method == "nmtune" else None)
+        return {d: (tuned.accuracy(f, y), tuned.transform(f)) for d, (f, y) in tests.items()}, {}
     raise ValueError(f"unknown method {method!r}; choose from {list(ALL_METHODS)}")
 
 
@@ -172,9 +173,13 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
     settings = settings or resolve_settings({})
     task_key = config_key(task.spec)
     feature_dir = Path(cache_dir) / "features" / run.key
+    loaded = {}  # every method of this task reads the same feature files: load each once
 
     def feats(ds: LabeledImages, split: str) -> torch.Tensor:
-        return extract_cached(run.model, ds.images, feature_dir / f"{task.name}-{task_key}-{split}-{ds.domain}.pt")
+        path = feature_dir / f"{task.name}-{task_key}-{split}-{ds.domain}.pt"
+        if path not in loaded:
+            loaded[path] = extract_cached(run.model, ds.images, path)
+        return loaded[path]
 
     last = run.history[-1] if run.history else {}
     cfg = run.config

@@ -116,7 +116,7 @@ def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch
         g = torch.Generator().manual_seed(hp["seed"] * 1_000_003 + epoch)
         order = torch.randperm(n, generator=g).to(device)
         train_mode(model)
-        totals = torch.zeros(6, device=device)  # loss, correct, seen, fitted-noisy, true-on-noisy, noisy seen
+        totals = torch.zeros(5, device=device)  # loss, correct, fitted-noisy, true-on-noisy, noisy seen
         for step in range(steps):
             idx = order[step * bs:(step + 1) * bs]
             x, y = images[idx], labels[idx]
@@ -136,16 +136,17 @@ def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch
             sched.step()
             with torch.no_grad():
                 pred = logits.argmax(1)
-                totals[:3] += torch.stack([loss.detach() * len(y), (pred == y).sum(), torch.tensor(len(y), device=device)])
+                totals[0] += loss.detach() * len(y)
+                totals[1] += (pred == y).sum()
                 if corrupted is not None:
                     noisy = corrupted[idx]
-                    totals[3] += (noisy & (pred == y)).sum()
-                    totals[4] += (noisy & (pred == clean_labels[idx])).sum()
-                    totals[5] += noisy.sum()
-        t = totals.tolist()
-        record = {"epoch": epoch + 1, "loss": t[0] / t[2], "train_acc": t[1] / t[2], "lr": sched.get_last_lr()[0]}
-        if t[5] > 0:
-            record.update(noisy_fitted=t[3] / t[5], noisy_predicted_true=t[4] / t[5])
+                    totals[2] += (noisy & (pred == y)).sum()
+                    totals[3] += (noisy & (pred == clean_labels[idx])).sum()
+                    totals[4] += noisy.sum()
+        t, seen = totals.tolist(), steps * bs  # one device sync per epoch
+        record = {"epoch": epoch + 1, "loss": t[0] / seen, "train_acc": t[1] / seen, "lr": sched.get_last_lr()[0]}
+        if t[4] > 0:
+            record.update(noisy_fitted=t[2] / t[4], noisy_predicted_true=t[3] / t[4])
         history.append(record)
         bar.set_postfix(loss=f"{record['loss']:.3f}", acc=f"{record['train_acc']:.3f}")
         if checkpoint_path is not None:

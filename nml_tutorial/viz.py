@@ -26,6 +26,25 @@ _TASK_TITLES = {
 }
 
 
+def _domain_lines(fig: go.Figure, rows: pd.DataFrame, metric: str, scale: float, col: int, shown: set) -> None:
+    """One line per test domain of ``metric`` against noise (mean ± std over seeds) into panel ``col``.
+
+    In-domain solid, out-of-domain dashed; a domain enters the legend once (``shown``).
+    """
+    stats = rows.groupby(["test_domain", "shift", "noise_ratio"])[metric].agg(["mean", "std"]).reset_index()
+    for (domain, shift), line in stats.groupby(["test_domain", "shift"], sort=False):
+        colour = DOMAIN_COLOURS.get(domain)
+        fig.add_trace(go.Scatter(
+            x=line["noise_ratio"] * 100, y=line["mean"] * scale,
+            error_y={"type": "data", "array": line["std"].fillna(0) * scale, "visible": True},
+            mode="lines+markers", name=f"{domain} ({shift.upper()})", legendgroup=domain,
+            showlegend=domain not in shown, marker={"color": colour},
+            line={"dash": "solid" if shift == "id" else "dash", "color": colour},
+        ), row=1, col=col)
+        shown.add(domain)
+    fig.update_xaxes(title_text="pre-training label noise (%)", row=1, col=col)
+
+
 def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe") -> go.Figure:
     """Probe accuracy against pre-training noise, one panel per task, one line per test domain.
 
@@ -39,18 +58,7 @@ def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe") -> go.F
                         horizontal_spacing=0.06)
     shown = set()
     for col, task in enumerate(tasks, start=1):
-        part = rows[rows["task"] == task]
-        stats = part.groupby(["test_domain", "shift", "noise_ratio"])["accuracy"].agg(["mean", "std"]).reset_index()
-        for (domain, shift), line in stats.groupby(["test_domain", "shift"], sort=False):
-            fig.add_trace(go.Scatter(
-                x=line["noise_ratio"] * 100, y=line["mean"] * 100,
-                error_y={"type": "data", "array": line["std"].fillna(0) * 100, "visible": True},
-                mode="lines+markers", name=f"{domain} ({shift.upper()})", legendgroup=domain,
-                showlegend=domain not in shown, marker={"color": DOMAIN_COLOURS.get(domain)},
-                line={"dash": "solid" if shift == "id" else "dash", "color": DOMAIN_COLOURS.get(domain)},
-            ), row=1, col=col)
-            shown.add(domain)
-        fig.update_xaxes(title_text="pre-training label noise (%)", row=1, col=col)
+        _domain_lines(fig, rows[rows["task"] == task], "accuracy", 100, col, shown)
     fig.update_yaxes(title_text="linear-probe top-1 accuracy (%)", row=1, col=1)
     seeds = rows["seed"].nunique()
     fig.update_layout(title=f"Pre-training noise vs downstream accuracy ({seeds} seed{'s' * (seeds > 1)}; "
@@ -105,15 +113,9 @@ def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: s
         raise ValueError(f"no rows for method {method!r} on task {task!r}")
     fig = make_subplots(rows=1, cols=2, subplot_titles=["SVE (higher = flatter spectrum)",
                                                         "LSVR (higher = smaller top share)"])
+    shown = set()
     for col, metric in enumerate(("sve", "lsvr"), start=1):
-        stats = rows.groupby(["test_domain", "shift", "noise_ratio"])[metric].agg(["mean", "std"]).reset_index()
-        for (domain, shift), line in stats.groupby(["test_domain", "shift"], sort=False):
-            fig.add_trace(go.Scatter(
-                x=line["noise_ratio"] * 100, y=line["mean"], mode="lines+markers", name=f"{domain} ({shift.upper()})",
-                error_y={"type": "data", "array": line["std"].fillna(0), "visible": True}, legendgroup=domain,
-                showlegend=col == 1, line={"color": DOMAIN_COLOURS.get(domain),
-                                           "dash": "solid" if shift == "id" else "dash"}), row=1, col=col)
-        fig.update_xaxes(title_text="pre-training label noise (%)", row=1, col=col)
+        _domain_lines(fig, rows, metric, 1, col, shown)
     fig.update_layout(title=f"Feature-space summaries against noise ({method}, {task})", template="plotly_white",
                       height=420, width=1000)
     return fig
