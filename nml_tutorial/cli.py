@@ -1,4 +1,4 @@
-"""Command line: ``nml-tutorial sweep --preset quick`` (also ``python -m nml_tutorial``)."""
+"""Command line: ``nml-tutorial sweep --preset quick``, ``nml-tutorial claims results.csv`` (also ``python -m nml_tutorial``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 
 import torch
 
-from . import experiments, viz
+import pandas as pd
+
+from . import claims, experiments, viz
 
 
 def _sweep(args) -> int:
@@ -18,7 +20,7 @@ def _sweep(args) -> int:
     started = time.perf_counter()
     sweep = experiments.run_sweep(args.preset, seeds=args.seeds, noise_ratios=args.noise, methods=args.methods,
                                   cache_dir=args.cache, out_dir=args.out, device=args.device,
-                                  progress=not args.no_progress)
+                                  progress=not args.no_progress, objective=args.objective)
     out, table = Path(args.out), sweep.table
     figures = {"accuracy_vs_noise": viz.accuracy_vs_noise(table), "spectra": viz.spectra(sweep.spectra),
                "sve_lsvr_vs_noise": viz.sve_lsvr_vs_noise(table), "methods": viz.method_comparison(table)}
@@ -26,8 +28,22 @@ def _sweep(args) -> int:
     for method in dict.fromkeys(table["method"]):
         print(f"\n{method}: top-1 accuracy (%) by pre-training noise (%)")
         print(experiments.summary_table(table, method).to_string())
+    print("\nclaims of the study in this table:\n"
+          + claims.format_claims(claims.claim_table(table, objective=args.objective)))
     print(f"\nwrote {out / 'results.csv'}, {out / 'spectra.csv'} and {len(written)} figure files"
           f" in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+def _claims(args) -> int:
+    path = Path(args.results)
+    if not path.exists():
+        raise FileNotFoundError(f"no results table at {path}; run `nml-tutorial sweep --out {path.parent}` first")
+    table = claims.claim_table(pd.read_csv(path), objective=args.objective)
+    print(claims.format_claims(table))
+    if args.out:
+        experiments.write_table(table, args.out)
+        print(f"\nwrote {args.out}")
     return 0
 
 
@@ -36,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sweep = sub.add_parser("sweep", help="pre-train at several noise ratios, probe ID and OOD, write table + figure")
     sweep.add_argument("--preset", default="quick", choices=sorted(experiments.PRESETS))
+    sweep.add_argument("--objective", default="supervised", choices=experiments.OBJECTIVES,
+                       help="supervised (label noise) or clip (caption noise, tiny open_clip model)")
     sweep.add_argument("--seeds", type=int, nargs="+", help="override the preset's seeds, e.g. --seeds 0 1 2")
     sweep.add_argument("--noise", type=float, nargs="+", help="override the noise ratios (fractions in [0, 1])")
     sweep.add_argument("--methods", nargs="+", help=f"override the methods, from {', '.join(experiments.ALL_METHODS)}")
@@ -46,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--no-progress", action="store_true", help="no progress bars (batch runs)")
     sweep.add_argument("--no-png", action="store_true", help="write HTML figures only")
     sweep.set_defaults(func=_sweep)
+    claim = sub.add_parser("claims", help="the study's claims in a results table: effects, bootstrap intervals, verdicts")
+    claim.add_argument("results", nargs="?", default="results/quick/results.csv", help="a sweep's results.csv")
+    claim.add_argument("--objective", default="supervised", choices=experiments.OBJECTIVES)
+    claim.add_argument("--out", help="also write the claim table as CSV here")
+    claim.set_defaults(func=_claims)
     return parser
 
 

@@ -26,11 +26,13 @@ import pandas as pd
 import torch
 
 from .data import DOMAINS, LabeledImages, load_dataset
+from .data.synthetic import MAX_CLASSES
 from . import spectrum
 from .features import extract, extract_cached
 from .io import atomic_write_json, atomic_write_text, config_key
 from .nmtune import HEAD_DEFAULTS, METHODS, PE_DEFAULTS, PE_METHODS, resolve_weights, train_head, tune_encoder
-from .pretrain import PRETRAIN_DEFAULTS, pretrain_supervised
+from .clip import zero_shot_accuracy
+from .pretrain import CLIP_DEFAULTS, PRETRAIN_DEFAULTS, pretrain_clip, pretrain_supervised
 from .probe import fit_linear_probe
 from .runtime import resolve_device
 
@@ -40,11 +42,14 @@ from .runtime import resolve_device
 COLUMNS = ["objective", "method", "arch", "noise_type", "noise_ratio", "seed", "task", "train_domain", "test_domain",
            "shift", "accuracy", "sve", "lsvr", "n_train", "n_test", "probe_l2", "pretrain_train_acc", "noisy_fitted",
            "run_key"]
-ALL_METHODS = ("linear_probe",) + METHODS + PE_METHODS
+SUPERVISED_METHODS = ("linear_probe",) + METHODS + PE_METHODS
+ALL_METHODS = SUPERVISED_METHODS + ("zero_shot",)  # zero-shot needs a text encoder (objective "clip")
+OBJECTIVES = ("supervised", "clip")
 
 
 PRESETS = {
     "quick": {
+        "objective": "supervised",
         "pretrain": {"data": PRETRAIN_DEFAULTS["data"], "width": 16, "epochs": 15},
         "noise_type": "symmetric",
         "noise_ratios": [0.0, 0.05, 0.1, 0.2, 0.3],
@@ -53,14 +58,43 @@ PRESETS = {
         "probe_train_per_class": 50,
         "probe_test_per_class": 40,
         "domains": list(DOMAINS),
-        "digits": True,
+        "tasks": ["downstream_classes", "pretrain_classes", "digits"],
+        "shift_strengths": [],  # graded_shift: how much of each style is mixed into the photo
+        "new_classes": [],  # new_classes: indices into the generator's 120-class table, beyond the 60 used
         "methods": ["linear_probe", "linear_head", "mlp_head", "nmtune"],
         "method_tasks": ["downstream_classes"],  # tasks that get every method; the others linear_probe only
         "head_hp": {},  # overrides of nmtune.HEAD_DEFAULTS
         "pe_hp": {},  # overrides of nmtune.PE_DEFAULTS
         "nmtune_weights": {},  # e.g. {"cov": 0.0} to ablate a term
+        # --objective clip: a tiny open_clip model on captions, 3 seeds (docs/fidelity.md, C5)
+        "clip": {"pretrain": {"data": CLIP_DEFAULTS["data"], "model": CLIP_DEFAULTS["model"]},
+                 "noise_type": "caption", "seeds": [0, 1, 2], "tasks": ["downstream_classes", "pretrain_classes"],
+                 "methods": ["zero_shot", "linear_probe", "mlp_head", "nmtune"]},
+    },
+    # docs/fidelity.md: the memorisation regime (no augmentation, 40 epochs, 200 images a class), the fine
+    # noise grid, 4 seeds, test sets of 2,000 images, other ID datasets and graded shifts. ~2 h on 2 cores.
+    "fidelity": {
+        "objective": "supervised",
+        "pretrain": {"data": {**PRETRAIN_DEFAULTS["data"], "samples_per_class": 200}, "width": 16, "epochs": 40,
+                     "augment": False},
+        "noise_type": "symmetric",
+        "noise_ratios": [0.0, 0.025, 0.05, 0.075, 0.1, 0.2, 0.3],
+        "seeds": [0, 1, 2, 3],
+        "downstream_classes": list(range(40, 60)),
+        "probe_train_per_class": 100,
+        "probe_test_per_class": 100,
+        "domains": list(DOMAINS),
+        "tasks": ["downstream_classes", "graded_shift", "new_classes", "digits", "fashion"],
+        "shift_strengths": [0.25, 0.5, 0.75],
+        "new_classes": list(range(60, 80)),
+        "methods": ["linear_probe", "linear_head", "mlp_head", "nmtune"],
+        "method_tasks": ["downstream_classes"],
+        "head_hp": {},
+        "pe_hp": {},
+        "nmtune_weights": {},
     },
     "tiny": {  # for tests: seconds, not science
+        "objective": "supervised",
         "pretrain": {"data": {**PRETRAIN_DEFAULTS["data"], "num_classes": 8, "classes": list(range(5)),
                               "samples_per_class": 24, "image_size": 16},
                      "width": 4, "epochs": 2, "batch_size": 32},
@@ -71,21 +105,37 @@ PRESETS = {
         "probe_train_per_class": 10,
         "probe_test_per_class": 10,
         "domains": ["photo", "sketch"],
-        "digits": False,
-        "methods": list(ALL_METHODS),
+        "tasks": ["downstream_classes", "pretrain_classes"],
+        "shift_strengths": [],
+        "new_classes": [],
+        "methods": list(SUPERVISED_METHODS),
         "method_tasks": ["downstream_classes"],
         "head_hp": {"epochs": 3},
         "pe_hp": {"epochs": 1, "batch_size": 16},
         "nmtune_weights": {},
+        "clip": {"pretrain": {"data": {**CLIP_DEFAULTS["data"], "num_classes": 8, "classes": list(range(5)),
+                                       "samples_per_class": 24, "image_size": 32},
+                              "epochs": 2, "batch_size": 32},
+                 "noise_type": "caption", "methods": ["zero_shot", "linear_probe", "nmtune"]},
     },
 }
 
 
-def get_preset(name: str, **overrides) -> dict:
-    """A deep copy of a named preset with top-level ``overrides`` applied (e.g. ``seeds=[0, 1, 2]``)."""
+def get_preset(name: str, objective: str = "supervised", **overrides) -> dict:
+    """A deep copy of a named preset for an objective, with top-level ``overrides`` (e.g. ``seeds=[0, 1]``).
+
+    ``objective="clip"`` applies the preset's ``clip`` section (contrastive pre-training, caption noise).
+    """
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; available: {sorted(PRESETS)}")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; choose one of {list(OBJECTIVES)}")
     preset = copy.deepcopy(PRESETS[name])
+    clip = preset.pop("clip", None)
+    if objective == "clip":
+        if clip is None:
+            raise ValueError(f"preset {name!r} has no CLIP settings; use --preset quick")
+        preset.update(clip, objective="clip")
     unknown = set(overrides) - set(preset)
     if unknown:
         raise ValueError(f"unknown preset keys {sorted(unknown)}; known: {sorted(preset)}")
@@ -93,6 +143,8 @@ def get_preset(name: str, **overrides) -> dict:
     unknown_methods = set(preset["methods"]) - set(ALL_METHODS)
     if unknown_methods:
         raise ValueError(f"unknown methods {sorted(unknown_methods)}; choose from {list(ALL_METHODS)}")
+    if "zero_shot" in preset["methods"] and preset["objective"] != "clip":
+        raise ValueError("zero_shot needs a text encoder: use it with objective 'clip'")
     return preset
 
 
@@ -106,30 +158,65 @@ class ProbeTask:
     spec: dict
 
 
-def build_probe_tasks(preset: dict, device=None) -> list[ProbeTask]:
-    """Render or load every probe dataset the preset asks for (once per sweep, shared by all runs)."""
+TASKS = ("downstream_classes", "pretrain_classes", "graded_shift", "new_classes", "digits", "fashion")
+SYNTHETIC_TASKS = TASKS[:4]  # class names the captions speak of: zero-shot makes sense there
+
+
+def _synthetic_task(name: str, preset: dict, classes, train_split: str, test_domains: dict, device,
+                    num_classes: int | None = None) -> ProbeTask:
+    """A photo-trained probe task on synthetic ``classes``; ``test_domains`` maps test name -> (domain, strength)."""
     data = preset["pretrain"]["data"]
-    common = {"num_classes": data["num_classes"], "image_size": data["image_size"], "seed": data["seed"],
-              "device": device}
+    common = {"num_classes": num_classes or data["num_classes"], "image_size": data["image_size"],
+              "seed": data["seed"], "classes": classes}
+    spec = {**common, "train_per_class": preset["probe_train_per_class"],
+            "test_per_class": preset["probe_test_per_class"], "tests": test_domains}
+    train = load_dataset("synthetic", split=train_split, domain="photo",
+                         samples_per_class=preset["probe_train_per_class"], device=device, **common)
+    tests = {test: load_dataset("synthetic", split="test", domain=domain, strength=strength,
+                                samples_per_class=preset["probe_test_per_class"], device=device, **common)
+             for test, (domain, strength) in test_domains.items()}
+    return ProbeTask(name, train, tests, spec)
+
+
+def build_probe_tasks(preset: dict, device=None) -> list[ProbeTask]:
+    """Render or load every probe dataset the preset's ``tasks`` name (once per sweep, shared by all runs).
+
+    In-domain data *other* than the pre-training classes, as the study's ID sets are: ``downstream_classes``
+    (held-out classes), ``new_classes`` (classes of the generator's wider table, never in the 60-class
+    table), ``digits`` (real MNIST) and ``fashion`` (real Fashion-MNIST). Shifted: every synthetic domain,
+    and ``graded_shift`` mixing each style into the photo at ``shift_strengths``.
+    """
+    unknown = set(preset["tasks"]) - set(TASKS)
+    if unknown:
+        raise ValueError(f"unknown tasks {sorted(unknown)}; choose from {list(TASKS)}")
+    data = preset["pretrain"]["data"]
+    size, domains = data["image_size"], preset["domains"]
+    every_domain = {d: (d, 1.0) for d in domains}
     tasks = []
-    for name, classes, train_split in (("downstream_classes", preset["downstream_classes"], "train"),
-                                       ("pretrain_classes", data["classes"], "val")):
-        spec = {"classes": classes, "train_per_class": preset["probe_train_per_class"],
-                "test_per_class": preset["probe_test_per_class"], "domains": preset["domains"],
-                **{k: v for k, v in common.items() if k != "device"}}
-        train = load_dataset("synthetic", split=train_split, domain="photo", classes=classes,
-                             samples_per_class=preset["probe_train_per_class"], **common)
-        tests = {d: load_dataset("synthetic", split="test", domain=d, classes=classes,
-                                 samples_per_class=preset["probe_test_per_class"], **common)
-                 for d in preset["domains"]}
-        tasks.append(ProbeTask(name, train, tests, spec))
-    if preset["digits"]:
-        size = data["image_size"]
-        tasks.append(ProbeTask(
-            "digits", load_dataset("mnist5k", split="train", image_size=size, device=device),
-            {"mnist": load_dataset("mnist5k", split="test", image_size=size, device=device),
-             "uci_digits": load_dataset("digits", split="all", image_size=size, device=device)},
-            {"digits": "mnist5k->uci", "image_size": size}))
+    for name in preset["tasks"]:
+        if name == "downstream_classes":
+            tasks.append(_synthetic_task(name, preset, preset["downstream_classes"], "train", every_domain, device))
+        elif name == "pretrain_classes":
+            tasks.append(_synthetic_task(name, preset, data["classes"], "val", every_domain, device))
+        elif name == "graded_shift":
+            graded = {"photo": ("photo", 1.0), **{f"{d}@{s:.2f}": (d, s) for d in domains if d != "photo"
+                                                  for s in preset["shift_strengths"]}}
+            tasks.append(_synthetic_task(name, preset, preset["downstream_classes"], "train", graded, device))
+        elif name == "new_classes":
+            tasks.append(_synthetic_task(name, preset, preset["new_classes"], "train", {"photo": ("photo", 1.0)},
+                                         device, num_classes=MAX_CLASSES))
+        elif name == "digits":
+            tasks.append(ProbeTask(
+                "digits", load_dataset("mnist5k", split="train", image_size=size, device=device),
+                {"mnist": load_dataset("mnist5k", split="test", image_size=size, device=device),
+                 "uci_digits": load_dataset("digits", split="all", image_size=size, device=device)},
+                {"digits": "mnist5k->uci", "image_size": size}))
+        elif name == "fashion":
+            n_train, n_test = 10 * preset["probe_train_per_class"], 10 * preset["probe_test_per_class"]
+            tasks.append(ProbeTask(
+                "fashion", load_dataset("fashion_mnist", split="train", image_size=size, limit=n_train, device=device),
+                {"fashion": load_dataset("fashion_mnist", split="test", image_size=size, limit=n_test, device=device)},
+                {"fashion": [n_train, n_test], "image_size": size}))
     return tasks
 
 
@@ -154,6 +241,9 @@ def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, devic
         return out, {}
     train_f = feats(task.train, "train")
     tests = {domain: (feats(ds, "test"), ds.labels) for domain, ds in task.tests.items()}
+    if method == "zero_shot":
+        return {d: (zero_shot_accuracy(run.model, f, y, task.tests[d].class_names), f)
+                for d, (f, y) in tests.items()}, {}
     if method == "linear_probe":
         probe = fit_linear_probe(train_f, task.train.labels)
         return {d: (probe.accuracy(f, y), f) for d, (f, y) in tests.items()}, {"probe_l2": probe.l2}
@@ -185,7 +275,7 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
     cfg = run.config
     rows = []
     for method in methods:
-        method_key = config_key(settings if method != "linear_probe" else {})
+        method_key = config_key(settings if method not in ("linear_probe", "zero_shot") else {})
         path = Path(cache_dir) / "eval" / run.key / f"{task.name}-{task_key}-{method}-{method_key}.json"
         if path.exists():
             rows.extend(json.loads(path.read_text()))  # pd.read_json would round 0.3 to 0.30000000000000004
@@ -193,7 +283,8 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
         results, extra = _method_rows(method, run, task, feats, settings, device)
         results = {domain: (acc, spectrum.shares(reps)) for domain, (acc, reps) in results.items()}
         method_rows = [{
-            "objective": "supervised", "method": method, "arch": cfg["arch"], "noise_type": cfg["noise_type"],
+            "objective": run.objective, "method": method, "arch": cfg.get("arch", cfg.get("model")),
+            "noise_type": cfg["noise_type"],
             "noise_ratio": cfg["noise_ratio"], "seed": cfg["seed"], "task": task.name,
             "train_domain": task.train.domain, "test_domain": domain,
             "shift": "id" if domain == task.train.domain else "ood",
@@ -216,13 +307,13 @@ class Sweep:
 
 
 def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, methods=None, cache_dir=".cache",
-              out_dir=None, device=None, progress: bool = True) -> Sweep:
+              out_dir=None, device=None, progress: bool = True, objective: str = "supervised") -> Sweep:
     """Pre-train at every noise ratio and seed, evaluate every method on every task.
 
     With ``out_dir`` both tables are written atomically to ``results.csv`` and ``spectra.csv`` there.
     """
     if isinstance(preset, str):
-        preset = get_preset(preset, seeds=seeds, noise_ratios=noise_ratios, methods=methods)
+        preset = get_preset(preset, objective, seeds=seeds, noise_ratios=noise_ratios, methods=methods)
     device = resolve_device(device)
     started = time.perf_counter()
     tasks = build_probe_tasks(preset, device)
@@ -232,9 +323,11 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
         for ratio in preset["noise_ratios"]:
             config = {**preset["pretrain"], "noise_type": preset["noise_type"], "noise_ratio": float(ratio),
                       "seed": int(seed)}
-            run = pretrain_supervised(config, cache_dir=cache_dir, device=device, progress=progress)
+            pretrain = pretrain_clip if preset["objective"] == "clip" else pretrain_supervised
+            run = pretrain(config, cache_dir=cache_dir, device=device, progress=progress)
             for task in tasks:
-                methods = preset["methods"] if task.name in preset["method_tasks"] else ["linear_probe"]
+                methods = preset["methods"] if task.name in preset["method_tasks"] else [
+                    m for m in preset["methods"] if m == "linear_probe" or (m == "zero_shot" and task.name in SYNTHETIC_TASKS)]
                 rows.extend(evaluate_run(run, task, cache_dir, methods, settings, device))
             if progress:
                 print(f"seed {seed} noise {ratio:.3f}: done ({time.perf_counter() - started:.0f} s)", flush=True)

@@ -8,19 +8,23 @@ finishes with the same weights as an uninterrupted one. Introduced in notebook 0
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from open_clip import ClipLoss
 from tqdm.auto import tqdm
 
 from .augment import crop_flip
+from .clip import ClipModel, contrastive_step, load_clip, save_clip
 from .data import load_dataset
+from .data.captions import synthetic_captions
 from .io import atomic_torch_save, atomic_write_json, config_key
 from .models import build_model
-from .noise import apply_label_noise
+from .noise import apply_label_noise, caption_noise
 from .runtime import autocast, resolve_device, seed_everything
 
 TRAIN_DEFAULTS = {
@@ -81,6 +85,23 @@ def train_mode(model: torch.nn.Module) -> None:
                 module.eval()
 
 
+def _resume(checkpoint_path, model, opt, sched, device) -> tuple[list[dict], int]:
+    """Load an interrupted run's state; returns its history and the epoch to continue from."""
+    if checkpoint_path is None or not Path(checkpoint_path).exists():
+        return [], 0
+    state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    return state["history"], state["epoch"]
+
+
+def _checkpoint(checkpoint_path, model, opt, sched, history: list[dict]) -> None:
+    if checkpoint_path is not None:
+        atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                           "history": history, "epoch": len(history)}, checkpoint_path)
+
+
 def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, hp: dict | None = None, *,
                      clean_labels: torch.Tensor | None = None, checkpoint_path=None, device=None,
                      progress: bool = True, on_epoch_end=None, feature_loss=None) -> list[dict]:
@@ -103,13 +124,7 @@ def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch
     steps = n // bs  # drop the ragged last batch: BatchNorm dislikes tiny ones
     opt = _optimizer(model, hp)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(hp["epochs"] * steps, hp["warmup_fraction"]))
-    history, start = [], 0
-    if checkpoint_path is not None and Path(checkpoint_path).exists():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        history, start = state["history"], state["epoch"]
+    history, start = _resume(checkpoint_path, model, opt, sched, device)
 
     bar = tqdm(range(start, hp["epochs"]), desc="pre-train", disable=not progress, leave=False)
     for epoch in bar:
@@ -149,10 +164,7 @@ def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch
             record.update(noisy_fitted=t[2] / t[4], noisy_predicted_true=t[3] / t[4])
         history.append(record)
         bar.set_postfix(loss=f"{record['loss']:.3f}", acc=f"{record['train_acc']:.3f}")
-        if checkpoint_path is not None:
-            atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                               "scheduler": sched.state_dict(), "history": history, "epoch": epoch + 1},
-                              checkpoint_path)
+        _checkpoint(checkpoint_path, model, opt, sched, history)
         if on_epoch_end is not None:
             on_epoch_end(record)
     model.eval()
@@ -182,6 +194,7 @@ class PretrainedRun:
     config: dict
     key: str
     history: list[dict]
+    objective: str = "supervised"
 
 
 def pretrain_supervised(config: dict | None = None, cache_dir=".cache", device=None,
@@ -215,3 +228,108 @@ def pretrain_supervised(config: dict | None = None, cache_dir=".cache", device=N
     atomic_torch_save({"model": model.state_dict(), "history": history, "config": config}, final)
     (run_dir / "checkpoint.pt").unlink(missing_ok=True)
     return PretrainedRun(model, config, key, history)
+
+
+CLIP_TRAIN_DEFAULTS = {
+    "epochs": 10,
+    "batch_size": 64,
+    "optimizer": "adamw",
+    "lr": 5e-3,
+    "weight_decay": 0.1,
+    "warmup_fraction": 0.1,
+    "augment": True,
+    "padding": 2,
+    "amp": True,
+    "seed": 0,
+}
+
+
+def train_contrastive(model, images: torch.Tensor, tokens: torch.Tensor, hp: dict | None = None, *,
+                      swapped: torch.Tensor | None = None, checkpoint_path=None, device=None,
+                      progress: bool = True) -> list[dict]:
+    """Train a :class:`~nml_tutorial.clip.ClipModel` with open_clip's ``ClipLoss`` on (image, caption tokens).
+
+    ``swapped`` marks the pairs whose caption belongs to another image; each epoch record then says
+    how many of them the model fits (the image retrieves its wrong caption within its batch).
+    Same checkpoint/resume rules as :func:`train_classifier`.
+    """
+    hp = with_defaults(hp, CLIP_TRAIN_DEFAULTS)
+    device = resolve_device(device)
+    model.to(device)
+    images, tokens = images.to(device), tokens.to(device)
+    swapped = swapped.to(device) if swapped is not None else None
+    n, bs = len(images), min(hp["batch_size"], len(images))
+    steps = n // bs
+    opt = _optimizer(model, {**hp, "momentum": 0.0})
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(hp["epochs"] * steps, hp["warmup_fraction"]))
+    history, start = _resume(checkpoint_path, model, opt, sched, device)
+    loss_fn = ClipLoss()
+    bar = tqdm(range(start, hp["epochs"]), desc="pre-train CLIP", disable=not progress, leave=False)
+    for epoch in bar:
+        g = torch.Generator().manual_seed(hp["seed"] * 1_000_003 + epoch)
+        order = torch.randperm(n, generator=g).to(device)
+        model.train()
+        totals = torch.zeros(4, device=device)  # loss, matched, matched-swapped, swapped seen
+        for step in range(steps):
+            idx = order[step * bs:(step + 1) * bs]
+            x = crop_flip(images[idx], g, padding=hp["padding"]) if hp["augment"] else images[idx]
+            loss, matched = contrastive_step(model, x, tokens[idx], loss_fn, device, hp["amp"])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            with torch.no_grad():
+                model.logit_scale.clamp_(0, math.log(100))  # CLIP's cap on the temperature
+                totals[0] += loss.detach() * bs
+                totals[1] += matched.sum()
+                if swapped is not None:
+                    totals[2] += (matched & swapped[idx]).sum()
+                    totals[3] += swapped[idx].sum()
+        t, seen = totals.tolist(), steps * bs
+        record = {"epoch": epoch + 1, "loss": t[0] / seen, "train_acc": t[1] / seen, "lr": sched.get_last_lr()[0]}
+        if t[3] > 0:
+            record["noisy_fitted"] = t[2] / t[3]
+        history.append(record)
+        bar.set_postfix(loss=f"{record['loss']:.3f}", acc=f"{record['train_acc']:.3f}")
+        _checkpoint(checkpoint_path, model, opt, sched, history)
+    model.eval()
+    return history
+
+
+# The quick CLIP pre-training: photo images of the 40 pre-training classes with generated captions.
+CLIP_DEFAULTS = {
+    "data": {**PRETRAIN_DEFAULTS["data"], "samples_per_class": 100},
+    "model": "nml-tiny-rn",
+    "noise_type": "caption",
+    "noise_ratio": 0.0,
+    "caption_seed": 0,
+    **CLIP_TRAIN_DEFAULTS,
+}
+
+
+def pretrain_clip(config: dict | None = None, cache_dir=".cache", device=None, progress: bool = True) -> PretrainedRun:
+    """Pre-train a tiny CLIP on captions of which ``noise_ratio`` are swapped, cached like :func:`pretrain_supervised`.
+
+    The finished model is saved in open_clip's ``local-dir:`` format (``<cache>/clip/<key>/model``).
+    """
+    config = with_defaults(config, CLIP_DEFAULTS)
+    key = config_key(config)
+    run_dir = Path(cache_dir) / "clip" / key
+    device = resolve_device(device)
+    if (run_dir / "history.json").exists():
+        history = json.loads((run_dir / "history.json").read_text())
+        return PretrainedRun(load_clip(run_dir / "model", device=device), config, key, history, "clip")
+
+    data = load_dataset(**config["data"], device=device)
+    seed_everything(config["seed"])
+    model = ClipModel(config["model"])
+    tokens = model.tokenize(synthetic_captions(data, seed=config["caption_seed"]))
+    index = caption_noise(len(data), config["noise_ratio"], seed=config["seed"])
+    atomic_write_json(config, run_dir / "config.json")
+    hp = {k: config[k] for k in CLIP_TRAIN_DEFAULTS}
+    history = train_contrastive(model, data.images, tokens[index], hp, swapped=index != torch.arange(len(data)),
+                                checkpoint_path=run_dir / "checkpoint.pt", device=device, progress=progress)
+    save_clip(model, run_dir / "model")
+    atomic_write_json(history, run_dir / "history.json")  # written last: marks the run finished
+    (run_dir / "checkpoint.pt").unlink(missing_ok=True)
+    return PretrainedRun(model.eval(), config, key, history, "clip")

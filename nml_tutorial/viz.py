@@ -17,12 +17,15 @@ from .io import atomic_write_bytes, atomic_write_text
 
 DOMAIN_COLOURS = {
     "photo": "#1f77b4", "sketch": "#7f7f7f", "painting": "#2ca02c", "clipart": "#ff7f0e", "corrupted": "#d62728",
-    "mnist": "#9467bd", "uci_digits": "#8c564b",
+    "mnist": "#9467bd", "uci_digits": "#8c564b", "fashion": "#e377c2",
 }
 _TASK_TITLES = {
     "downstream_classes": "held-out classes (DomainNet protocol)",
     "pretrain_classes": "pre-training classes (ImageNet-variants protocol)",
+    "graded_shift": "held-out classes, graded shifts (style mixed into the photo)",
+    "new_classes": "new classes of the generator",
     "digits": "real digits: MNIST -> UCI",
+    "fashion": "real Fashion-MNIST",
 }
 
 
@@ -33,7 +36,7 @@ def _domain_lines(fig: go.Figure, rows: pd.DataFrame, metric: str, scale: float,
     """
     stats = rows.groupby(["test_domain", "shift", "noise_ratio"])[metric].agg(["mean", "std"]).reset_index()
     for (domain, shift), line in stats.groupby(["test_domain", "shift"], sort=False):
-        colour = DOMAIN_COLOURS.get(domain)
+        colour = DOMAIN_COLOURS.get(domain.split("@")[0])  # graded shifts share their style's colour
         fig.add_trace(go.Scatter(
             x=line["noise_ratio"] * 100, y=line["mean"] * scale,
             error_y={"type": "data", "array": line["std"].fillna(0) * scale, "visible": True},
@@ -68,7 +71,7 @@ def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe") -> go.F
 
 
 METHOD_COLOURS = {"linear_probe": "#7f7f7f", "linear_head": "#bcbd22", "mlp_head": "#17becf", "nmtune": "#d62728",
-                  "finetune_pe": "#9467bd", "nmtune_pe": "#e377c2"}
+                  "finetune_pe": "#9467bd", "nmtune_pe": "#e377c2", "zero_shot": "#2ca02c"}
 
 
 def spectra(spectra_table: pd.DataFrame, method: str = "linear_probe", task: str = "downstream_classes") -> go.Figure:

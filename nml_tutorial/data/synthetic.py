@@ -280,14 +280,29 @@ def _corrupted(r, g, device) -> torch.Tensor:
 _RENDER = {"photo": _photo, "sketch": _sketch, "painting": _painting, "clipart": _clipart, "corrupted": _corrupted}
 
 
+def _render_graded(raster, stream, domain: str, start: int, strength: float, device) -> torch.Tensor:
+    """One chunk in ``domain``, mixed with its photo rendering when ``strength`` < 1; uint8."""
+
+    def render(name: str) -> torch.Tensor:
+        style = torch.Generator().manual_seed(_seed("style", *stream, name, start))
+        return _RENDER[name](raster, style, device).clamp(0, 1)
+
+    image = render(domain)
+    if strength < 1.0 and domain != "photo":
+        image = strength * image + (1.0 - strength) * render("photo")
+    return (image * 255).round().to(torch.uint8)
+
+
 def load_synthetic(split: str = "train", domain: str = "photo", num_classes: int = 60, classes=None,
                    samples_per_class: int = 100, image_size: int = 32, seed: int = 0,
-                   device=None) -> LabeledImages:
+                   strength: float = 1.0, device=None) -> LabeledImages:
     """Render ``samples_per_class`` images of each requested class in one domain.
 
     ``classes`` picks a subset of the ``num_classes`` class table (labels are re-indexed 0..k-1 in
     that order); splits use disjoint random streams; the same (seed, split) gives the same scenes in
-    every domain, so one object can be shown in all five styles.
+    every domain, so one object can be shown in all five styles. ``strength`` < 1 grades the shift:
+    each image is ``(1 - strength) * photo + strength * domain`` of the same scene (domain name
+    ``"sketch@0.50"``), so an OOD test can be made as hard as wanted. Introduced in 03_id_ood.
     """
     if domain not in _RENDER:
         raise ValueError(f"unknown domain {domain!r}; choose one of {list(DOMAINS)}")
@@ -295,6 +310,8 @@ def load_synthetic(split: str = "train", domain: str = "photo", num_classes: int
         raise ValueError(f"unknown split {split!r}; choose one of {list(SPLITS)}")
     if samples_per_class < 1 or image_size < 8:
         raise ValueError("samples_per_class must be >= 1 and image_size >= 8")
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength must be in [0, 1] (0 = photo, 1 = the full {domain} style), got {strength}")
     table = class_table(num_classes)
     classes = list(range(num_classes)) if classes is None else [int(c) for c in classes]
     if not classes or min(classes) < 0 or max(classes) >= num_classes or len(set(classes)) != len(classes):
@@ -313,10 +330,10 @@ def load_synthetic(split: str = "train", domain: str = "photo", num_classes: int
         for key in attributes:
             attributes[key].append(geo[key])
         raster = _rasterise(geo, image_size, device)
-        style = torch.Generator().manual_seed(_seed("style", *stream, domain, start))
-        chunks.append((_RENDER[domain](raster, style, device).clamp(0, 1) * 255).round().to(torch.uint8))
+        chunks.append(_render_graded(raster, stream, domain, start, strength, device))
     return LabeledImages(
         images=torch.cat(chunks), labels=labels.to(device),
-        class_names=[class_name(*combo) for combo in subset], domain=domain,
+        class_names=[class_name(*combo) for combo in subset],
+        domain=domain if strength == 1.0 or domain == "photo" else f"{domain}@{strength:.2f}",
         attributes={k: torch.cat(v).to(device) for k, v in attributes.items()},
     )

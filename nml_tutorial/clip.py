@@ -1,0 +1,120 @@
+"""Tiny CLIP models on open_clip: configs registered at run time, open_clip's own save format, zero-shot.
+
+Two model configs ship with the package (``nml-tiny-rn``: a small ModifiedResNet image tower;
+``nml-tiny-vit``: a 3-layer ViT on 4-px patches; both with a 2-layer text transformer and open_clip's
+BPE tokenizer) and are added to open_clip's registry, so ``open_clip.create_model("nml-tiny-rn",
+pretrained=None)`` works; nothing is downloaded. Introduced in notebook 06_clip.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import open_clip
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data.captions import PROMPTS
+from .io import atomic_torch_save, atomic_write_json
+from .models import Normalise
+from .runtime import autocast
+
+CONFIG_DIR = Path(__file__).parent / "clip_configs"
+CLIP_MODELS = tuple(sorted(p.stem for p in CONFIG_DIR.glob("*.json")))
+# Images reach the towers through the package's Normalise ((x - 0.5) / 0.25): say so in the saved config.
+PREPROCESS = {"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25], "size": 32}
+WEIGHTS_FILE = "open_clip_pytorch_model.bin"
+
+
+def register_configs() -> None:
+    """Add the package's tiny model configs to open_clip's registry (idempotent)."""
+    if not set(CLIP_MODELS) <= set(open_clip.list_models()):
+        open_clip.add_model_config(CONFIG_DIR)
+
+
+class ClipModel(nn.Module):
+    """An open_clip CLIP behind the package's encoder interface.
+
+    ``features(images)`` is the image embedding (what probes, spectra and NMTune read); uint8 or
+    [0, 1] images in. ``encode_text(texts)`` tokenises with open_clip's tokenizer for this model.
+    """
+
+    def __init__(self, name: str, clip: nn.Module | None = None, config: dict | None = None):
+        super().__init__()
+        register_configs()
+        if clip is None and name not in CLIP_MODELS:
+            raise ValueError(f"unknown CLIP model {name!r}; choose one of {list(CLIP_MODELS)}")
+        self.name = name
+        self.config = config or open_clip.get_model_config(name)
+        self.clip = clip if clip is not None else open_clip.create_model(name, pretrained=None)
+        self.tokenizer = open_clip.tokenizer.SimpleTokenizer(context_length=self.config["text_cfg"]["context_length"])
+        self.normalise = Normalise()
+        self.feature_dim = self.config["embed_dim"]
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.clip.encode_image(self.normalise(x))
+
+    def tokenize(self, texts: list[str]) -> torch.Tensor:
+        return self.tokenizer(texts)
+
+    def encode_text(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.clip.encode_text(tokens.to(self.clip.logit_scale.device))
+
+    @property
+    def logit_scale(self) -> torch.Tensor:
+        return self.clip.logit_scale
+
+
+def save_clip(model: ClipModel, folder) -> Path:
+    """Write ``folder`` as open_clip reads it: ``open_clip_config.json`` and the weights.
+
+    ``open_clip.create_model_and_transforms("local-dir:" + folder)`` loads it back.
+    """
+    folder = Path(folder)
+    atomic_torch_save({k: v.cpu() for k, v in model.clip.state_dict().items()}, folder / WEIGHTS_FILE)
+    atomic_write_json({"model_cfg": model.config, "preprocess_cfg": PREPROCESS, "nml_tutorial_model": model.name},
+                      folder / "open_clip_config.json")
+    return folder
+
+
+def load_clip(folder, device=None) -> ClipModel:
+    """A model saved by :func:`save_clip`, loaded through open_clip's own ``local-dir:`` API."""
+    folder = Path(folder)
+    config_path = folder / "open_clip_config.json"
+    if not config_path.exists():
+        raise FileNotFoundError(f"no open_clip_config.json in {folder}; save the model with save_clip() first")
+    saved = json.loads(config_path.read_text())
+    clip, _, _ = open_clip.create_model_and_transforms(f"local-dir:{folder}", device=device)
+    return ClipModel(saved.get("nml_tutorial_model", folder.name), clip=clip, config=saved["model_cfg"]).eval()
+
+
+@torch.no_grad()
+def zero_shot_weights(model: ClipModel, class_names: list[str], prompts=PROMPTS) -> torch.Tensor:
+    """(C, D) unit text embeddings, one per class, averaged over the prompt templates."""
+    model.eval()
+    per_prompt = [F.normalize(model.encode_text(model.tokenize([p.format(n) for n in class_names])).float(), dim=-1)
+                  for p in prompts]
+    return F.normalize(torch.stack(per_prompt).mean(0), dim=-1)
+
+
+@torch.no_grad()
+def zero_shot_accuracy(model: ClipModel, features: torch.Tensor, labels: torch.Tensor,
+                       class_names: list[str], prompts=PROMPTS) -> float:
+    """Top-1 accuracy of nearest class prompt to each image embedding (``features`` from ``extract``)."""
+    weights = zero_shot_weights(model, class_names, prompts).to(features.device)
+    pred = (F.normalize(features.float(), dim=-1) @ weights.T).argmax(1)
+    return (pred == labels.to(pred.device)).float().mean().item()
+
+
+def contrastive_step(model: ClipModel, images: torch.Tensor, tokens: torch.Tensor, loss_fn, device,
+                     amp: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """open_clip's ClipLoss on one batch, and whether each image retrieves its own caption in the batch."""
+    with autocast(device, amp):
+        image_f = F.normalize(model.features(images).float(), dim=-1)
+        text_f = F.normalize(model.encode_text(tokens).float(), dim=-1)
+    scale = model.logit_scale.exp()
+    loss = loss_fn(image_f, text_f, scale)
+    matched = (image_f @ text_f.T).argmax(1) == torch.arange(len(images), device=image_f.device)
+    return loss, matched.detach()
