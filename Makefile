@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 CONSTRAINTS := requirements/constraints.txt
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench lab clean
 
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -17,15 +17,21 @@ setup: $(VENV)/.installed
 	@bash tools/install_system_packages.sh
 
 run: setup
-	$(VENV)/bin/nml-tutorial sweep --preset quick --out results/quick
+	$(VENV)/bin/nml-tutorial notebooks --out results/notebooks
 
 test: setup
 	$(PY) -m pytest
+	$(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks/
+
+lab: setup
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[lab]"
+	$(VENV)/bin/jupyter lab notebooks/00_quickstart.ipynb
 
 bench: setup
 	$(PY) bench/synthetic_generation.py
 	$(PY) bench/pretrain_throughput.py
 	$(PY) bench/nmtune_cached.py
+	$(PY) bench/notebooks.py
 
 clean:
 	rm -rf results .cache test-artifacts

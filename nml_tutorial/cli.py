@@ -47,6 +47,15 @@ def _claims(args) -> int:
     return 0
 
 
+def _notebooks(args) -> int:
+    from .notebooks import run_series
+
+    times = run_series(args.out, cache_dir=args.cache, only=args.only)
+    print(f"executed {len(times)} notebooks into {args.out} (figures in {Path(args.out) / 'figures'}) "
+          f"in {sum(times.values()):.0f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nml-tutorial", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -64,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--no-progress", action="store_true", help="no progress bars (batch runs)")
     sweep.add_argument("--no-png", action="store_true", help="write HTML figures only")
     sweep.set_defaults(func=_sweep)
+    books = sub.add_parser("notebooks", help="execute the notebook series (quick parameters) with papermill")
+    books.add_argument("--out", default="results/notebooks", help="folder for executed notebooks and figures")
+    books.add_argument("--cache", default=".cache", help="folder of cached runs, shared with `sweep`")
+    books.add_argument("--only", nargs="+", help="notebook name prefixes, e.g. --only 00 03")
+    books.set_defaults(func=_notebooks)
     claim = sub.add_parser("claims", help="the study's claims in a results table: effects, bootstrap intervals, verdicts")
     claim.add_argument("results", nargs="?", default="results/quick/results.csv", help="a sweep's results.csv")
     claim.add_argument("--objective", default="supervised", choices=experiments.OBJECTIVES)

@@ -9,6 +9,7 @@ pretrained=None)`` works; nothing is downloaded. Introduced in notebook 06_clip.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import open_clip
@@ -34,6 +35,15 @@ def register_configs() -> None:
         open_clip.add_model_config(CONFIG_DIR)
 
 
+def _untrained(name: str) -> nn.Module:
+    """``open_clip.create_model(name, pretrained=None)`` without its warning that no weights were loaded."""
+    logging.disable(logging.WARNING)
+    try:
+        return open_clip.create_model(name, pretrained=None)
+    finally:
+        logging.disable(logging.NOTSET)
+
+
 class ClipModel(nn.Module):
     """An open_clip CLIP behind the package's encoder interface.
 
@@ -48,7 +58,7 @@ class ClipModel(nn.Module):
             raise ValueError(f"unknown CLIP model {name!r}; choose one of {list(CLIP_MODELS)}")
         self.name = name
         self.config = config or open_clip.get_model_config(name)
-        self.clip = clip if clip is not None else open_clip.create_model(name, pretrained=None)
+        self.clip = clip if clip is not None else _untrained(name)
         self.tokenizer = open_clip.tokenizer.SimpleTokenizer(context_length=self.config["text_cfg"]["context_length"])
         self.normalise = Normalise()
         self.feature_dim = self.config["embed_dim"]

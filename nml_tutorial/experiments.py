@@ -52,7 +52,7 @@ PRESETS = {
         "objective": "supervised",
         "pretrain": {"data": PRETRAIN_DEFAULTS["data"], "width": 16, "epochs": 15},
         "noise_type": "symmetric",
-        "noise_ratios": [0.0, 0.05, 0.1, 0.2, 0.3],
+        "noise_ratios": [0.0, 0.1, 0.3],  # clean, slight, heavy: the 5-minute budget (docs/fidelity.md)
         "seeds": [0],
         "downstream_classes": list(range(40, 60)),
         "probe_train_per_class": 50,
@@ -68,7 +68,8 @@ PRESETS = {
         "nmtune_weights": {},  # e.g. {"cov": 0.0} to ablate a term
         # --objective clip: a tiny open_clip model on captions, 3 seeds (docs/fidelity.md, C5)
         "clip": {"pretrain": {"data": CLIP_DEFAULTS["data"], "model": CLIP_DEFAULTS["model"]},
-                 "noise_type": "caption", "seeds": [0, 1, 2], "tasks": ["downstream_classes", "pretrain_classes"],
+                 "noise_type": "caption", "seeds": [0, 1, 2], "noise_ratios": [0.0, 0.05, 0.1, 0.2, 0.3],
+                 "tasks": ["downstream_classes", "pretrain_classes"],
                  "methods": ["zero_shot", "linear_probe", "mlp_head", "nmtune"]},
     },
     # docs/fidelity.md: the memorisation regime (no augmentation, 40 epochs, 200 images a class), the fine
@@ -189,6 +190,7 @@ def build_probe_tasks(preset: dict, device=None) -> list[ProbeTask]:
     unknown = set(preset["tasks"]) - set(TASKS)
     if unknown:
         raise ValueError(f"unknown tasks {sorted(unknown)}; choose from {list(TASKS)}")
+    device = resolve_device(device)
     data = preset["pretrain"]["data"]
     size, domains = data["image_size"], preset["domains"]
     every_domain = {d: (d, 1.0) for d in domains}

@@ -147,6 +147,12 @@ def method_comparison(table: pd.DataFrame, task: str = "downstream_classes") -> 
     return fig
 
 
+def saved(fig: go.Figure, stem, png: bool = True) -> go.Figure:
+    """Write ``fig`` as static files (:func:`save_figure`) and return it, so a notebook cell can end with it."""
+    save_figure(fig, stem, png=png)
+    return fig
+
+
 def save_figure(fig: go.Figure, stem, png: bool = True) -> list[Path]:
     """Write ``stem.html`` (always) and ``stem.png`` (when a Chrome for kaleido is available)."""
     stem = Path(stem)
@@ -159,3 +165,122 @@ def save_figure(fig: go.Figure, stem, png: bool = True) -> list[Path]:
                           f"{written[0]} has the figure. Install Chromium (apt-get install chromium) for PNGs.",
                           stacklevel=2)
     return written
+
+
+def image_grid(images, labels, class_names: list[str], flipped=None, cols: int = 8, title: str = "") -> go.Figure:
+    """Images tiled in a grid, each titled with its (possibly noisy) label; flipped labels in red."""
+    import torch
+
+    images = images.cpu()
+    n, _, h, w = images.shape
+    rows = -(-n // cols)
+    canvas = torch.full((3, rows * (h + 2), cols * (w + 2)), 255, dtype=torch.uint8)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        canvas[:, r * (h + 2) + 1:r * (h + 2) + 1 + h, c * (w + 2) + 1:c * (w + 2) + 1 + w] = images[i]
+    fig = go.Figure(go.Image(z=canvas.permute(1, 2, 0).numpy()))
+    flipped = [False] * n if flipped is None else flipped.cpu().tolist()
+    for i, (label, bad) in enumerate(zip(labels.cpu().tolist(), flipped)):
+        r, c = divmod(i, cols)
+        fig.add_annotation(x=c * (w + 2) + (w + 2) / 2, y=r * (h + 2), text=class_names[label].replace(" ", "<br>", 1),
+                           showarrow=False, yshift=14, font={"size": 9, "color": "#d62728" if bad else "#333"})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(title=title, width=110 * cols, height=140 * rows + 80, template="plotly_white",
+                      margin={"t": 90, "l": 10, "r": 10, "b": 10})
+    return fig
+
+
+def transition_heatmap(T, class_names: list[str], title: str = "transition matrix") -> go.Figure:
+    """Heat map of a label-noise transition matrix T[clean, noisy] (rows sum to one)."""
+    names = [name[:18] for name in class_names]
+    fig = go.Figure(go.Heatmap(z=T.cpu().numpy(), x=names, y=names, colorscale="Reds", zmin=0, zmax=1,
+                               colorbar={"title": "P(noisy | clean)"}))
+    fig.update_layout(title=title, template="plotly_white", width=620, height=560,
+                      xaxis_title="noisy label", yaxis_title="clean label", yaxis_autorange="reversed")
+    return fig
+
+
+def id_ood_curve(table: pd.DataFrame, task: str = "downstream_classes", method: str = "linear_probe",
+                 marker: float | None = None) -> go.Figure:
+    """ID accuracy and mean OOD accuracy against noise (mean ± std over seeds), with a marker at ``marker``."""
+    rows = table[(table["method"] == method) & (table["task"] == task)]
+    if rows.empty:
+        raise ValueError(f"no rows for method {method!r} on task {task!r}")
+    per_seed = rows.groupby(["shift", "noise_ratio", "seed"])["accuracy"].mean().reset_index()
+    stats = per_seed.groupby(["shift", "noise_ratio"])["accuracy"].agg(["mean", "std"]).reset_index()
+    fig = go.Figure()
+    for shift, colour in (("id", "#1f77b4"), ("ood", "#d62728")):
+        line = stats[stats["shift"] == shift]
+        fig.add_trace(go.Scatter(x=line["noise_ratio"] * 100, y=line["mean"] * 100, mode="lines+markers",
+                                 name="in-domain" if shift == "id" else "out-of-domain (mean)",
+                                 line={"color": colour, "dash": "solid" if shift == "id" else "dash"},
+                                 error_y={"type": "data", "array": line["std"].fillna(0) * 100}))
+    if marker is not None:
+        at = stats[stats["noise_ratio"] == marker]
+        fig.add_trace(go.Scatter(x=at["noise_ratio"] * 100, y=at["mean"] * 100, mode="markers", name="selected",
+                                 marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "black"}}))
+    fig.update_layout(title=f"{method} on {task}" + (f": {marker:.1%} noise" if marker is not None else ""),
+                      xaxis_title="pre-training noise (%)", yaxis_title="top-1 accuracy (%)",
+                      template="plotly_white", width=520, height=400)
+    return fig
+
+
+def spectrum_at(spectra_table: pd.DataFrame, ratio: float, task: str = "downstream_classes",
+                method: str = "linear_probe", domain: str = "photo") -> go.Figure:
+    """The ID feature spectrum at one noise ratio against the clean model's (log scale)."""
+    rows = spectra_table[(spectra_table["method"] == method) & (spectra_table["task"] == task)
+                         & (spectra_table["test_domain"] == domain)]
+    if rows.empty:
+        raise ValueError(f"no spectra for method {method!r}, task {task!r}, domain {domain!r}")
+    mean = rows.groupby(["noise_ratio", "index"])["share"].mean().reset_index()
+    fig = go.Figure()
+    for r, colour, name in ((0.0, "#7f7f7f", "clean"), (ratio, "#d62728", f"{ratio:.1%} noise")):
+        line = mean[mean["noise_ratio"] == r]
+        fig.add_trace(go.Scatter(x=line["index"], y=line["share"], mode="lines", name=name, line={"color": colour}))
+    fig.update_yaxes(type="log", title_text="sigma_i / sum(sigma)")
+    fig.update_layout(title=f"spectrum of {domain} features: {ratio:.1%} noise vs clean", xaxis_title="index i",
+                      template="plotly_white", width=520, height=400)
+    return fig
+
+
+def umap_scatter(embeddings: dict, labels, class_names: list[str], marked=None, marked_name: str = "flipped label",
+                 title: str = "UMAP of features") -> go.Figure:
+    """Side-by-side 2-D embeddings (e.g. before / after NMTune), coloured by class, ``marked`` points as crosses."""
+    labels = labels.cpu().numpy()
+    fig = make_subplots(rows=1, cols=len(embeddings), subplot_titles=list(embeddings))
+    palette = [f"hsl({int(360 * i / len(class_names))}, 65%, 50%)" for i in range(len(class_names))]
+    for col, xy in enumerate(embeddings.values(), start=1):
+        fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers", showlegend=False,
+                                 marker={"size": 4, "color": [palette[y] for y in labels], "opacity": 0.7},
+                                 text=[class_names[y] for y in labels], hoverinfo="text"), row=1, col=col)
+        if marked is not None:
+            m = marked.cpu().numpy()
+            fig.add_trace(go.Scatter(x=xy[m, 0], y=xy[m, 1], mode="markers", name=marked_name, showlegend=col == 1,
+                                     marker={"symbol": "x", "size": 6, "color": "black"}), row=1, col=col)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(title=title + " (colour = class)", template="plotly_white", width=480 * len(embeddings),
+                      height=480)
+    return fig
+
+
+def training_curves(histories: dict) -> go.Figure:
+    """Per-epoch training accuracy on the (noisy) labels and the fraction of flipped labels fitted.
+
+    ``histories`` maps a run name to its history (``PretrainedRun.history``). Notebook 02_pretrain.
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["accuracy on the training labels (noisy)",
+                                                        "flipped labels the model predicts (memorised)"])
+    colours = _ramp(len(histories))
+    for (name, history), colour in zip(histories.items(), colours):
+        epochs = [h["epoch"] for h in history]
+        fig.add_trace(go.Scatter(x=epochs, y=[100 * h["train_acc"] for h in history], name=name, legendgroup=name,
+                                 line={"color": colour}), row=1, col=1)
+        if "noisy_fitted" in history[-1]:
+            fig.add_trace(go.Scatter(x=epochs, y=[100 * h.get("noisy_fitted", 0) for h in history], name=name,
+                                     legendgroup=name, showlegend=False, line={"color": colour}), row=1, col=2)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(title_text="%", range=[0, 100])
+    fig.update_layout(template="plotly_white", height=400, width=1000, title="Pre-training on noisy labels")
+    return fig

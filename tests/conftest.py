@@ -14,3 +14,22 @@ def artifacts() -> Path:
     path = Path(os.environ.get("NML_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def run_cache() -> Path:
+    """The repository's run cache, shared with `make run` and the notebooks' default CACHE_DIR, so the
+    notebook series, the quick-preset science checks and `pytest --nbval-lax notebooks/` train each run once."""
+    return REPO / ".cache"
+
+
+@pytest.fixture(scope="session")
+def notebook_run(artifacts, run_cache):
+    """The whole series executed once with papermill: (output folder, seconds per notebook)."""
+    from nml_tutorial.notebooks import run_series
+
+    out = artifacts / "notebooks"
+    return out, run_series(out, cache_dir=run_cache)

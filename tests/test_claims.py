@@ -55,7 +55,7 @@ def test_effects_are_paired_differences_in_points():
 
 
 def test_too_few_seeds_and_missing_clean_run_are_said():
-    assert set(verdicts(fake_table(seeds=(0, 1))).values()) == {"too few seeds (2 < 3)"}
+    assert set(verdicts(fake_table(seeds=(0, 1))).values()) == {"too few seeds (2 < 4)"}
     table = fake_table()
     with pytest.raises(ValueError, match="noise ratio 0"):
         claims.claim_table(table[table["noise_ratio"] > 0])

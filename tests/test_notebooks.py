@@ -1,0 +1,53 @@
+"""The notebook series: committed clean, parameterised, and executed end to end with quick parameters.
+
+The series runs once under papermill (the README's main command does the same) and the executed notebooks
+are checked for errors and for the figures they promise; `pytest --nbval-lax notebooks/` re-executes them
+(cheap: every run is cached by then) in the CI script.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nml_tutorial.notebooks import run_series, series
+
+FIGURES = {"00_quickstart": ["00_accuracy_vs_noise", "00_sve_lsvr_vs_noise"],
+           "01_noise": ["01_noise_images", "01_noise_matrix"],
+           "02_pretrain": ["02_training_curves"],
+           "03_id_ood": ["03_id_ood_marker", "03_spectrum_at_noise", "03_accuracy_vs_noise"],
+           "04_spectrum": ["04_spectra", "04_umap"],
+           "05_nmtune": ["05_methods", "05_methods_pe", "05_umap"],
+           "06_clip": ["06_zero_shot_vs_noise", "06_sve_lsvr_vs_noise"],
+           "07_full_scale": []}
+
+
+@pytest.mark.parametrize("path", series(), ids=lambda p: p.stem)
+def test_committed_notebook_is_clean_and_parameterised(path):
+    book = nbformat.read(path, as_version=4)
+    assert book.metadata["kernelspec"]["name"] == "python3"
+    code = [c for c in book.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), "commit notebooks without outputs"
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and tagged[0] is code[0], "the first code cell must be the tagged parameters cell"
+    for name in ("DEVICE", "CACHE_DIR", "OUT_DIR", "PROGRESS"):
+        assert f"{name} =" in tagged[0].source
+    assert "# full" in tagged[0].source or "full scale" in tagged[0].source, "full-scale values belong beside quick ones"
+    assert "assert" in code[-1].source, "the last cell checks the lesson against the numbers just computed"
+
+
+@pytest.mark.slow
+def test_series_runs_with_quick_parameters(notebook_run):
+    out, times = notebook_run
+    assert list(times) == list(FIGURES)
+    for stem, figures in FIGURES.items():
+        book = nbformat.read(out / f"{stem}.ipynb", as_version=4)
+        errors = [o for c in book.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        assert not errors, f"{stem}: {errors[:1]}"
+        for figure in figures:
+            assert (out / "figures" / f"{figure}.html").stat().st_size > 10_000, figure
+    quick = nbformat.read(out / "00_quickstart.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in quick.cells if c.cell_type == "code" for o in c.outputs)
+    assert "C3 (" in printed and "SHOWS" in printed
