@@ -26,7 +26,8 @@ PRIMARY_TASK = "downstream_classes"
 # quick preset over seeds 0-3 (docs/fidelity.md): a one-seed run must beat it to count as showing a claim.
 QUICK_BANDS = {"C1": 9.25, "C2": 1.91, "C3": 0.13, "C4": 1.23}
 ID_TASKS = {"downstream_classes": "photo", "new_classes": "photo", "digits": "mnist", "fashion": "fashion"}
-OOD_TASKS = {"downstream_classes": None, "graded_shift": None, "digits": "uci_digits"}  # None: mean of OOD sets
+OOD_TASKS = {"downstream_classes": None, "graded_shift": None, "pretrain_classes": None,
+             "digits": "uci_digits"}  # None: mean of OOD sets
 
 
 def bootstrap_interval(values, level: float = 0.95, resamples: int = 10_000, seed: int = 0) -> tuple[float, float]:
@@ -85,7 +86,8 @@ def claim_table(table: pd.DataFrame, objective: str = "supervised") -> pd.DataFr
     C1: mean over slight ratios of ID accuracy minus clean, per ID dataset. C2: OOD accuracy (mean of a
     task's shifted test sets) at slight and at the highest noise minus clean. C3: SVE and LSVR of ID
     features at the highest noise minus clean. C4: NMTune minus linear probe / MLP head, averaged over
-    noise ratios, ID and OOD. Linear-probe rows unless a method is named.
+    noise ratios, ID and OOD. Linear-probe rows unless a method is named; a CLIP table adds zero-shot
+    rows to C1 and C2 (supporting, not primary).
     """
     table = table[table["objective"] == objective]
     if table.empty:
@@ -103,6 +105,14 @@ def claim_table(table: pd.DataFrame, objective: str = "supervised") -> pd.DataFr
         for which in ("max", "slight"):
             rows.append(_row("C2", f"OOD accuracy, {name} ({which})", task, noise_effect(matrix, which), -1, 100,
                              primary=task == PRIMARY_TASK and which == "max"))
+    if "zero_shot" in set(table["method"]):
+        for task in ("downstream_classes", "pretrain_classes"):
+            matrix = per_seed(table, "zero_shot", task, "photo", "accuracy")
+            rows.append(_row("C1", "zero-shot ID accuracy, photo (slight)", task, noise_effect(matrix, "slight"),
+                             +1, 100, primary=False))
+            rows.append(_row("C2", "zero-shot OOD accuracy, mean of OOD sets (max)", task,
+                             noise_effect(per_seed(table, "zero_shot", task, None, "accuracy"), "max"), -1, 100,
+                             primary=False))
     for metric in ("sve", "lsvr"):
         rows.append(_row("C3", f"{metric.upper()} of ID features (max)", PRIMARY_TASK,
                          noise_effect(per_seed(table, "linear_probe", PRIMARY_TASK, "photo", metric), "max"), +1, 1,

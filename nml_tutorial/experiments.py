@@ -19,7 +19,9 @@ import copy
 import io
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -149,14 +151,27 @@ def get_preset(name: str, objective: str = "supervised", **overrides) -> dict:
     return preset
 
 
-@dataclass
 class ProbeTask:
-    """A probe's training set and its named test sets; ``spec`` identifies the data for caching."""
+    """A probe's training set and its named test sets; ``spec`` identifies the data for caching.
 
-    name: str
-    train: LabeledImages
-    tests: dict[str, LabeledImages]
-    spec: dict
+    The images are rendered or loaded on first use, so a sweep whose results are all cached never
+    touches them.
+    """
+
+    def __init__(self, name: str, spec: dict, load: Callable[[], tuple[LabeledImages, dict[str, LabeledImages]]]):
+        self.name, self.spec, self._load = name, spec, load
+
+    @cached_property
+    def _data(self) -> tuple[LabeledImages, dict[str, LabeledImages]]:
+        return self._load()
+
+    @property
+    def train(self) -> LabeledImages:
+        return self._data[0]
+
+    @property
+    def tests(self) -> dict[str, LabeledImages]:
+        return self._data[1]
 
 
 TASKS = ("downstream_classes", "pretrain_classes", "graded_shift", "new_classes", "digits", "fashion")
@@ -171,12 +186,16 @@ def _synthetic_task(name: str, preset: dict, classes, train_split: str, test_dom
               "seed": data["seed"], "classes": classes}
     spec = {**common, "train_per_class": preset["probe_train_per_class"],
             "test_per_class": preset["probe_test_per_class"], "tests": test_domains}
-    train = load_dataset("synthetic", split=train_split, domain="photo",
-                         samples_per_class=preset["probe_train_per_class"], device=device, **common)
-    tests = {test: load_dataset("synthetic", split="test", domain=domain, strength=strength,
-                                samples_per_class=preset["probe_test_per_class"], device=device, **common)
-             for test, (domain, strength) in test_domains.items()}
-    return ProbeTask(name, train, tests, spec)
+
+    def load():
+        train = load_dataset("synthetic", split=train_split, domain="photo",
+                             samples_per_class=preset["probe_train_per_class"], device=device, **common)
+        tests = {test: load_dataset("synthetic", split="test", domain=domain, strength=strength,
+                                    samples_per_class=preset["probe_test_per_class"], device=device, **common)
+                 for test, (domain, strength) in test_domains.items()}
+        return train, tests
+
+    return ProbeTask(name, spec, load)
 
 
 def build_probe_tasks(preset: dict, device=None) -> list[ProbeTask]:
@@ -208,17 +227,16 @@ def build_probe_tasks(preset: dict, device=None) -> list[ProbeTask]:
             tasks.append(_synthetic_task(name, preset, preset["new_classes"], "train", {"photo": ("photo", 1.0)},
                                          device, num_classes=MAX_CLASSES))
         elif name == "digits":
-            tasks.append(ProbeTask(
-                "digits", load_dataset("mnist5k", split="train", image_size=size, device=device),
+            tasks.append(ProbeTask("digits", {"digits": "mnist5k->uci", "image_size": size}, lambda: (
+                load_dataset("mnist5k", split="train", image_size=size, device=device),
                 {"mnist": load_dataset("mnist5k", split="test", image_size=size, device=device),
-                 "uci_digits": load_dataset("digits", split="all", image_size=size, device=device)},
-                {"digits": "mnist5k->uci", "image_size": size}))
+                 "uci_digits": load_dataset("digits", split="all", image_size=size, device=device)})))
         elif name == "fashion":
             n_train, n_test = 10 * preset["probe_train_per_class"], 10 * preset["probe_test_per_class"]
-            tasks.append(ProbeTask(
-                "fashion", load_dataset("fashion_mnist", split="train", image_size=size, limit=n_train, device=device),
-                {"fashion": load_dataset("fashion_mnist", split="test", image_size=size, limit=n_test, device=device)},
-                {"fashion": [n_train, n_test], "image_size": size}))
+            tasks.append(ProbeTask("fashion", {"fashion": [n_train, n_test], "image_size": size}, lambda: (
+                load_dataset("fashion_mnist", split="train", image_size=size, limit=n_train, device=device),
+                {"fashion": load_dataset("fashion_mnist", split="test", image_size=size, limit=n_test,
+                                         device=device)})))
     return tasks
 
 

@@ -25,6 +25,7 @@ def run_notebook(path, out_dir, cache_dir=".cache", parameters: dict | None = No
     import papermill
 
     path, out_dir = Path(path), Path(out_dir).resolve()
+    (out_dir / "figures").mkdir(parents=True, exist_ok=True)
     params = {"CACHE_DIR": str(Path(cache_dir).resolve()), "OUT_DIR": str(out_dir / "figures"), "PROGRESS": False,
               **(parameters or {})}
     started = time.perf_counter()

@@ -173,21 +173,23 @@ def image_grid(images, labels, class_names: list[str], flipped=None, cols: int =
 
     images = images.cpu()
     n, _, h, w = images.shape
-    rows = -(-n // cols)
-    canvas = torch.full((3, rows * (h + 2), cols * (w + 2)), 255, dtype=torch.uint8)
+    rows, label_room, gap = -(-n // cols), h // 2, 2  # label_room: pixels above each image for its two-line label
+    pitch_y, pitch_x = h + label_room, w + gap
+    canvas = torch.full((3, rows * pitch_y, cols * pitch_x), 255, dtype=torch.uint8)
     for i in range(n):
         r, c = divmod(i, cols)
-        canvas[:, r * (h + 2) + 1:r * (h + 2) + 1 + h, c * (w + 2) + 1:c * (w + 2) + 1 + w] = images[i]
-    fig = go.Figure(go.Image(z=canvas.permute(1, 2, 0).numpy()))
+        canvas[:, r * pitch_y + label_room:(r + 1) * pitch_y, c * pitch_x:c * pitch_x + w] = images[i]
+    fig = go.Figure(go.Image(z=canvas.permute(1, 2, 0).numpy(), hoverinfo="skip"))
     flipped = [False] * n if flipped is None else flipped.cpu().tolist()
     for i, (label, bad) in enumerate(zip(labels.cpu().tolist(), flipped)):
         r, c = divmod(i, cols)
-        fig.add_annotation(x=c * (w + 2) + (w + 2) / 2, y=r * (h + 2), text=class_names[label].replace(" ", "<br>", 1),
-                           showarrow=False, yshift=14, font={"size": 9, "color": "#d62728" if bad else "#333"})
+        fig.add_annotation(x=c * pitch_x + w / 2, y=r * pitch_y + label_room, yanchor="bottom", showarrow=False,
+                           text=class_names[label].replace(" ", "<br>", 1),
+                           font={"size": 10, "color": "#d62728" if bad else "#333"})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    fig.update_layout(title=title, width=110 * cols, height=140 * rows + 80, template="plotly_white",
-                      margin={"t": 90, "l": 10, "r": 10, "b": 10})
+    fig.update_layout(title=title, width=110 * cols, height=160 * rows + 70, template="plotly_white",
+                      margin={"t": 60, "l": 10, "r": 10, "b": 10})
     return fig
 
 
@@ -252,12 +254,13 @@ def umap_scatter(embeddings: dict, labels, class_names: list[str], marked=None, 
     palette = [f"hsl({int(360 * i / len(class_names))}, 65%, 50%)" for i in range(len(class_names))]
     for col, xy in enumerate(embeddings.values(), start=1):
         fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers", showlegend=False,
-                                 marker={"size": 4, "color": [palette[y] for y in labels], "opacity": 0.7},
+                                 marker={"size": 6, "color": [palette[y] for y in labels], "opacity": 0.8},
                                  text=[class_names[y] for y in labels], hoverinfo="text"), row=1, col=col)
         if marked is not None:
             m = marked.cpu().numpy()
             fig.add_trace(go.Scatter(x=xy[m, 0], y=xy[m, 1], mode="markers", name=marked_name, showlegend=col == 1,
-                                     marker={"symbol": "x", "size": 6, "color": "black"}), row=1, col=col)
+                                     marker={"symbol": "x-thin", "size": 6, "line": {"width": 1.5, "color": "black"}},
+                                     opacity=0.6), row=1, col=col)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     fig.update_layout(title=title + " (colour = class)", template="plotly_white", width=480 * len(embeddings),

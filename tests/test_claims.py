@@ -69,3 +69,14 @@ def test_claims_command_prints_the_table(tmp_path, capsys):
     assert "C3" in out and "holds" in out
     assert pd.read_csv(tmp_path / "claims.csv")["verdict"].notna().all()
     assert main(["claims", str(tmp_path / "missing.csv")]) == 2
+
+
+def test_lesson_check_uses_intervals_with_seeds_and_the_band_with_one():
+    shows, message = claims.lesson_check(fake_table(sve_slope=1.0), "C3")
+    assert shows and "SHOWS" in message and "bootstrap" in message
+    one_seed = fake_table(seeds=(0,), sve_slope=1.0)  # SVE rises by 0.3 at 30 % noise
+    assert claims.lesson_check(one_seed, "C3", band=0.1)[0]
+    shows, message = claims.lesson_check(one_seed, "C3", band=0.5)
+    assert not shows and "does NOT show" in message and "band 0.5" in message
+    with pytest.raises(ValueError, match="unknown claim"):
+        claims.lesson_check(one_seed, "C9")
