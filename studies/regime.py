@@ -6,7 +6,7 @@ linear probe only.
 Writes one tidy CSV (the sweep's columns plus ``variant``) and the per-epoch fraction of flipped
 labels the model fits, for docs/fidelity.md.
 
-    python studies/regime.py --out results/regime [--seeds 0 1] [--cache .cache]
+    python studies/regime.py --out results/regime [--seeds 0 1] [--cache .cache] [--variants "40 ep, aug"]
 """
 
 import argparse
@@ -34,10 +34,12 @@ def main():
     parser.add_argument("--cache", default=".cache")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.1, 0.3])
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     args = parser.parse_args()
     torch.set_num_threads(2)
     tables, curves = [], []
-    for name, change in VARIANTS.items():
+    for name in args.variants:
+        change = VARIANTS[name]
         preset = get_preset("quick", seeds=args.seeds, noise_ratios=args.noise, methods=["linear_probe"])
         pretrain = copy.deepcopy(preset["pretrain"])
         if "samples_per_class" in change:

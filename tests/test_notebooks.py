@@ -2,17 +2,15 @@
 
 The series runs once under papermill (the README's main command does the same) and the executed notebooks
 are checked for errors and for the figures they promise; `pytest --nbval-lax notebooks/` re-executes them
-(cheap: every run is cached by then) in the CI script.
+(cheap: every run is cached by then) as the second step of `make test`.
 """
 
-import json
-import os
-from pathlib import Path
-
 import nbformat
+import pandas as pd
 import pytest
 
-from nml_tutorial.notebooks import run_series, series
+from nml_tutorial import claims
+from nml_tutorial.notebooks import series
 
 FIGURES = {"00_quickstart": ["00_accuracy_vs_noise", "00_sve_lsvr_vs_noise"],
            "01_noise": ["01_noise_images", "01_noise_matrix"],
@@ -48,6 +46,14 @@ def test_series_runs_with_quick_parameters(notebook_run):
         assert not errors, f"{stem}: {errors[:1]}"
         for figure in figures:
             assert (out / "figures" / f"{figure}.html").stat().st_size > 10_000, figure
-    quick = nbformat.read(out / "00_quickstart.ipynb", as_version=4)
-    printed = "".join(o.get("text", "") for c in quick.cells if c.cell_type == "code" for o in c.outputs)
-    assert "C3 (" in printed and "SHOWS" in printed
+    # the numbers the notebooks computed, read back: the spectrum claim and CLIP's zero-shot
+    quick = pd.read_csv(out / "figures" / "00_results.csv")
+    shows, message = claims.lesson_check(quick, "C3", band=claims.QUICK_BANDS["C3"])
+    assert shows, message
+    quick_book = nbformat.read(out / "00_quickstart.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in quick_book.cells if c.cell_type == "code" for o in c.outputs)
+    assert message in printed  # the notebook told the student exactly this
+    clip = pd.read_csv(out / "figures" / "06_results.csv")
+    zero_shot = clip[(clip["method"] == "zero_shot") & (clip["shift"] == "id") & (clip["noise_ratio"] == 0)]
+    chance = zero_shot["task"].map({"downstream_classes": 1 / 20, "pretrain_classes": 1 / 40})
+    assert set(clip["objective"]) == {"clip"} and (zero_shot["accuracy"] > 2 * chance).all()
