@@ -67,7 +67,7 @@ def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe") -> go.F
     shown = set()
     for col, task in enumerate(tasks, start=1):
         _domain_lines(fig, rows[rows["task"] == task], "accuracy", 100, col, shown)
-    fig.update_yaxes(title_text="linear-probe top-1 accuracy (%)", row=1, col=1)
+    fig.update_yaxes(title_text=f"{method.replace('_', ' ')} top-1 accuracy (%)", row=1, col=1)
     seeds = rows["seed"].nunique()
     fig.update_layout(title=f"Pre-training noise vs downstream accuracy ({seeds} seed{'s' * (seeds > 1)}; "
                             "solid = in-domain, dashed = out-of-domain)",
@@ -256,7 +256,8 @@ def umap_scatter(embeddings: dict, labels, class_names: list[str], marked=None, 
     """Side-by-side 2-D embeddings (e.g. before / after NMTune), coloured by class, ``marked`` points as crosses."""
     labels = labels.cpu().numpy()
     fig = make_subplots(rows=1, cols=len(embeddings), subplot_titles=list(embeddings))
-    palette = [f"hsl({int(360 * i / len(class_names))}, 65%, 50%)" for i in range(len(class_names))]
+    present = sorted(set(labels.tolist()))  # spread the hues over the classes shown, not all classes
+    palette = {y: f"hsl({int(360 * i / len(present))}, 65%, 50%)" for i, y in enumerate(present)}
     for col, xy in enumerate(embeddings.values(), start=1):
         fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers", showlegend=False,
                                  marker={"size": 6, "color": [palette[y] for y in labels], "opacity": 0.8},
