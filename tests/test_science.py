@@ -30,7 +30,8 @@ def quick_claims(run_cache):
 @pytest.mark.slow
 @pytest.mark.parametrize("claim", sorted(HOLDS))
 def test_claims_that_hold_at_quick_scale_still_hold(quick_claims, claim):
-    rows = quick_claims[quick_claims["claim"] == claim].set_index("measure")
+    rows = quick_claims[(quick_claims["claim"] == claim) & (quick_claims["task"] == claims.PRIMARY_TASK)]
+    rows = rows.set_index("measure")
     for measure, (mean, sd) in HOLDS[claim].items():
         row = rows.loc[measure]
         assert row["verdict"] == "holds", f"{claim} {measure}: {row.to_dict()}"
