@@ -75,13 +75,15 @@ def _row(claim: str, measure: str, task: str, effect: pd.Series | None, sign: in
         return None
     values = effect.to_numpy() * scale
     low, high = bootstrap_interval(values) if values.size > 1 else (values[0], values[0])
-    return {"claim": claim, "primary": primary,
-            "measure": measure, "task": task, "effect": float(values.mean()), "low": low, "high": high,
-            "seeds": int(values.size), "expected": "+" if sign > 0 else "-", "verdict": verdict(low, high, sign, values.size)}
+    return {"claim": claim, "primary": primary, "measure": measure, "task": task, "effect": float(values.mean()),
+            "low": low, "high": high, "seeds": int(values.size),
+            "seed_sd": float(values.std(ddof=1)) if values.size > 1 else float("nan"), "per_seed": values.tolist(),
+            "expected": "+" if sign > 0 else "-", "verdict": verdict(low, high, sign, values.size)}
 
 
 def claim_table(table: pd.DataFrame, objective: str = "supervised") -> pd.DataFrame:
-    """One row per claim measure: effect (accuracy in points), 95 % bootstrap interval, verdict.
+    """One row per claim measure: effect (accuracy in points), 95 % bootstrap interval, verdict, and the
+    per-seed effects behind them (``per_seed``, ``seed_sd``).
 
     C1: mean over slight ratios of ID accuracy minus clean, per ID dataset. C2: OOD accuracy (mean of a
     task's shifted test sets) at slight and at the highest noise minus clean. C3: SVE and LSVR of ID
@@ -117,11 +119,12 @@ def claim_table(table: pd.DataFrame, objective: str = "supervised") -> pd.DataFr
         rows.append(_row("C3", f"{metric.upper()} of ID features (max)", PRIMARY_TASK,
                          noise_effect(per_seed(table, "linear_probe", PRIMARY_TASK, "photo", metric), "max"), +1, 1,
                          primary=True))
+    shifts = (("ID", "photo"), ("OOD", None))
+    tuned = {shift: per_seed(table, "nmtune", PRIMARY_TASK, test, "accuracy") for shift, test in shifts}
     for base in ("linear_probe", "mlp_head"):
-        for shift, test in (("ID", "photo"), ("OOD", None)):
-            tuned = per_seed(table, "nmtune", PRIMARY_TASK, test, "accuracy")
+        for shift, test in shifts:
             other = per_seed(table, base, PRIMARY_TASK, test, "accuracy")
-            effect = (tuned - other).mean(axis=1).dropna() if not tuned.empty and not other.empty else None
+            effect = (tuned[shift] - other).mean(axis=1).dropna() if not tuned[shift].empty and not other.empty else None
             rows.append(_row("C4", f"NMTune - {base}, {shift} (all noise)", PRIMARY_TASK, effect, +1, 100,
                              primary=True))
     return pd.DataFrame([r for r in rows if r is not None])

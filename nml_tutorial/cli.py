@@ -7,9 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 import pandas as pd
+import torch
 
 from . import claims, experiments, viz
 

@@ -48,7 +48,8 @@ class ClipModel(nn.Module):
     """An open_clip CLIP behind the package's encoder interface.
 
     ``features(images)`` is the image embedding (what probes, spectra and NMTune read); uint8 or
-    [0, 1] images in. ``encode_text(texts)`` tokenises with open_clip's tokenizer for this model.
+    [0, 1] images in. ``tokenize(texts)`` uses open_clip's tokenizer at this model's context length;
+    ``encode_text(tokens)`` embeds the result.
     """
 
     def __init__(self, name: str, clip: nn.Module | None = None, config: dict | None = None):
@@ -110,10 +111,13 @@ def zero_shot_weights(model: ClipModel, class_names: list[str], prompts=PROMPTS)
 
 
 @torch.no_grad()
-def zero_shot_accuracy(model: ClipModel, features: torch.Tensor, labels: torch.Tensor,
-                       class_names: list[str], prompts=PROMPTS) -> float:
-    """Top-1 accuracy of nearest class prompt to each image embedding (``features`` from ``extract``)."""
-    weights = zero_shot_weights(model, class_names, prompts).to(features.device)
+def zero_shot_accuracy(model: ClipModel, features: torch.Tensor, labels: torch.Tensor, class_names: list[str],
+                       prompts=PROMPTS, weights: torch.Tensor | None = None) -> float:
+    """Top-1 accuracy of nearest class prompt to each image embedding (``features`` from ``extract``).
+
+    ``weights``: :func:`zero_shot_weights` computed once for several test sets of the same classes.
+    """
+    weights = (zero_shot_weights(model, class_names, prompts) if weights is None else weights).to(features.device)
     pred = (F.normalize(features.float(), dim=-1) @ weights.T).argmax(1)
     return (pred == labels.to(pred.device)).float().mean().item()
 

@@ -33,7 +33,7 @@ from . import spectrum
 from .features import extract, extract_cached
 from .io import atomic_write_json, atomic_write_text, config_key
 from .nmtune import HEAD_DEFAULTS, METHODS, PE_DEFAULTS, PE_METHODS, resolve_weights, train_head, tune_encoder
-from .clip import zero_shot_accuracy
+from .clip import zero_shot_accuracy, zero_shot_weights
 from .pretrain import CLIP_DEFAULTS, PRETRAIN_DEFAULTS, pretrain_clip, pretrain_supervised
 from .probe import fit_linear_probe
 from .runtime import resolve_device
@@ -46,6 +46,8 @@ COLUMNS = ["objective", "method", "arch", "noise_type", "noise_ratio", "seed", "
            "run_key"]
 SUPERVISED_METHODS = ("linear_probe",) + METHODS + PE_METHODS
 ALL_METHODS = SUPERVISED_METHODS + ("zero_shot",)  # zero-shot needs a text encoder (objective "clip")
+# Methods that train nothing tunable: no hyper-parameters in their cache key, and every task gets them.
+PROBE_METHODS = ("linear_probe", "zero_shot")
 OBJECTIVES = ("supervised", "clip")
 
 
@@ -241,6 +243,13 @@ def build_probe_tasks(preset: dict, device=None) -> list[ProbeTask]:
     return tasks
 
 
+def task_methods(preset: dict, task: str) -> list[str]:
+    """The preset's methods a task gets: all on ``method_tasks``, the probe methods elsewhere; zero-shot only
+    where the class names are words the captions used (the synthetic tasks)."""
+    methods = preset["methods"] if task in preset["method_tasks"] else [m for m in preset["methods"] if m in PROBE_METHODS]
+    return [m for m in methods if m != "zero_shot" or task in SYNTHETIC_TASKS]
+
+
 def resolve_settings(preset: dict) -> dict:
     """The hyper-parameters every tuned method runs with: the module defaults updated by the preset."""
     return {"head_hp": {**HEAD_DEFAULTS, **preset.get("head_hp", {})},
@@ -263,8 +272,9 @@ def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, devic
     train_f = feats(task.train, "train")
     tests = {domain: (feats(ds, "test"), ds.labels) for domain, ds in task.tests.items()}
     if method == "zero_shot":
-        return {d: (zero_shot_accuracy(run.model, f, y, task.tests[d].class_names), f)
-                for d, (f, y) in tests.items()}, {}
+        names = task.train.class_names  # every test set of a task has the same classes: encode the prompts once
+        weights = zero_shot_weights(run.model, names)
+        return {d: (zero_shot_accuracy(run.model, f, y, names, weights=weights), f) for d, (f, y) in tests.items()}, {}
     if method == "linear_probe":
         probe = fit_linear_probe(train_f, task.train.labels)
         return {d: (probe.accuracy(f, y), f) for d, (f, y) in tests.items()}, {"probe_l2": probe.l2}
@@ -296,7 +306,7 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
     cfg = run.config
     rows = []
     for method in methods:
-        method_key = config_key(settings if method not in ("linear_probe", "zero_shot") else {})
+        method_key = config_key({} if method in PROBE_METHODS else settings)
         path = Path(cache_dir) / "eval" / run.key / f"{task.name}-{task_key}-{method}-{method_key}.json"
         if path.exists():
             rows.extend(json.loads(path.read_text()))  # pd.read_json would round 0.3 to 0.30000000000000004
@@ -339,17 +349,15 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
     started = time.perf_counter()
     tasks = build_probe_tasks(preset, device)
     settings = resolve_settings(preset)
+    pretrain = pretrain_clip if preset["objective"] == "clip" else pretrain_supervised
     rows = []
     for seed in preset["seeds"]:
         for ratio in preset["noise_ratios"]:
             config = {**preset["pretrain"], "noise_type": preset["noise_type"], "noise_ratio": float(ratio),
                       "seed": int(seed)}
-            pretrain = pretrain_clip if preset["objective"] == "clip" else pretrain_supervised
             run = pretrain(config, cache_dir=cache_dir, device=device, progress=progress)
             for task in tasks:
-                methods = preset["methods"] if task.name in preset["method_tasks"] else [
-                    m for m in preset["methods"] if m == "linear_probe" or (m == "zero_shot" and task.name in SYNTHETIC_TASKS)]
-                rows.extend(evaluate_run(run, task, cache_dir, methods, settings, device))
+                rows.extend(evaluate_run(run, task, cache_dir, task_methods(preset, task.name), settings, device))
             if progress:
                 print(f"seed {seed} noise {ratio:.3f}: done ({time.perf_counter() - started:.0f} s)", flush=True)
     sweep = Sweep(pd.DataFrame(rows, columns=COLUMNS), spectra_table(rows))

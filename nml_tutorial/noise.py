@@ -151,13 +151,25 @@ def empirical_transition(clean: torch.Tensor, noisy: torch.Tensor, num_classes: 
     return counts / counts.sum(1, keepdim=True).clamp_min(1)
 
 
+# noise type -> (sampler, its designed transition matrix)
+NOISE_TYPES = {"symmetric": (symmetric_noise, symmetric_matrix), "pair": (pair_noise, pair_matrix)}
+
+
+def _kind(noise_type: str):
+    if noise_type not in NOISE_TYPES:
+        raise ValueError(f"unknown noise_type {noise_type!r}; choose one of {sorted(NOISE_TYPES)}")
+    return NOISE_TYPES[noise_type]
+
+
 def apply_label_noise(labels: torch.Tensor, num_classes: int, noise_type: str, ratio: float,
                       seed: int = 0) -> NoisyLabels:
     """Dispatch by name: ``"symmetric"`` or ``"pair"``."""
-    kinds = {"symmetric": symmetric_noise, "pair": pair_noise}
-    if noise_type not in kinds:
-        raise ValueError(f"unknown noise_type {noise_type!r}; choose one of {sorted(kinds)}")
-    return kinds[noise_type](labels, num_classes, ratio, seed=seed)
+    return _kind(noise_type)[0](labels, num_classes, ratio, seed=seed)
+
+
+def transition_matrix(noise_type: str, num_classes: int, ratio: float) -> torch.Tensor:
+    """The transition matrix a named noise type is designed to have (notebook 01_noise)."""
+    return _kind(noise_type)[1](num_classes, ratio)
 
 
 def caption_noise(num_samples: int, ratio: float, seed: int = 0, device=None) -> torch.Tensor:

@@ -57,7 +57,8 @@ def _optimizer(model: torch.nn.Module, hp: dict) -> torch.optim.Optimizer:
     no_decay = [p for p in trainable if p.dim() <= 1]
     groups = [{"params": decay, "weight_decay": hp["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}]
     if hp["optimizer"] == "sgd":
-        return torch.optim.SGD(groups, lr=hp["lr"], momentum=hp["momentum"], nesterov=True)
+        return torch.optim.SGD(groups, lr=hp["lr"], momentum=hp.get("momentum", TRAIN_DEFAULTS["momentum"]),
+                               nesterov=True)
     if hp["optimizer"] == "adamw":
         return torch.optim.AdamW(groups, lr=hp["lr"])
     raise ValueError(f"unknown optimizer {hp['optimizer']!r}; choose 'sgd' or 'adamw'")
@@ -85,15 +86,18 @@ def train_mode(model: torch.nn.Module) -> None:
                 module.eval()
 
 
-def _resume(checkpoint_path, model, opt, sched, device) -> tuple[list[dict], int]:
-    """Load an interrupted run's state; returns its history and the epoch to continue from."""
+def _start(model, hp: dict, steps: int, checkpoint_path, device):
+    """Optimizer and warm-up + cosine schedule for ``steps`` per epoch, resumed from an interrupted run's
+    checkpoint when there is one; returns (optimizer, scheduler, history so far, first epoch to run)."""
+    opt = _optimizer(model, hp)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(hp["epochs"] * steps, hp["warmup_fraction"]))
     if checkpoint_path is None or not Path(checkpoint_path).exists():
-        return [], 0
+        return opt, sched, [], 0
     state = torch.load(checkpoint_path, map_location=device, weights_only=False)
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
     sched.load_state_dict(state["scheduler"])
-    return state["history"], state["epoch"]
+    return opt, sched, state["history"], state["epoch"]
 
 
 def _checkpoint(checkpoint_path, model, opt, sched, history: list[dict]) -> None:
@@ -122,9 +126,7 @@ def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch
     corrupted = (labels != clean_labels) if clean_labels is not None else None
     n, bs = labels.numel(), min(hp["batch_size"], labels.numel())
     steps = n // bs  # drop the ragged last batch: BatchNorm dislikes tiny ones
-    opt = _optimizer(model, hp)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(hp["epochs"] * steps, hp["warmup_fraction"]))
-    history, start = _resume(checkpoint_path, model, opt, sched, device)
+    opt, sched, history, start = _start(model, hp, steps, checkpoint_path, device)
 
     bar = tqdm(range(start, hp["epochs"]), desc="pre-train", disable=not progress, leave=False)
     for epoch in bar:
@@ -260,9 +262,7 @@ def train_contrastive(model, images: torch.Tensor, tokens: torch.Tensor, hp: dic
     swapped = swapped.to(device) if swapped is not None else None
     n, bs = len(images), min(hp["batch_size"], len(images))
     steps = n // bs
-    opt = _optimizer(model, {**hp, "momentum": 0.0})
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(hp["epochs"] * steps, hp["warmup_fraction"]))
-    history, start = _resume(checkpoint_path, model, opt, sched, device)
+    opt, sched, history, start = _start(model, hp, steps, checkpoint_path, device)
     loss_fn = ClipLoss()
     bar = tqdm(range(start, hp["epochs"]), desc="pre-train CLIP", disable=not progress, leave=False)
     for epoch in bar:

@@ -14,6 +14,7 @@ from pathlib import Path
 import ipywidgets as widgets
 import pandas as pd
 import plotly.graph_objects as go
+import torch
 from plotly.subplots import make_subplots
 
 from .data import LabeledImages
@@ -174,8 +175,6 @@ def save_figure(fig: go.Figure, stem, png: bool = True) -> list[Path]:
 
 def image_grid(images, labels, class_names: list[str], flipped=None, cols: int = 8, title: str = "") -> go.Figure:
     """Images tiled in a grid, each titled with its (possibly noisy) label; flipped labels in red."""
-    import torch
-
     images = images.cpu()
     n, _, h, w = images.shape
     rows, label_room, gap = -(-n // cols), h // 2, 2  # label_room: pixels above each image for its two-line label
@@ -299,10 +298,19 @@ def _noisy_view(data: LabeledImages, noise_type: str, ratio: float, n_images: in
     noisy = apply_label_noise(data.labels, data.num_classes, noise_type, ratio, seed=seed)
     shown = slice(0, n_images)
     grid = image_grid(data.images[shown], noisy.labels[shown], data.class_names, flipped=noisy.corrupted[shown],
-                          title=f"{noise_type} noise, {ratio:.0%}: red labels were flipped")
-    matrix = transition_heatmap(empirical_transition(data.labels, noisy.labels, data.num_classes),
-                                    data.class_names, title=f"realised transition matrix ({noisy.corrupted.float().mean():.1%} flipped)")
+                      title=f"{noise_type} noise, {ratio:.0%}: red labels were flipped")
+    matrix = transition_heatmap(empirical_transition(data.labels, noisy.labels, data.num_classes), data.class_names,
+                                title=f"realised transition matrix ({noisy.corrupted.float().mean():.1%} flipped)")
     return grid, matrix
+
+
+def _refresh(widget: go.FigureWidget, figure: go.Figure) -> None:
+    """Show ``figure`` in an existing ``widget`` (same traces, new data, title and annotations) in one update."""
+    with widget.batch_update():
+        widget.layout.title = figure.layout.title
+        widget.layout.annotations = figure.layout.annotations
+        for trace, new in zip(widget.data, figure.data):
+            trace.update(new.to_plotly_json())
 
 
 def noise_explorer(data: LabeledImages, ratio: float = 0.2, noise_type: str = "symmetric", n_images: int = 16,
@@ -317,13 +325,8 @@ def noise_explorer(data: LabeledImages, ratio: float = 0.2, noise_type: str = "s
     grid, matrix = (go.FigureWidget(f) for f in _noisy_view(data, noise_type, ratio, n_images, seed))
 
     def redraw(_=None):
-        new_grid, new_matrix = _noisy_view(data, kind.value, slider.value, n_images, seed)
-        for widget, figure in ((grid, new_grid), (matrix, new_matrix)):
-            with widget.batch_update():
-                widget.layout.annotations = figure.layout.annotations
-                widget.layout.title = figure.layout.title
-                for trace, new in zip(widget.data, figure.data):
-                    trace.update(new.to_plotly_json())
+        for widget, figure in zip((grid, matrix), _noisy_view(data, kind.value, slider.value, n_images, seed)):
+            _refresh(widget, figure)
 
     slider.observe(redraw, names="value")
     kind.observe(redraw, names="value")
@@ -347,13 +350,8 @@ def noise_sweep_explorer(table: pd.DataFrame, spectra_table: pd.DataFrame, task:
                                      description="noise", continuous_update=False)
 
     def redraw(change):
-        new_accuracy = id_ood_curve(table, task, method, marker=change["new"])
-        new_spectrum = spectrum_at(spectra_table, change["new"], task, method)
-        for widget, figure in ((accuracy, new_accuracy), (spectrum, new_spectrum)):
-            with widget.batch_update():
-                widget.layout.title = figure.layout.title
-                for trace, new in zip(widget.data, figure.data):
-                    trace.update(new.to_plotly_json())
+        _refresh(accuracy, id_ood_curve(table, task, method, marker=change["new"]))
+        _refresh(spectrum, spectrum_at(spectra_table, change["new"], task, method))
 
     slider.observe(redraw, names="value")
     box = widgets.VBox([slider, widgets.HBox([accuracy, spectrum])])

@@ -1,7 +1,8 @@
 """Does NMTune beat its baselines with other weights or another training length? (docs/fidelity.md, C4)
 
 On the fidelity preset's pre-trained models (cached), NMTune is retrained on the held-out-class task with
-each variant below and compared, seed by seed, with the linear probe and the MLP head of the main sweep.
+each variant below and compared, seed by seed, with the linear probe and the MLP head of the main sweep
+(the C4 rows of ``claims.claim_table``).
 
     python studies/nmtune_weights.py --out results/nmtune_weights [--noise 0 0.3] [--seeds 0 1 2 3]
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from nml_tutorial.claims import bootstrap_interval, per_seed
+from nml_tutorial.claims import PRIMARY_TASK, claim_table
 from nml_tutorial.experiments import get_preset, run_sweep, write_table
 
 VARIANTS = {  # name -> (nmtune_weights, head_hp)
@@ -44,14 +45,11 @@ def main():
         table = run_sweep(get_preset("fidelity", methods=["nmtune"], nmtune_weights=weights, head_hp=hp, **common),
                           cache_dir=args.cache, progress=False).table
         tables.append(table.assign(variant=name))
-        both = pd.concat([base, table])
-        line = {"variant": name}
-        for other in ("linear_probe", "mlp_head"):
-            for shift, test in (("ID", "photo"), ("OOD", None)):
-                gain = 100 * (per_seed(both, "nmtune", "downstream_classes", test, "accuracy")
-                              - per_seed(both, other, "downstream_classes", test, "accuracy")).mean(axis=1)
-                low, high = bootstrap_interval(gain.to_numpy())
-                line[f"vs {other} {shift}"] = f"{gain.mean():+.2f} [{low:+.2f}, {high:+.2f}]"
+        c4 = claim_table(pd.concat([base, table]))
+        c4 = c4[(c4["claim"] == "C4") & (c4["task"] == PRIMARY_TASK)]
+        line = {"variant": name, **{m.replace("NMTune - ", "vs ").replace(" (all noise)", ""):
+                                    f"{e:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+                                    for m, e, lo, hi in zip(c4["measure"], c4["effect"], c4["low"], c4["high"])}}
         lines.append(line)
         print(json.dumps(line), flush=True)
     out = Path(args.out)

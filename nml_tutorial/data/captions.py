@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from .common import LabeledImages
+from .synthetic import BASE_SIZE
 
 COLOURS = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink")
 TEMPLATES = (
@@ -40,22 +41,21 @@ def position_word(center: torch.Tensor) -> list[str]:
     return words
 
 
-def size_word(size: torch.Tensor, count: list[int]) -> list[str]:
+def size_word(size: torch.Tensor, count: torch.Tensor) -> list[str]:
     """Object size relative to the typical size for its number of copies."""
-    typical = {1: 0.55, 2: 0.33, 3: 0.27}
-    return ["small" if s < 0.97 * typical[c] else "large" for s, c in zip(size.tolist(), count)]
+    typical = torch.tensor(BASE_SIZE)[count]
+    return ["small" if small else "large" for small in (size < 0.97 * typical).tolist()]
 
 
 def synthetic_captions(data: LabeledImages, seed: int = 0) -> list[str]:
     """One caption per image from a seeded choice of :data:`TEMPLATES`; needs the generator's attributes."""
-    missing = {"hue", "size", "center"} - set(data.attributes)
+    missing = {"count", "hue", "size", "center"} - set(data.attributes)
     if missing:
         raise ValueError(f"captions need the generator's attributes {sorted(missing)}; "
                          "use load_dataset('synthetic', ...) or class_captions() for other datasets")
     names = [data.class_names[i] for i in data.labels.tolist()]
-    count = [{"one": 1, "two": 2, "three": 3}[n.split()[0]] for n in names]
     colour = colour_word(data.attributes["hue"].cpu())
-    size = size_word(data.attributes["size"].cpu(), count)
+    size = size_word(data.attributes["size"].cpu(), data.attributes["count"].cpu())
     position = position_word(data.attributes["center"].cpu())
     choice = torch.randint(0, len(TEMPLATES), (len(names),), generator=torch.Generator().manual_seed(seed)).tolist()
     return [TEMPLATES[t].format(name=n, count=n.split()[0], rest=n.split(" ", 1)[1], size=s, colour=c, position=p)

@@ -34,6 +34,7 @@ DOMAINS = ("photo", "sketch", "painting", "clipart", "corrupted")
 SPLITS = ("train", "val", "test")
 MAX_CLASSES = len(SHAPES) * len(FILLS) * len(COUNTS)
 _COUNT_WORDS = {1: "one", 2: "two", 3: "three"}
+BASE_SIZE = (0.0, 0.55, 0.33, 0.27)  # typical object size (fraction of the image) for 1, 2, 3 copies
 _CHUNK_PIXELS = 512 * 32 * 32  # images rendered at once, sized to stay in cache
 _CLIPART_PALETTE = torch.tensor([
     [0.90, 0.10, 0.10], [0.10, 0.45, 0.90], [0.10, 0.70, 0.20], [0.95, 0.80, 0.05],
@@ -98,7 +99,7 @@ def _sample_geometry(labels: torch.Tensor, table, g: torch.Generator) -> dict[st
     fill_code = torch.tensor([FILLS.index(table[c][1]) for c in range(len(table))])[labels]
     count = torch.tensor([table[c][2] for c in range(len(table))])[labels]
     u = lambda *shape: torch.rand(*shape, generator=g)  # noqa: E731
-    base = torch.tensor([0.0, 0.55, 0.33, 0.27])[count]
+    base = torch.tensor(BASE_SIZE)[count]
     size = base * (0.8 + 0.35 * u(n))
     spread = torch.tensor([0.0, 0.0, 0.42, 0.45])[count]
     layout = u(n, 1) * 2 * math.pi + torch.tensor([0.0, 2.094, 4.189]) * (count[:, None] == 3) \
@@ -322,7 +323,7 @@ def load_synthetic(split: str = "train", domain: str = "photo", num_classes: int
     labels = torch.arange(len(classes)).repeat(samples_per_class)
     labels = labels[torch.randperm(labels.numel(), generator=torch.Generator().manual_seed(_seed("labels", *stream)))]
 
-    chunks, attributes = [], {"hue": [], "size": [], "center": []}
+    chunks, attributes = [], {"count": [], "hue": [], "size": [], "center": []}
     chunk = max(1, _CHUNK_PIXELS // (image_size * image_size))
     for start in range(0, labels.numel(), chunk):
         part = labels[start:start + chunk]

@@ -1,0 +1,44 @@
+import pandas as pd
+import pytest
+import torch
+
+from nml_tutorial import noise, viz
+from nml_tutorial.data import load_dataset
+
+
+def test_noise_explorer_shows_a_default_and_redraws_on_the_slider():
+    data = load_dataset("synthetic", classes=list(range(6)), samples_per_class=20)
+    box = viz.noise_explorer(data, ratio=0.2, n_images=12)
+    grid, matrix = box.figures["noise_images"], box.figures["noise_matrix"]
+    red = lambda: sum(a.font.color == "#d62728" for a in grid.layout.annotations)  # noqa: E731  flipped labels
+    assert "20%" in grid.layout.title.text and red() > 0
+    slider, kind = box.children[0].children
+    slider.value = 0.0
+    assert red() == 0 and "0%" in grid.layout.title.text
+    assert torch.allclose(torch.tensor(matrix.data[0].z), torch.eye(6, dtype=torch.float64))
+    kind.value, slider.value = "pair", 0.5
+    row = list(matrix.data[0].z[0])  # pair noise sends class 0 only to class 1
+    assert row[1] > 0.2 and sum(row[2:]) == 0 and "50.0% flipped" in matrix.layout.title.text
+
+
+def test_noise_sweep_explorer_moves_its_marker():
+    rows = [{"method": "linear_probe", "task": "downstream_classes", "noise_ratio": r, "seed": 0, "shift": shift,
+             "test_domain": domain, "accuracy": acc}
+            for r, (a_id, a_ood) in {0.0: (0.7, 0.2), 0.3: (0.5, 0.1)}.items()
+            for domain, shift, acc in (("photo", "id", a_id), ("sketch", "ood", a_ood))]
+    spectra = pd.DataFrame([{"method": "linear_probe", "task": "downstream_classes", "test_domain": "photo",
+                             "noise_ratio": r, "seed": 0, "index": i, "share": s}
+                            for r in (0.0, 0.3) for i, s in enumerate((0.6, 0.3, 0.1) if r == 0 else (0.4, 0.35, 0.25), 1)])
+    box = viz.noise_sweep_explorer(pd.DataFrame(rows), spectra)
+    accuracy, spectrum = box.figures["id_ood_marker"], box.figures["spectrum_at_noise"]
+    assert list(accuracy.data[-1].y) == pytest.approx([50.0, 10.0])  # marker at the highest noise by default
+    box.children[0].value = 0.0
+    assert list(accuracy.data[-1].y) == pytest.approx([70.0, 20.0])
+    assert list(spectrum.data[1].y) == pytest.approx([0.6, 0.3, 0.1])
+
+
+def test_designed_transition_matrices_by_name():
+    assert torch.allclose(noise.transition_matrix("pair", 4, 0.2), noise.pair_matrix(4, 0.2))
+    assert torch.allclose(noise.transition_matrix("symmetric", 4, 0.2).sum(1), torch.ones(4, dtype=torch.float64))
+    with pytest.raises(ValueError, match="unknown noise_type"):
+        noise.transition_matrix("open_set", 4, 0.2)
