@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 CONSTRAINTS := requirements/constraints.txt
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup run test bench lab clean
+.PHONY: setup run test test-fast bench lab clean
 
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: setup
 test: setup
 	$(PY) -m pytest
 	$(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks/
+
+# The unit tests without the science guard and the notebook runs: the loop while developing (<= 5 min).
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
 
 lab: setup
 	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[lab]"

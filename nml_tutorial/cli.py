@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from . import claims, experiments, viz
+from . import claims, experiments, viz, zoo
 
 
 def _sweep(args) -> int:
@@ -47,11 +47,20 @@ def _claims(args) -> int:
 
 
 def _notebooks(args) -> int:
-    from .notebooks import run_series
+    from .notebooks import run_series, summary
 
-    times = run_series(args.out, cache_dir=args.cache, only=args.only)
-    print(f"executed {len(times)} notebooks into {args.out} (figures in {Path(args.out) / 'figures'}) "
-          f"in {sum(times.values()):.0f} s")
+    parameters = {"RETRAIN": True} if args.retrain else None
+    results = run_series(args.out, cache_dir=args.cache, only=args.only, folder=args.dir, parameters=parameters)
+    print(f"\n{summary(results)}\nfigures in {Path(args.out) / 'figures'}")
+    return 0 if all(r.status == "ok" for r in results) else 1
+
+
+def _zoo(args) -> int:
+    out = experiments.build_zoo(args.out, device=args.device, progress=not args.no_progress)
+    for run in zoo.manifest(out)["runs"]:
+        size = sum((out / name).stat().st_size for name in run["files"]) / 1e6
+        print(f"{run['objective']:<10} noise {run['noise_ratio']:.0%}  {run['key']}  {size:.1f} MB")
+    print(f"wrote the model zoo to {out}")
     return 0
 
 
@@ -76,7 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
     books.add_argument("--out", default="results/notebooks", help="folder for executed notebooks and figures")
     books.add_argument("--cache", default=".cache", help="folder of cached runs, shared with `sweep`")
     books.add_argument("--only", nargs="+", help="notebook name prefixes, e.g. --only 00 03")
+    books.add_argument("--dir", help="folder of the notebooks (default: the source checkout's notebooks/)")
+    books.add_argument("--retrain", action="store_true",
+                       help="train the pre-trained models here instead of starting from the model zoo")
     books.set_defaults(func=_notebooks)
+    zoo_cmd = sub.add_parser("zoo", help="train the model zoo the notebooks start from (the quick preset's runs)")
+    zoo_cmd.add_argument("action", choices=["build"], help="build: train every zoo run afresh and write the zoo")
+    zoo_cmd.add_argument("--out", default=str(zoo.ZOO_DIR), help="the zoo folder (default: the package's own)")
+    zoo_cmd.add_argument("--device", default="cpu", help="cpu (the zoo is trained in fp32 on a CPU), cuda, ...")
+    zoo_cmd.add_argument("--no-progress", action="store_true", help="no progress bars")
+    zoo_cmd.set_defaults(func=_zoo)
     claim = sub.add_parser("claims", help="the study's claims in a results table: effects, bootstrap intervals, verdicts")
     claim.add_argument("results", nargs="?", default="results/quick/results.csv", help="a sweep's results.csv")
     claim.add_argument("--objective", default="supervised", choices=experiments.OBJECTIVES)

@@ -123,9 +123,9 @@ def zero_shot_accuracy(model: ClipModel, features: torch.Tensor, labels: torch.T
 
 
 def contrastive_step(model: ClipModel, images: torch.Tensor, tokens: torch.Tensor, loss_fn, device,
-                     amp: bool) -> tuple[torch.Tensor, torch.Tensor]:
+                     precision: str) -> tuple[torch.Tensor, torch.Tensor]:
     """open_clip's ClipLoss on one batch, and whether each image retrieves its own caption in the batch."""
-    with autocast(device, amp):
+    with autocast(device, precision):
         image_f = F.normalize(model.features(images).float(), dim=-1)
         text_f = F.normalize(model.encode_text(tokens).float(), dim=-1)
     scale = model.logit_scale.exp()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,14 +37,15 @@ from .nmtune import HEAD_DEFAULTS, METHODS, PE_DEFAULTS, PE_METHODS, resolve_wei
 from .clip import zero_shot_accuracy, zero_shot_weights
 from .pretrain import CLIP_DEFAULTS, PRETRAIN_DEFAULTS, pretrain_clip, pretrain_supervised
 from .probe import fit_linear_probe
-from .runtime import resolve_device
+from .runtime import cpu_capability, resolve_device
+from . import zoo as model_zoo
 
 # sve / lsvr: spectrum of what the method's classifier reads on that test set: the raw frozen features
 # for linear_probe, the standardised features for linear_head, z = s * MLP(f) + f for mlp_head and
 # nmtune, the tuned encoder's features for the parameter-efficient methods.
 COLUMNS = ["objective", "method", "arch", "noise_type", "noise_ratio", "seed", "task", "train_domain", "test_domain",
            "shift", "accuracy", "sve", "lsvr", "n_train", "n_test", "probe_l2", "pretrain_train_acc", "noisy_fitted",
-           "run_key"]
+           "precision", "run_key"]
 SUPERVISED_METHODS = ("linear_probe",) + METHODS + PE_METHODS
 ALL_METHODS = SUPERVISED_METHODS + ("zero_shot",)  # zero-shot needs a text encoder (objective "clip")
 # Methods that train nothing tunable: no hyper-parameters in their cache key, and every task gets them.
@@ -82,7 +84,7 @@ PRESETS = {
     "fidelity": {
         "objective": "supervised",
         "pretrain": {"data": {**PRETRAIN_DEFAULTS["data"], "samples_per_class": 200}, "width": 16, "epochs": 40,
-                     "augment": False},
+                     "augment": False, "amp": "auto"},
         "noise_type": "symmetric",
         "noise_ratios": [0.0, 0.025, 0.05, 0.075, 0.1, 0.2, 0.3],
         "seeds": [0, 1, 2, 3],
@@ -260,12 +262,14 @@ def resolve_settings(preset: dict) -> dict:
 def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, device):
     """Accuracy and the representation the method's classifier reads, on every test set of a task."""
     weights = settings["nmtune_weights"]
+    precision = run.config["amp"]
     if method in PE_METHODS:
-        model = tune_encoder(run.model, task.train.images, task.train.labels, method, hp=settings["pe_hp"],
+        model = tune_encoder(run.model, task.train.images, task.train.labels, method,
+                             hp={**settings["pe_hp"], "amp": precision},
                              weights={k: weights[k] for k in ("cov", "svd")}, device=device)
         out = {}
         for domain, ds in task.tests.items():
-            f = extract(model, ds.images)
+            f = extract(model, ds.images, amp=precision)
             with torch.no_grad():
                 out[domain] = ((model.head(f).argmax(1) == ds.labels.to(f.device)).float().mean().item(), f)
         return out, {}
@@ -292,6 +296,7 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
     ``settings`` as :func:`resolve_settings` returns them (default: the module defaults).
     """
     settings = settings or resolve_settings({})
+    cfg = run.config
     task_key = config_key(task.spec)
     feature_dir = Path(cache_dir) / "features" / run.key
     loaded = {}  # every method of this task reads the same feature files: load each once
@@ -299,11 +304,10 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
     def feats(ds: LabeledImages, split: str) -> torch.Tensor:
         path = feature_dir / f"{task.name}-{task_key}-{split}-{ds.domain}.pt"
         if path not in loaded:
-            loaded[path] = extract_cached(run.model, ds.images, path)
+            loaded[path] = extract_cached(run.model, ds.images, path, amp=cfg["amp"])
         return loaded[path]
 
     last = run.history[-1] if run.history else {}
-    cfg = run.config
     rows = []
     for method in methods:
         method_key = config_key({} if method in PROBE_METHODS else settings)
@@ -322,11 +326,47 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
             "accuracy": acc, "sve": spectrum.sve_of_shares(p), "lsvr": spectrum.lsvr_of_shares(p),
             "n_train": len(task.train), "n_test": len(task.tests[domain]), "probe_l2": extra.get("probe_l2"),
             "pretrain_train_acc": last.get("train_acc"), "noisy_fitted": last.get("noisy_fitted"),
-            "run_key": run.key, "spectrum": p.tolist(),
+            "precision": cfg["amp"], "run_key": run.key, "spectrum": p.tolist(),
         } for domain, (acc, p) in results.items()]
         atomic_write_json(method_rows, path)
         rows.extend(method_rows)
     return rows
+
+
+def run_config(preset: dict, noise_ratio: float, seed: int) -> dict:
+    """The pre-training config of one run of a sweep."""
+    return {**preset["pretrain"], "noise_type": preset["noise_type"], "noise_ratio": float(noise_ratio),
+            "seed": int(seed)}
+
+
+# What the model zoo holds: the quick preset's seed-0 runs at the noise ratios the notebooks use.
+ZOO_RUNS = {"supervised": [0.0, 0.1, 0.3], "clip": [0.0, 0.3]}
+
+
+def build_zoo(out_dir=model_zoo.ZOO_DIR, device="cpu", progress: bool = True) -> Path:
+    """Train the zoo's runs (:data:`ZOO_RUNS`) afresh and write them with a manifest to ``out_dir``.
+
+    Training goes into ``<out_dir>.building`` (an interrupted build resumes there), which then replaces
+    ``out_dir``. ``nml-tutorial zoo build`` calls this.
+    """
+    out_dir = Path(out_dir)
+    building = out_dir.with_name(out_dir.name + ".building")
+    runs = []
+    for objective, ratios in ZOO_RUNS.items():
+        preset = get_preset("quick", objective)
+        pretrain, kind = (pretrain_clip, "clip") if objective == "clip" else (pretrain_supervised, "pretrain")
+        for ratio in ratios:
+            run = pretrain(run_config(preset, ratio, 0), cache_dir=building, device=device, progress=progress)
+            files = sorted(p for p in (building / kind / run.key).rglob("*") if p.is_file())
+            runs.append({"kind": kind, "key": run.key, "objective": objective, "noise_ratio": ratio, "seed": 0,
+                         "files": {str(p.relative_to(building)): model_zoo.sha256(p) for p in files}})
+    built_with = {"command": "nml-tutorial zoo build", "torch": torch.__version__, "cpu": cpu_capability(),
+                  "date": time.strftime("%Y-%m-%d")}
+    atomic_write_json({"built_with": built_with, "runs": runs}, building / model_zoo.MANIFEST)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    building.rename(out_dir)
+    return out_dir
 
 
 @dataclass
@@ -338,10 +378,13 @@ class Sweep:
 
 
 def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, methods=None, cache_dir=".cache",
-              out_dir=None, device=None, progress: bool = True, objective: str = "supervised") -> Sweep:
+              out_dir=None, device=None, progress: bool = True, objective: str = "supervised",
+              zoo: bool = False) -> Sweep:
     """Pre-train at every noise ratio and seed, evaluate every method on every task.
 
-    With ``out_dir`` both tables are written atomically to ``results.csv`` and ``spectra.csv`` there.
+    Prints one line per run saying where its model came from and how long it took. With ``zoo`` the
+    models the package ships (:mod:`nml_tutorial.zoo`) are used instead of training them. With
+    ``out_dir`` both tables are written atomically to ``results.csv`` and ``spectra.csv`` there.
     """
     if isinstance(preset, str):
         preset = get_preset(preset, objective, seeds=seeds, noise_ratios=noise_ratios, methods=methods)
@@ -353,13 +396,15 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
     rows = []
     for seed in preset["seeds"]:
         for ratio in preset["noise_ratios"]:
-            config = {**preset["pretrain"], "noise_type": preset["noise_type"], "noise_ratio": float(ratio),
-                      "seed": int(seed)}
-            run = pretrain(config, cache_dir=cache_dir, device=device, progress=progress)
+            config = run_config(preset, ratio, seed)
+            run_started = time.perf_counter()
+            run = pretrain(config, cache_dir=cache_dir, device=device, progress=progress, zoo=zoo)
             for task in tasks:
                 rows.extend(evaluate_run(run, task, cache_dir, task_methods(preset, task.name), settings, device))
-            if progress:
-                print(f"seed {seed} noise {ratio:.3f}: done ({time.perf_counter() - started:.0f} s)", flush=True)
+            source = {"trained": f"trained here ({run.config['amp']})", "cache": "from the run cache",
+                      "zoo": model_zoo.describe(run.config)}[run.source]
+            print(f"seed {seed}, noise {ratio:.1%}: {source}; evaluated "
+                  f"({time.perf_counter() - run_started:.0f} s, {time.perf_counter() - started:.0f} s in all)", flush=True)
     sweep = Sweep(pd.DataFrame(rows, columns=COLUMNS), spectra_table(rows))
     if out_dir is not None:
         write_table(sweep.table, Path(out_dir) / "results.csv")

@@ -1,45 +1,119 @@
 """Run the notebook series with papermill: the package's main job (``nml-tutorial notebooks``, ``make run``).
 
-Each notebook is executed top to bottom with its quick parameters (or the overrides given), from the
-``notebooks/`` folder, into ``out_dir``; figures go to ``out_dir/figures``, runs to the shared cache.
+Each notebook is executed top to bottom with its quick parameters (or the overrides given), from its
+folder, into ``out_dir``; figures go to ``out_dir/figures``, runs to the shared cache. The terminal shows
+each notebook as it starts, one line per executed cell with its time, and a summary table at the end.
+A failing notebook is still written (up to the failing cell) and named with its cell and error. Kernels
+talk over local IPC sockets rather than TCP (no network port, and no unencrypted-TCP warning).
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"  # present in a source checkout
 
 
-def series(folder=NOTEBOOK_DIR) -> list[Path]:
-    """The notebooks in reading order (``00_...`` to ``07_...``)."""
-    notebooks = sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
+def series(folder=None) -> list[Path]:
+    """The notebooks in reading order (``00_...`` to ``07_...``) in ``folder`` (default: the checkout's)."""
+    folder = Path(folder) if folder is not None else NOTEBOOK_DIR
+    notebooks = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
-        raise FileNotFoundError(f"no notebooks in {folder}; run from a source checkout of nml_tutorial")
+        raise FileNotFoundError(f"no notebooks (00_*.ipynb ...) in {folder}; pass the folder of a source checkout "
+                                "of nml_tutorial with --dir (git clone, then `nml-tutorial notebooks --dir "
+                                "nml_tutorial/notebooks`)")
     return notebooks
 
 
-def run_notebook(path, out_dir, cache_dir=".cache", parameters: dict | None = None) -> float:
-    """Execute one notebook with papermill into ``out_dir``; returns its wall time in seconds."""
+@dataclass
+class NotebookResult:
+    """How one notebook ran: seconds, ``"ok"`` or ``"failed"``, the executed file, and the error if any."""
+
+    name: str
+    seconds: float
+    status: str
+    output: Path
+    error: str = ""
+
+
+def _cell_lines(name: str, say):
+    """A papermill engine that reports every finished code cell (index, seconds, first line of source)."""
+    from papermill.engines import NBClientEngine
+
+    class LineEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            complete = nb_man.cell_complete
+            code = [i for i, c in enumerate(nb_man.nb.cells) if c.cell_type == "code"]
+
+            def cell_complete(cell, cell_index=None, **kw):
+                complete(cell, cell_index=cell_index, **kw)
+                if cell.cell_type == "code":
+                    seconds = cell.metadata.get("papermill", {}).get("duration") or 0.0
+                    first = next((line for line in cell.source.splitlines() if line.strip()), "")
+                    say(f"  {name} [{code.index(cell_index) + 1:>2}/{len(code)}] {seconds:6.1f} s  {first[:70]}")
+
+            nb_man.cell_complete = cell_complete
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    return LineEngine
+
+
+def run_notebook(path, out_dir, cache_dir=".cache", parameters: dict | None = None, say=None) -> NotebookResult:
+    """Execute one notebook with papermill into ``out_dir``; ``say`` (e.g. ``print``) gets one line per cell."""
     import papermill
+    from jupyter_client.manager import KernelManager
+    from papermill.engines import papermill_engines
+    from papermill.exceptions import PapermillExecutionError
 
     path, out_dir = Path(path), Path(out_dir).resolve()
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
     params = {"CACHE_DIR": str(Path(cache_dir).resolve()), "OUT_DIR": str(out_dir / "figures"), "PROGRESS": False,
               **(parameters or {})}
+    engine = None
+    if say is not None:
+        engine = f"nml_tutorial_lines_{path.stem}"
+        papermill_engines.register(engine, _cell_lines(path.stem, say))
+    output = out_dir / path.name
     started = time.perf_counter()
-    papermill.execute_notebook(str(path), str(out_dir / path.name), parameters=params, cwd=str(path.parent),
-                               progress_bar=False, kernel_name="python3")
-    return time.perf_counter() - started
+    try:
+        papermill.execute_notebook(str(path), str(output), parameters=params, cwd=str(path.parent),
+                                   progress_bar=False, kernel_name="python3", engine_name=engine,
+                                   km=KernelManager(kernel_name="python3", transport="ipc"))
+    except PapermillExecutionError as err:
+        first = next((line for line in err.source.splitlines() if line.strip()), "")
+        error = f"In [{err.exec_count}] `{first[:60]}`: {err.ename}: {err.evalue}"
+        return NotebookResult(path.stem, time.perf_counter() - started, "failed", output, error)
+    return NotebookResult(path.stem, time.perf_counter() - started, "ok", output)
 
 
-def run_series(out_dir, cache_dir=".cache", only=None, parameters: dict | None = None) -> dict[str, float]:
-    """Execute the notebooks in order (``only``: name prefixes such as ``["00", "03"]``); wall time per notebook."""
-    times = {}
-    for path in series():
+def run_series(out_dir, cache_dir=".cache", only=None, parameters: dict | None = None, folder=None,
+               say=print) -> list[NotebookResult]:
+    """Execute the notebooks in order (``only``: name prefixes such as ``["00", "03"]``); one result each.
+
+    Every notebook runs even when an earlier one failed (each reads the shared cache, not the others).
+    """
+    results = []
+    for path in series(folder):
         if only and not any(path.name.startswith(prefix) for prefix in only):
             continue
-        times[path.stem] = run_notebook(path, out_dir, cache_dir, parameters)
-        print(f"{path.stem}: {times[path.stem]:.0f} s", flush=True)
-    return times
+        if say is not None:
+            say(f"{path.stem}: running ...")
+        result = run_notebook(path, out_dir, cache_dir, parameters, say=say)
+        results.append(result)
+        if say is not None:
+            say(f"{path.stem}: {result.status} in {result.seconds:.0f} s" + (f": {result.error}" if result.error else ""))
+    return results
+
+
+def summary(results: list[NotebookResult]) -> str:
+    """A table of the series: notebook, seconds, status, executed file; then the total."""
+    lines = [f"{'notebook':<16} {'seconds':>8}  {'status':<7} output"]
+    lines += [f"{r.name:<16} {r.seconds:8.1f}  {r.status:<7} {r.output}" for r in results]
+    failed = [r for r in results if r.status != "ok"]
+    lines.append(f"{'total':<16} {sum(r.seconds for r in results):8.1f}  "
+                 f"{'ok' if not failed else f'{len(failed)} failed':<7}")
+    lines += [f"  {r.name} failed at {r.error}; its output up to that cell is in {r.output}" for r in failed]
+    return "\n".join(lines)

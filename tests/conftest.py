@@ -28,7 +28,7 @@ def run_cache() -> Path:
 
 @pytest.fixture(scope="session")
 def notebook_run(artifacts, run_cache):
-    """The whole series executed once with papermill: (output folder, seconds per notebook)."""
+    """The whole series executed once with papermill: (output folder, one NotebookResult per notebook)."""
     from nml_tutorial.notebooks import run_series
 
     out = artifacts / "notebooks"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from nml_tutorial import claims
-from nml_tutorial.notebooks import series
+from nml_tutorial.notebooks import series, summary
 
 FIGURES = {"00_quickstart": ["00_accuracy_vs_noise", "00_sve_lsvr_vs_noise"],
            "01_noise": ["01_noise_images", "01_noise_matrix"],
@@ -38,8 +38,9 @@ def test_committed_notebook_is_clean_and_parameterised(path):
 
 @pytest.mark.slow
 def test_series_runs_with_quick_parameters(notebook_run):
-    out, times = notebook_run
-    assert list(times) == list(FIGURES)
+    out, results = notebook_run
+    assert [r.name for r in results] == list(FIGURES)
+    assert all(r.status == "ok" for r in results), summary(results)
     for stem, figures in FIGURES.items():
         book = nbformat.read(out / f"{stem}.ipynb", as_version=4)
         errors = [o for c in book.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
@@ -57,3 +58,37 @@ def test_series_runs_with_quick_parameters(notebook_run):
     zero_shot = clip[(clip["method"] == "zero_shot") & (clip["shift"] == "id") & (clip["noise_ratio"] == 0)]
     chance = zero_shot["task"].map({"downstream_classes": 1 / 20, "pretrain_classes": 1 / 40})
     assert set(clip["objective"]) == {"clip"} and (zero_shot["accuracy"] > 2 * chance).all()
+
+
+def _notebook(folder, name, *sources):
+    book = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                              "language": "python"}})
+    book.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    book.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(book, folder / name)
+
+
+def test_runner_reports_each_cell_names_a_failure_and_keeps_partial_output(tmp_path, capsys):
+    from nml_tutorial.cli import main
+
+    books = tmp_path / "books"
+    books.mkdir()
+    _notebook(books, "00_fails.ipynb", "CACHE_DIR = ''\nOUT_DIR = ''\nPROGRESS = True", "print('before the error')",
+              "1 / 0", "print('never reached')")
+    _notebook(books, "01_passes.ipynb", "CACHE_DIR = ''\nOUT_DIR = ''\nPROGRESS = True", "x = 41 + 1")
+    assert main(["notebooks", "--dir", str(books), "--out", str(tmp_path / "out"), "--cache", str(tmp_path)]) == 1
+    printed = capsys.readouterr().out
+    assert "00_fails: running ..." in printed and "01_passes: ok in" in printed  # one failure does not stop the rest
+    assert "00_fails [ 3/5]" in printed and "print('before the error')" in printed  # per-cell lines
+    assert "00_fails failed at In [4] `1 / 0`: ZeroDivisionError: division by zero" in printed  # names the cell and the error
+    summary_lines = printed[printed.index("notebook ") :].splitlines()
+    assert summary_lines[1].split()[2] == "failed" and summary_lines[2].split()[2] == "ok"
+    partial = nbformat.read(tmp_path / "out" / "00_fails.ipynb", as_version=4)
+    outputs = [o for c in partial.cells for o in c.get("outputs", [])]
+    assert any("before the error" in o.get("text", "") for o in outputs)  # written up to the failing cell
+    assert any(o.output_type == "error" and o.ename == "ZeroDivisionError" for o in outputs)
+
+
+def test_a_folder_without_notebooks_says_how_to_point_at_them(tmp_path):
+    with pytest.raises(FileNotFoundError, match="--dir"):
+        series(tmp_path)

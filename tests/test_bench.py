@@ -1,0 +1,28 @@
+"""Every benchmark stays runnable: each bench/*.py script runs end to end on a tiny setting."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+TINY_ARGS = {
+    "synthetic_generation.py": ["--per-class", "2"],
+    "pretrain_throughput.py": ["--images", "320", "--epochs", "1", "--batch-size", "32", "--width", "4"],
+    "nmtune_cached.py": ["--epochs", "1", "--cache", "{tmp}/cache"],
+    "notebooks.py": ["--only", "01", "--cache", "{tmp}/cache-nb", "--out", "{tmp}/out"],
+}
+SCRIPTS = sorted(p.name for p in BENCH.glob("*.py") if "__main__" in p.read_text())
+
+
+def test_every_benchmark_script_has_a_tiny_setting():
+    assert SCRIPTS == sorted(TINY_ARGS)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_benchmark_runs_on_a_tiny_setting(script, tmp_path):
+    args = [a.format(tmp=tmp_path) for a in TINY_ARGS[script]]
+    done = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip(), "a benchmark prints its measurements"
