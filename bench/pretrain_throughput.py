@@ -8,6 +8,8 @@ batches there; its fp32 and bf16 rows separate the data-pipeline gain from the p
 only where the hardware computes it natively: an AVX2-only CPU ran it 11x slower than fp32.
 
     python bench/pretrain_throughput.py [--images 2048] [--epochs 2] [--workers 0]
+"""
+
 import argparse
 
 import torch

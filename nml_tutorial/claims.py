@@ -23,8 +23,8 @@ SLIGHT = (0.0, 0.1)  # noise ratios in (low, high] count as slight (the study: 5
 MIN_SEEDS = 4  # with 3 seeds a percentile bootstrap is little more than [min, max]: too narrow
 PRIMARY_TASK = "downstream_classes"
 # One seed-to-seed standard deviation of each claim's primary effect (the largest over its measures), from the
-# quick preset over seeds 0-3 (docs/fidelity.md): a one-seed run must beat it to count as showing a claim.
-QUICK_BANDS = {"C1": 9.25, "C2": 1.91, "C3": 0.13, "C4": 1.23}
+# quick preset over seeds 0-3 in fp32 (docs/quick-results.md): a one-seed run must beat it to count as showing a claim.
+QUICK_BANDS = {"C1": 4.87, "C2": 3.16, "C3": 0.097, "C4": 1.38}
 ID_TASKS = {"downstream_classes": "photo", "new_classes": "photo", "digits": "mnist", "fashion": "fashion"}
 OOD_TASKS = {"downstream_classes": None, "graded_shift": None, "pretrain_classes": None,
              "digits": "uci_digits"}  # None: mean of OOD sets

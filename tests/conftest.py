@@ -16,14 +16,11 @@ def artifacts() -> Path:
     return path
 
 
-REPO = Path(__file__).resolve().parent.parent
-
-
 @pytest.fixture(scope="session")
-def run_cache() -> Path:
-    """The repository's run cache, shared with `make run` and the notebooks' default CACHE_DIR, so the
-    notebook series, the quick-preset science checks and `pytest --nbval-lax notebooks/` train each run once."""
-    return REPO / ".cache"
+def run_cache(tmp_path_factory) -> Path:
+    """A run cache made fresh for this test session and shared by the notebook series and the science checks,
+    so neither can pass on results an older version of the code left in the repository's .cache."""
+    return tmp_path_factory.mktemp("run-cache")
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,9 @@ def test_committed_notebook_is_clean_and_parameterised(path):
     for name in ("DEVICE", "CACHE_DIR", "OUT_DIR", "PROGRESS"):
         assert f"{name} =" in tagged[0].source
     assert "# full" in tagged[0].source or "full scale" in tagged[0].source, "full-scale values belong beside quick ones"
+    loads_models = any("run_sweep(" in c.source or "pretrain_supervised(" in c.source for c in code)
+    if loads_models:  # the model zoo is a choice the reader sees and can turn off
+        assert "RETRAIN = False" in tagged[0].source and "zoo=not RETRAIN" in "".join(c.source for c in code)
     assert "assert" in code[-1].source, "the last cell checks the lesson against the numbers just computed"
 
 

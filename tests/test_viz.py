@@ -42,3 +42,15 @@ def test_designed_transition_matrices_by_name():
     assert torch.allclose(noise.transition_matrix("symmetric", 4, 0.2).sum(1), torch.ones(4, dtype=torch.float64))
     with pytest.raises(ValueError, match="unknown noise_type"):
         noise.transition_matrix("open_set", 4, 0.2)
+
+
+def test_figures_fall_back_to_html_with_a_warning_when_png_export_fails(tmp_path, monkeypatch):
+    def no_chrome(fig):
+        raise RuntimeError("no Chrome found")
+
+    monkeypatch.setattr(viz, "_png", no_chrome)
+    fig = viz.transition_heatmap(noise.symmetric_matrix(3, 0.2), ["a", "b", "c"])
+    with pytest.warns(UserWarning, match="PNG export skipped.*no Chrome found.*apt-get install chromium"):
+        written = viz.save_figure(fig, tmp_path / "t")
+    assert written == [tmp_path / "t.html"] and not (tmp_path / "t.png").exists()
+    assert "plotly" in (tmp_path / "t.html").read_text()
