@@ -64,7 +64,7 @@ def _cell_lines(name: str, say):
 def run_notebook(path, out_dir, cache_dir=".cache", parameters: dict | None = None, say=None) -> NotebookResult:
     """Execute one notebook with papermill into ``out_dir``; ``say`` (e.g. ``print``) gets one line per cell."""
     import papermill
-    from jupyter_client.manager import KernelManager
+    from traitlets.config import Config
     from papermill.engines import papermill_engines
     from papermill.exceptions import PapermillExecutionError
 
@@ -81,7 +81,7 @@ def run_notebook(path, out_dir, cache_dir=".cache", parameters: dict | None = No
     try:
         papermill.execute_notebook(str(path), str(output), parameters=params, cwd=str(path.parent),
                                    progress_bar=False, kernel_name="python3", engine_name=engine,
-                                   km=KernelManager(kernel_name="python3", transport="ipc"))
+                                   config=Config({"KernelManager": {"transport": "ipc"}}))
     except PapermillExecutionError as err:
         first = next((line for line in err.source.splitlines() if line.strip()), "")
         error = f"In [{err.exec_count}] `{first[:60]}`: {err.ename}: {err.evalue}"
