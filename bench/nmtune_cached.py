@@ -15,6 +15,7 @@ from nml_tutorial.experiments import build_probe_tasks, get_preset
 from nml_tutorial.features import extract
 from nml_tutorial.nmtune import train_head
 from nml_tutorial.pretrain import pretrain_supervised
+from nml_tutorial.runtime import cpu_capability
 from timing import timed
 
 
@@ -39,7 +40,8 @@ def main():
     train_f = extract(run.model, task.train.images)
     views, t_views = timed(lambda: train_head("nmtune", train_f, task.train.labels, hp,
                                               views=(run.model, task.train.images)))
-    print(f"{len(task.train)} training images, {args.epochs} epochs, {torch.get_num_threads()} threads")
+    print(f"{len(task.train)} training images, {args.epochs} epochs, CPU capability {cpu_capability()}, "
+          f"{torch.get_num_threads()} threads")
     for name, tuned, seconds in (("re-encode two augmented views (baseline)", views, t_views),
                                  ("cached features (encode once)", cached, t_cached)):
         id_acc, ood_acc = accuracies(tuned)

@@ -11,6 +11,7 @@ import time
 import torch
 
 from nml_tutorial.data import DOMAINS, synthetic
+from nml_tutorial.runtime import cpu_capability
 
 
 def rate(domain, per_class, image_size=32):
@@ -28,7 +29,7 @@ def main():
     synthetic._CHUNK_PIXELS = 32 * 32  # baseline: one image per call
     baseline = rate("photo", 4)
     synthetic._CHUNK_PIXELS = chunk
-    print(f"{torch.get_num_threads()} threads; baseline one image at a time (photo): {baseline:.0f} images/s")
+    print(f"CPU capability {cpu_capability()}, {torch.get_num_threads()} threads; baseline one image at a time (photo): {baseline:.0f} images/s")
     for domain in DOMAINS:
         r = rate(domain, args.per_class)
         print(f"{domain:<10} {r:8.0f} images/s   x{r / baseline:.1f} vs one at a time   "
