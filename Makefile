@@ -36,6 +36,7 @@ bench: setup
 	$(PY) bench/pretrain_throughput.py
 	$(PY) bench/nmtune_cached.py
 	$(PY) bench/notebooks.py
+	$(PY) bench/notebooks.py --precision fp32
 
 clean:
 	rm -rf results .cache test-artifacts
