@@ -1,20 +1,20 @@
 """Per-notebook wall time and peak memory of the quick series, against the budgets in the README.
 
 Each notebook runs in its own process (papermill + its kernel); the peak resident set size of the
-kernel, and the peak memory of all its processes together (kaleido's Chrome included), are sampled. The first run fills the cache; later notebooks reuse it, as a
-student's session does. Budgets: the whole series <= 6 min on any 2-core CPU; each notebook <= 2 GB (Binder).
+kernel, and the peak memory of all its processes together (kaleido's Chrome included), are sampled.
+The first notebook fills the cache; later ones reuse it, as a student's session does. Budgets: the whole series <= 6 min on any 2-core CPU; each notebook <= 2 GB (Binder).
 ``--precision fp32`` forces fp32 wherever the package would pick a precision itself (``NML_PRECISION``):
 the slow path of a CPU without native bf16.
 
-    python bench/notebooks.py [--precision auto|fp32] [--cache .cache-bench] [--only 01] [--retrain]
+    python bench/notebooks.py [--precision auto|fp32] [--cache DIR] [--only 01] [--retrain]
 """
 
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,13 +57,14 @@ def run_measured(command, env) -> tuple[str, float, float]:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--precision", choices=["auto", "fp32"], default="auto")
-    parser.add_argument("--cache", default=".cache-bench", help="emptied first, so that first-run work is measured")
+    parser.add_argument("--cache", help="a run cache to use as it is (warm runs); default: a new empty folder, so "
+                                        "that first-run work is measured")
     parser.add_argument("--out", default="results/bench-notebooks")
     parser.add_argument("--only", nargs="+", help="notebook name prefixes, e.g. --only 01")
     parser.add_argument("--retrain", action="store_true", help="pass RETRAIN=True: train instead of the model zoo")
     args = parser.parse_args()
     env = {**os.environ, "NML_PRECISION": "fp32"} if args.precision == "fp32" else dict(os.environ)
-    shutil.rmtree(args.cache, ignore_errors=True)
+    cache = args.cache or tempfile.mkdtemp(prefix="nml-bench-cache-")  # never empties a folder it was given
     picked = resolve_precision("auto") if args.precision == "auto" else "fp32"
     print(f"CPU capability {cpu_capability()}, {torch.get_num_threads()} threads, precision {args.precision} "
           f"(-> {picked}), {'retrain' if args.retrain else 'model zoo'}", flush=True)
@@ -71,7 +72,7 @@ def main():
     for path in series():
         if args.only and not any(path.name.startswith(p) for p in args.only):
             continue
-        out, kernel, tree = run_measured([sys.executable, "-c", CHILD, str(path), args.out, args.cache,
+        out, kernel, tree = run_measured([sys.executable, "-c", CHILD, str(path), args.out, cache,
                                           str(int(args.retrain))], env)
         row = {"notebook": path.stem, **json.loads(out.strip().splitlines()[-1]), "peak_mib": kernel,
                "tree_peak_mib": tree}

@@ -38,6 +38,10 @@ class NotebookResult:
     error: str = ""
 
 
+def _first_line(source: str) -> str:
+    return next((line for line in source.splitlines() if line.strip()), "")
+
+
 def _cell_lines(name: str, say):
     """A papermill engine that reports every finished code cell (index, seconds, first line of source)."""
     from papermill.engines import NBClientEngine
@@ -52,8 +56,8 @@ def _cell_lines(name: str, say):
                 complete(cell, cell_index=cell_index, **kw)
                 if cell.cell_type == "code":
                     seconds = cell.metadata.get("papermill", {}).get("duration") or 0.0
-                    first = next((line for line in cell.source.splitlines() if line.strip()), "")
-                    say(f"  {name} [{code.index(cell_index) + 1:>2}/{len(code)}] {seconds:6.1f} s  {first[:70]}")
+                    say(f"  {name} [{code.index(cell_index) + 1:>2}/{len(code)}] {seconds:6.1f} s  "
+                        f"{_first_line(cell.source)[:70]}")
 
             nb_man.cell_complete = cell_complete
             return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
@@ -83,8 +87,7 @@ def run_notebook(path, out_dir, cache_dir=".cache", parameters: dict | None = No
                                    progress_bar=False, kernel_name="python3", engine_name=engine,
                                    config=Config({"KernelManager": {"transport": "ipc"}}))
     except PapermillExecutionError as err:
-        first = next((line for line in err.source.splitlines() if line.strip()), "")
-        error = f"In [{err.exec_count}] `{first[:60]}`: {err.ename}: {err.evalue}"
+        error = f"In [{err.exec_count}] `{_first_line(err.source)[:60]}`: {err.ename}: {err.evalue}"
         return NotebookResult(path.stem, time.perf_counter() - started, "failed", output, error)
     return NotebookResult(path.stem, time.perf_counter() - started, "ok", output)
 
