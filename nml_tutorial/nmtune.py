@@ -140,6 +140,21 @@ def resolve_weights(method: str, weights: dict | None = None) -> dict[str, float
     return {**DEFAULT_WEIGHTS, **(weights or {})}
 
 
+def _step(head: nn.Module, opt, sched, f_in: torch.Tensor, f_target: torch.Tensor, y: torch.Tensor,
+          weights: dict, top_k: int) -> float:
+    """One optimiser step of cross-entropy plus the weighted NMTune terms; returns the loss."""
+    logits, z = head(f_in)
+    loss = F.cross_entropy(logits, y)
+    if any(weights.values()):
+        terms = nmtune_losses(f_target, z, k=top_k)
+        loss = loss + sum(weights[name] * terms[name] for name in terms if weights[name])
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    sched.step()
+    return loss.item()
+
+
 def train_head(method: str, features: torch.Tensor, labels: torch.Tensor, hp: dict | None = None,
                weights: dict | None = None, progress: bool = False, views=None) -> TunedHead:
     """Train a head on cached features (black-box: the encoder is never needed).
@@ -192,16 +207,7 @@ def train_head(method: str, features: torch.Tensor, labels: torch.Tensor, hp: di
             f_in = f_target = x_train[idx]
             if views is not None:
                 f_in, f_target = encode_view(idx, g), encode_view(idx, g)
-            logits, z = head(f_in)
-            loss = F.cross_entropy(logits, y_train[idx])
-            if any(weights.values()):
-                terms = nmtune_losses(f_target, z, k=hp["top_k"])
-                loss = loss + sum(weights[name] * terms[name] for name in terms if weights[name])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item()
+            total += _step(head, opt, sched, f_in, f_target, y_train[idx], weights, hp["top_k"])
         head.eval()
         with torch.no_grad():
             val_acc = (head(x_val)[0].argmax(1) == y_val).float().mean().item()
@@ -211,6 +217,57 @@ def train_head(method: str, features: torch.Tensor, labels: torch.Tensor, hp: di
     head.load_state_dict(best[2])
     head.eval()
     return TunedHead(head, mean, std, best[1], history)
+
+
+# The study's protocol (its official script): raw features, AdamW lr 1e-3, weight decay 1e-4, batch 64, 30 epochs,
+# cosine, no held-out data (the last epoch is kept), two augmented views of every image in each step.
+STUDY_HEAD_DEFAULTS = {"epochs": 30, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4, "top_k": 5, "seed": 0}
+
+
+def train_head_on_views(method: str, views: torch.Tensor, labels: torch.Tensor, hp: dict | None = None,
+                        weights: dict | None = None, progress: bool = False) -> TunedHead:
+    """Train a head as the study does, black-box: on the *raw* features of augmented views.
+
+    ``views``: (K, N, D) features of K >= 2 random-resized-crop + flip views of each training image
+    (:func:`~nml_tutorial.augment.resized_crop_flip`), extracted once by the frozen encoder. Each step draws two
+    different views of every image in the batch: cross-entropy on both, the ``mse`` term between z of each view
+    and f of the other, the covariance and singular-value terms on the 2B stacked rows of z. The classifier
+    starts kaiming-uniform with a zero bias; no epoch is selected on held-out data (the last one is kept).
+    """
+    hp = with_defaults(hp, STUDY_HEAD_DEFAULTS)
+    weights = resolve_weights(method, weights)
+    if views.dim() != 3 or views.shape[0] < 2:
+        raise ValueError(f"views must be (K, N, D) features of K >= 2 views per image, got {tuple(views.shape)}")
+    k, n, d = views.shape
+    check_features(views.reshape(k * n, d), name="view features")
+    if labels.shape != (n,):
+        raise ValueError(f"views of {n} images but labels of shape {tuple(labels.shape)}")
+    device = views.device
+    labels = labels.to(device).long()
+    torch.manual_seed(hp["seed"])
+    head = (LinearHead if method == "linear_head" else NMTuneHead)(d, int(labels.max()) + 1).to(device)
+    nn.init.zeros_(head.classifier.bias)
+    opt = torch.optim.AdamW(head.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
+    bs = min(hp["batch_size"], n)
+    steps = -(-n // bs)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(hp["epochs"] * steps, 0.0))
+    g = torch.Generator().manual_seed(hp["seed"])
+    views = views.float()
+    history = []
+    for epoch in tqdm(range(hp["epochs"]), desc=method, disable=not progress, leave=False):
+        head.train()
+        order = torch.randperm(n, generator=g)
+        total = 0.0
+        for start in range(0, n, bs):
+            idx = order[start:start + bs]
+            first = torch.randint(k, (len(idx),), generator=g)
+            second = (first + torch.randint(1, k, (len(idx),), generator=g)) % k
+            f1, f2 = views[first.to(device), idx.to(device)], views[second.to(device), idx.to(device)]
+            total += _step(head, opt, sched, torch.cat([f1, f2]), torch.cat([f2, f1]), labels[idx.to(device)].repeat(2),
+                           weights, hp["top_k"])
+        history.append({"epoch": epoch + 1, "loss": total / steps})
+    head.eval()
+    return TunedHead(head, torch.zeros(d, device=device), torch.ones(d, device=device), hp["epochs"], history)
 
 
 PE_METHODS = ("finetune_pe", "nmtune_pe")

@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from nml_tutorial import claims
 from nml_tutorial.cli import main
@@ -14,10 +15,10 @@ def fake_table(seeds=(0, 1, 2, 3), id_slope=0.0, ood_slope=-0.2, sve_slope=1.0, 
         for ratio in (0.0, 0.05, 0.1, 0.3):
             for method, gain in (("linear_probe", 0.0), ("mlp_head", 0.0), ("nmtune", nmtune_gain)):
                 for domain, shift, slope in (("photo", "id", id_slope), ("sketch", "ood", ood_slope),
-                                             ("painting", "ood", ood_slope)):
+                                             ("painting@0.50", "ood", ood_slope)):
                     rows.append({"objective": "supervised", "method": method, "noise_ratio": ratio, "seed": seed,
                                  "task": "downstream_classes", "test_domain": domain, "shift": shift,
-                                 "accuracy": 0.6 + slope * ratio + gain + rng.normal(0, jitter),
+                                 "num_classes": 10, "accuracy": 0.6 + slope * ratio + gain + rng.normal(0, jitter),
                                  "sve": 3.0 + sve_slope * ratio + rng.normal(0, 0.01),
                                  "lsvr": 2.0 + sve_slope * ratio + rng.normal(0, 0.01)})
     return pd.DataFrame(rows)
@@ -28,13 +29,58 @@ def verdicts(table):
     return dict(zip(summary["claim"], summary["verdict"]))
 
 
-def test_bootstrap_interval_brackets_the_mean_and_shrinks_with_agreement():
-    low, high = claims.bootstrap_interval([1.0, 2.0, 3.0, 4.0])
-    assert low < 2.5 < high
-    tight = claims.bootstrap_interval([2.4, 2.5, 2.6, 2.5])
-    assert tight[1] - tight[0] < high - low
-    with pytest.raises(ValueError, match="finite"):
-        claims.bootstrap_interval([1.0, float("nan")])
+def test_t_interval_brackets_the_mean_and_needs_two_finite_values():
+    low, high = claims.t_interval([1.0, 2.0, 3.0, 4.0])
+    assert low == pytest.approx(2.5 - stats.t.ppf(0.975, 3) * np.std([1, 2, 3, 4], ddof=1) / 2)
+    assert high == pytest.approx(5.0 - low)
+    with pytest.raises(ValueError, match="at least two finite"):
+        claims.t_interval([1.0, float("nan")])
+    with pytest.raises(ValueError, match="at least two finite"):
+        claims.t_interval([1.0])
+
+
+def test_signflip_p_is_exact():
+    assert claims.signflip_p([1.0, 2.0, 3.0, 4.0]) == pytest.approx(2 / 16)  # all positive: 2 of 16 sign patterns
+    assert claims.signflip_p([1.0, -1.0, 2.0, -2.0]) == pytest.approx(1.0)
+
+
+def _null_rate(size, draws, rng, effect=0.0, noise=None):
+    """Fraction of simulated experiments of ``size`` seeds whose verdict is holds or opposite."""
+    noise = noise or (lambda shape: rng.normal(0, 1, shape))
+    samples = effect + noise((draws, size))
+    return np.mean([claims.verdict(*claims.effect_interval(v), +1, 1.0) in ("holds", "opposite") for v in samples])
+
+
+@pytest.mark.parametrize("size", [4, 8])
+def test_verdicts_false_positive_rate_is_calibrated_and_power_is_as_theory_says(size):
+    rng = np.random.default_rng(size)
+    normal = _null_rate(size, 4000, rng)
+    heavy = _null_rate(size, 4000, rng, noise=lambda shape: rng.standard_t(3, shape))
+    power = _null_rate(size, 4000, rng, effect=1.0)  # an effect of one seed-to-seed sd
+    crit = stats.t.ppf(0.975, size - 1)
+    theory = stats.nct.sf(crit, size - 1, np.sqrt(size)) + stats.nct.cdf(-crit, size - 1, np.sqrt(size))
+    print(f"{size} seeds: false positives {normal:.3f} (normal), {heavy:.3f} (t3 noise); "
+          f"power at 1 sd {power:.3f} (theory {theory:.3f})")
+    assert normal <= 0.06 and heavy <= 0.06
+    assert abs(power - theory) < 0.03
+
+
+def test_one_seed_interval_borrows_a_reference_spread_and_is_calibrated():
+    rng = np.random.default_rng(1)
+    hits = 0
+    for _ in range(4000):
+        reference = (rng.normal(0, 1, 8).std(ddof=1), 8)  # the spread of an 8-seed reference sweep
+        low, high = claims.effect_interval([rng.normal(0, 1)], reference)
+        hits += claims.verdict(low, high, +1, 1.0) in ("holds", "opposite")
+    assert hits / 4000 <= 0.06
+    assert np.isnan(claims.effect_interval([0.5])[0])  # no reference: no interval
+
+
+def test_seeds_needed_is_the_fewest_seeds_whose_interval_is_narrow_enough():
+    n = claims.seeds_needed(1.0, 1.0)
+    width = lambda k: 2 * stats.t.ppf(0.975, k - 1) / np.sqrt(k)
+    assert width(n) <= 1.0 < width(n - 1)
+    assert claims.seeds_needed(float("nan"), 1.0) is None
 
 
 def test_verdicts_follow_the_sign_of_the_effect():
@@ -43,7 +89,9 @@ def test_verdicts_follow_the_sign_of_the_effect():
     v = verdicts(fake_table(id_slope=-0.2, ood_slope=0.2, sve_slope=-1.0, nmtune_gain=-0.02))
     assert v == {"C1": "opposite", "C2": "opposite", "C3": "opposite", "C4": "opposite"}
     v = verdicts(fake_table(id_slope=0.0, ood_slope=0.0, sve_slope=0.0, nmtune_gain=0.0, jitter=0.05))
-    assert v["C1"] == v["C2"] == v["C4"] == "not resolved"
+    assert v["C1"] == v["C2"] == v["C4"] == "underpowered"  # 5-point noise over 4 seeds: too wide to tell
+    v = verdicts(fake_table(id_slope=0.0, ood_slope=0.0, sve_slope=0.0, nmtune_gain=0.0, jitter=0.0005))
+    assert v["C1"] == v["C2"] == "not resolved"  # narrow intervals around zero: no effect of a point
 
 
 def test_effects_are_paired_differences_in_points():
@@ -52,11 +100,22 @@ def test_effects_are_paired_differences_in_points():
     assert c1["effect"] == pytest.approx(100 * 0.2 * 0.075)  # mean of 5 % and 10 %, in points
     c2 = table[(table["claim"] == "C2") & table["primary"]].iloc[0]
     assert c2["effect"] == pytest.approx(100 * -0.2 * 0.3)
+    assert "graded" in c2["measure"]
 
 
-def test_too_few_seeds_and_missing_clean_run_are_said():
-    assert set(verdicts(fake_table(seeds=(0, 1))).values()) == {"too few seeds (2 < 4)"}
+def test_ood_sets_at_chance_are_left_out_of_the_ood_mean():
     table = fake_table()
+    at_chance = table["test_domain"] == "sketch"
+    table.loc[at_chance, "accuracy"] = 0.1 + table.loc[at_chance, "noise_ratio"]  # 10 classes: chance is 0.1
+    sets = claims.ood_sets(table, "downstream_classes")
+    assert sets == {"graded": ["painting@0.50"], "full": [], "all": ["painting@0.50", "sketch"]}
+
+
+def test_protocols_get_rows_of_their_own_and_a_missing_clean_run_is_said():
+    table = fake_table()
+    both = pd.concat([table.assign(protocol="tuned"), table.assign(protocol="study")])
+    summary = claims.claim_summary(claims.claim_table(both))
+    assert sorted(set(summary["protocol"])) == ["study", "tuned"] and len(summary) == 8
     with pytest.raises(ValueError, match="noise ratio 0"):
         claims.claim_table(table[table["noise_ratio"] > 0])
 
@@ -71,12 +130,25 @@ def test_claims_command_prints_the_table(tmp_path, capsys):
     assert main(["claims", str(tmp_path / "missing.csv")]) == 2
 
 
-def test_lesson_check_uses_intervals_with_seeds_and_the_band_with_one():
-    shows, message = claims.lesson_check(fake_table(sve_slope=1.0), "C3")
-    assert shows and "SHOWS" in message and "bootstrap" in message
-    one_seed = fake_table(seeds=(0,), sve_slope=1.0)  # SVE rises by 0.3 at 30 % noise
-    assert claims.lesson_check(one_seed, "C3", band=0.1)[0]
-    shows, message = claims.lesson_check(one_seed, "C3", band=0.5)
-    assert not shows and "does NOT show" in message and "band 0.5" in message
+def test_lesson_check_names_the_state_and_uses_a_reference_spread_with_one_seed():
+    verdict, message = claims.lesson_check(fake_table(sve_slope=1.0), "C3")
+    assert verdict == "holds" and "HOLDS" in message and "t interval" in message
+    one_seed = fake_table(seeds=(0,), sve_slope=1.0)  # SVE and LSVR rise by 0.3 at 30 % noise
+    assert claims.lesson_check(one_seed, "C3")[0] == "one seed, no reference spread"
+    reference = claims.per_seed_effects(claims.claim_table(fake_table(seeds=range(8), sve_slope=1.0)))
+    verdict, message = claims.lesson_check(one_seed, "C3", reference=reference)
+    assert verdict == "holds" and "one seed" in message
+    wide = reference.assign(effect=reference["effect"] * np.resize([1.0, -1.0], len(reference)))
+    verdict, message = claims.lesson_check(one_seed, "C3", reference=wide)
+    assert verdict == "underpowered" and "UNDERPOWERED" in message and "more seeds" in message
     with pytest.raises(ValueError, match="unknown claim"):
         claims.lesson_check(one_seed, "C9")
+    with pytest.raises(ValueError, match="unknown protocol"):
+        claims.lesson_check(one_seed, "C3", protocol="mine")
+
+
+def test_the_committed_reference_has_every_primary_measure_of_both_protocols():
+    reference = claims.reference_effects()
+    assert set(reference["protocol"]) == set(claims.PROTOCOLS)
+    counts = reference.groupby(["protocol", "claim", "measure", "task"])["seed"].nunique()
+    assert counts.min() >= 8
