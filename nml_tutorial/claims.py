@@ -303,3 +303,27 @@ def lesson_check(table: pd.DataFrame, claim: str, objective: str = "supervised",
         for m, e, lo, hi, n, v, needed in zip(primary["measure"], primary["effect"], primary["low"], primary["high"],
                                               primary["seeds"], primary["verdict"], primary["seeds_needed"]))
     return summary, f"{head}: {meaning} ({how}). {numbers}"
+
+
+def agrees_with_reference(table: pd.DataFrame, claim: str, reference: pd.DataFrame, objective: str = "supervised",
+                          protocol: str = "tuned") -> tuple[bool, str]:
+    """Is each primary effect of ``claim`` in ``table`` (one or more seeds) inside the 95 % prediction interval
+    a new seed of the ``reference`` sweep would fall in (mean +- t(n - 1) * sd * sqrt(1 + 1/n))? A failure
+    means the numbers moved from what was measured with this code, not that the claim changed verdict."""
+    rows = claim_table(table, objective)
+    primary = rows[(rows["protocol"] == protocol) & (rows["claim"] == claim) & rows["primary"]]
+    ref = reference[reference["protocol"] == protocol]
+    if primary.empty:
+        return False, f"{claim}: no primary measure in this table"
+    lines, agree = [], True
+    for row in primary.itertuples():
+        seeds = ref[(ref["claim"] == claim) & (ref["measure"] == row.measure) & (ref["task"] == row.task)]["effect"]
+        if len(seeds) < 2:
+            return False, f"{claim} {row.measure}: not in the reference"
+        n = len(seeds)
+        half = stats.t.ppf((1 + LEVEL) / 2, n - 1) * seeds.std(ddof=1) * math.sqrt(1 / row.seeds + 1 / n)
+        inside = abs(row.effect - seeds.mean()) <= half
+        agree &= inside
+        lines.append(f"{row.measure}: {row.effect:+.3f} here, {seeds.mean():+.3f} +- {half:.3f} expected from "
+                     f"{n} reference seeds ({'inside' if inside else 'OUTSIDE'})")
+    return bool(agree), f"{claim}, {protocol} protocol: " + "; ".join(lines)

@@ -18,15 +18,15 @@ def _sweep(args) -> int:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
     sweep = experiments.run_sweep(args.preset, seeds=args.seeds, noise_ratios=args.noise, methods=args.methods,
-                                  cache_dir=args.cache, out_dir=args.out, device=args.device,
+                                  protocols=args.protocols, cache_dir=args.cache, out_dir=args.out, device=args.device,
                                   progress=not args.no_progress, objective=args.objective)
     out, table = Path(args.out), sweep.table
     figures = {"accuracy_vs_noise": viz.accuracy_vs_noise(table), "spectra": viz.spectra(sweep.spectra),
                "sve_lsvr_vs_noise": viz.sve_lsvr_vs_noise(table), "methods": viz.method_comparison(table)}
     written = [path for name, fig in figures.items() for path in viz.save_figure(fig, out / name, png=not args.no_png)]
-    for method in dict.fromkeys(table["method"]):
-        print(f"\n{method}: top-1 accuracy (%) by pre-training noise (%)")
-        print(experiments.summary_table(table, method).to_string())
+    for protocol, method in dict.fromkeys(zip(table["protocol"], table["method"])):
+        print(f"\n{method} ({protocol} protocol): top-1 accuracy (%) by pre-training noise (%)")
+        print(experiments.summary_table(table, method, protocol=protocol).to_string())
     print("\nclaims of the study in this table:\n"
           + claims.format_claims(claims.claim_table(table, objective=args.objective)))
     print(f"\nwrote {out / 'results.csv'}, {out / 'spectra.csv'} and {len(written)} figure files"
@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--seeds", type=int, nargs="+", help="override the preset's seeds, e.g. --seeds 0 1 2")
     sweep.add_argument("--noise", type=float, nargs="+", help="override the noise ratios (fractions in [0, 1])")
     sweep.add_argument("--methods", nargs="+", help=f"override the methods, from {', '.join(experiments.ALL_METHODS)}")
+    sweep.add_argument("--protocols", nargs="+", choices=experiments.PROTOCOLS,
+                       help="evaluation protocols (default both): tuned, and the study's own")
     sweep.add_argument("--out", default="results/quick", help="folder for results.csv and figures")
     sweep.add_argument("--cache", default=".cache", help="folder of cached runs, features and probe rows")
     sweep.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
@@ -95,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     zoo_cmd.add_argument("--device", default="cpu", help="cpu (the zoo is trained in fp32 on a CPU), cuda, ...")
     zoo_cmd.add_argument("--no-progress", action="store_true", help="no progress bars")
     zoo_cmd.set_defaults(func=_zoo)
-    claim = sub.add_parser("claims", help="the study's claims in a results table: effects, bootstrap intervals, verdicts")
+    claim = sub.add_parser("claims", help="the study's claims in a results table: effects, t intervals, verdicts")
     claim.add_argument("results", nargs="?", default="results/quick/results.csv", help="a sweep's results.csv")
     claim.add_argument("--objective", default="supervised", choices=experiments.OBJECTIVES)
     claim.add_argument("--out", help="also write the claim table as CSV here")

@@ -446,7 +446,8 @@ class Sweep:
     spectra: pd.DataFrame
 
 
-def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, methods=None, cache_dir=".cache",
+def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, methods=None, protocols=None,
+              cache_dir=".cache",
               out_dir=None, device=None, progress: bool = True, objective: str = "supervised",
               zoo: bool = False) -> Sweep:
     """Pre-train at every noise ratio and seed, evaluate every method on every task.
@@ -456,7 +457,8 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
     ``out_dir`` both tables are written atomically to ``results.csv`` and ``spectra.csv`` there.
     """
     if isinstance(preset, str):
-        preset = get_preset(preset, objective, seeds=seeds, noise_ratios=noise_ratios, methods=methods)
+        preset = get_preset(preset, objective, seeds=seeds, noise_ratios=noise_ratios, methods=methods,
+                            protocols=protocols)
     device = resolve_device(device)
     started = time.perf_counter()
     tasks = build_probe_tasks(preset, device)

@@ -30,11 +30,22 @@ DOMAIN_COLOURS = {
 _TASK_TITLES = {
     "downstream_classes": "held-out classes (DomainNet protocol)",
     "pretrain_classes": "pre-training classes (ImageNet-variants protocol)",
-    "graded_shift": "held-out classes, graded shifts (style mixed into the photo)",
     "new_classes": "new classes of the generator",
     "digits": "real digits: MNIST -> UCI",
     "fashion": "real Fashion-MNIST",
 }
+
+
+def _rows(table: pd.DataFrame, protocol: str, **equal) -> pd.DataFrame:
+    """The rows of one evaluation protocol (tables without the column count as ``"tuned"``) whose columns
+    equal the given values."""
+    if "protocol" in table:
+        table = table[table["protocol"] == protocol]
+    elif protocol != "tuned":
+        table = table.iloc[:0]
+    for column, value in equal.items():
+        table = table[table[column] == value]
+    return table
 
 
 def _domain_lines(fig: go.Figure, rows: pd.DataFrame, metric: str, scale: float, col: int, shown: set) -> None:
@@ -50,18 +61,19 @@ def _domain_lines(fig: go.Figure, rows: pd.DataFrame, metric: str, scale: float,
             error_y={"type": "data", "array": line["std"].fillna(0) * scale, "visible": True},
             mode="lines+markers", name=f"{domain} ({shift.upper()})", legendgroup=domain,
             showlegend=domain not in shown, marker={"color": colour},
-            line={"dash": "solid" if shift == "id" else "dash", "color": colour},
+            line={"dash": "solid" if shift == "id" else "dot" if "@" in domain else "dash", "color": colour},
         ), row=1, col=col)
         shown.add(domain)
     fig.update_xaxes(title_text="pre-training label noise (%)", row=1, col=col)
 
 
-def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe") -> go.Figure:
+def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe", protocol: str = "tuned") -> go.Figure:
     """Probe accuracy against pre-training noise, one panel per task, one line per test domain.
 
-    Solid lines are in-domain, dashed out-of-domain; error bars are the standard deviation over seeds.
+    Solid lines are in-domain, dashed out-of-domain, dotted graded shifts (a style mixed into the photo at
+    a strength); error bars are the standard deviation over seeds.
     """
-    rows = table[table["method"] == method]
+    rows = _rows(table, protocol, method=method)
     if rows.empty:
         raise ValueError(f"no rows for method {method!r} in the results table")
     tasks = list(dict.fromkeys(rows["task"]))
@@ -82,16 +94,17 @@ METHOD_COLOURS = {"linear_probe": "#7f7f7f", "linear_head": "#bcbd22", "mlp_head
                   "finetune_pe": "#9467bd", "nmtune_pe": "#e377c2", "zero_shot": "#2ca02c"}
 
 
-def spectra(spectra_table: pd.DataFrame, method: str = "linear_probe", task: str = "downstream_classes") -> go.Figure:
+def spectra(spectra_table: pd.DataFrame, method: str = "linear_probe", task: str = "downstream_classes",
+            protocol: str = "tuned") -> go.Figure:
     """Singular-value shares sigma_i / sum(sigma) against index, log scale, one line per noise ratio.
 
     One panel per test domain; lines average over seeds. Noise flattens the spectrum: the top
     shares fall and the tail rises (notebook 04_spectrum).
     """
-    rows = spectra_table[(spectra_table["method"] == method) & (spectra_table["task"] == task)]
+    rows = _rows(spectra_table, protocol, method=method, task=task)
     if rows.empty:
         raise ValueError(f"no spectra for method {method!r} on task {task!r}")
-    domains = list(dict.fromkeys(rows.sort_values("shift")["test_domain"]))
+    domains = [d for d in dict.fromkeys(rows.sort_values("shift")["test_domain"]) if "@" not in d]  # full styles
     fig = make_subplots(rows=1, cols=len(domains), subplot_titles=domains, shared_yaxes=True,
                         horizontal_spacing=0.03)
     ratios = sorted(rows["noise_ratio"].unique())
@@ -117,9 +130,10 @@ def _ramp(n: int) -> list[str]:
             for t in ([0.0] if n == 1 else [i / (n - 1) for i in range(n)])]
 
 
-def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: str = "downstream_classes") -> go.Figure:
+def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: str = "downstream_classes",
+                      protocol: str = "tuned") -> go.Figure:
     """SVE and LSVR of the features against pre-training noise, one line per test domain (mean ± std)."""
-    rows = table[(table["method"] == method) & (table["task"] == task)]
+    rows = _rows(table, protocol, method=method, task=task)
     if rows.empty:
         raise ValueError(f"no rows for method {method!r} on task {task!r}")
     fig = make_subplots(rows=1, cols=2, subplot_titles=["SVE (higher = flatter spectrum)",
@@ -132,9 +146,9 @@ def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: s
     return fig
 
 
-def method_comparison(table: pd.DataFrame, task: str = "downstream_classes") -> go.Figure:
+def method_comparison(table: pd.DataFrame, task: str = "downstream_classes", protocol: str = "tuned") -> go.Figure:
     """Accuracy of each method, in-domain and averaged over the out-of-domain sets, per noise ratio."""
-    rows = table[table["task"] == task]
+    rows = _rows(table, protocol, task=task)
     if rows.empty:
         raise ValueError(f"no rows for task {task!r}")
     per_seed = rows.groupby(["method", "noise_ratio", "seed", "shift"])["accuracy"].mean().reset_index()
@@ -151,7 +165,7 @@ def method_comparison(table: pd.DataFrame, task: str = "downstream_classes") -> 
         fig.update_xaxes(title_text="pre-training label noise", row=1, col=col)
     fig.update_yaxes(title_text="top-1 accuracy (%)", row=1, col=1)
     fig.update_layout(barmode="group", template="plotly_white", height=420, width=1100,
-                      title=f"Linear probe vs heads vs NMTune ({task}; error bars: std over seeds)")
+                      title=f"Linear probe vs heads vs NMTune ({task}, {protocol} protocol; error bars: std over seeds)")
     return fig
 
 
@@ -226,9 +240,9 @@ def transition_heatmap(T, class_names: list[str], title: str = "transition matri
 
 
 def id_ood_curve(table: pd.DataFrame, task: str = "downstream_classes", method: str = "linear_probe",
-                 marker: float | None = None) -> go.Figure:
+                 marker: float | None = None, protocol: str = "tuned") -> go.Figure:
     """ID accuracy and mean OOD accuracy against noise (mean ± std over seeds), with a marker at ``marker``."""
-    rows = table[(table["method"] == method) & (table["task"] == task)]
+    rows = _rows(table, protocol, method=method, task=task)
     if rows.empty:
         raise ValueError(f"no rows for method {method!r} on task {task!r}")
     per_seed = rows.groupby(["shift", "noise_ratio", "seed"])["accuracy"].mean().reset_index()
@@ -251,10 +265,9 @@ def id_ood_curve(table: pd.DataFrame, task: str = "downstream_classes", method: 
 
 
 def spectrum_at(spectra_table: pd.DataFrame, ratio: float, task: str = "downstream_classes",
-                method: str = "linear_probe", domain: str = "photo") -> go.Figure:
+                method: str = "linear_probe", domain: str = "photo", protocol: str = "tuned") -> go.Figure:
     """The ID feature spectrum at one noise ratio against the clean model's (log scale)."""
-    rows = spectra_table[(spectra_table["method"] == method) & (spectra_table["task"] == task)
-                         & (spectra_table["test_domain"] == domain)]
+    rows = _rows(spectra_table, protocol, method=method, task=task, test_domain=domain)
     if rows.empty:
         raise ValueError(f"no spectra for method {method!r}, task {task!r}, domain {domain!r}")
     mean = rows.groupby(["noise_ratio", "index"])["share"].mean().reset_index()
@@ -359,7 +372,7 @@ def noise_sweep_explorer(table: pd.DataFrame, spectra_table: pd.DataFrame, task:
 
     Notebooks 03_id_ood and 04_spectrum.
     """
-    ratios = sorted(table.loc[(table["method"] == method) & (table["task"] == task), "noise_ratio"].unique())
+    ratios = sorted(_rows(table, "tuned", method=method, task=task)["noise_ratio"].unique())
     if not ratios:
         raise ValueError(f"no rows for method {method!r} on task {task!r}")
     accuracy = go.FigureWidget(id_ood_curve(table, task, method, marker=ratios[-1]))
