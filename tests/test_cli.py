@@ -14,10 +14,14 @@ def test_tiny_sweep_end_to_end(tmp_path, capsys):
     assert main(["sweep", "--preset", "tiny", "--out", str(out), "--cache", str(cache), "--no-progress"]) == 0
     table = pd.read_csv(out / "results.csv")
     assert list(table.columns) == COLUMNS
-    # 2 noise ratios x 2 test domains x (6 methods on downstream_classes + the linear probe on pretrain_classes)
-    assert len(table) == 2 * 2 * (6 + 1) and set(table["noise_ratio"]) == {0.0, 0.3}
-    assert set(table["method"]) == {"linear_probe", "linear_head", "mlp_head", "nmtune", "finetune_pe", "nmtune_pe"}
-    assert table[["sve", "lsvr"]].notna().all().all() and (table["sve"] > 0).all()
+    # 2 noise ratios x (tuned: 6 methods x 3 test sets of downstream_classes (photo, sketch, sketch@0.50) + the
+    # linear probe x 2 of pretrain_classes; study: the same without the 2 parameter-efficient methods)
+    assert len(table) == 2 * ((6 * 3 + 2) + (4 * 3 + 2)) and set(table["noise_ratio"]) == {0.0, 0.3}
+    methods = table.groupby("protocol")["method"].agg(set)
+    assert methods["tuned"] == {"linear_probe", "linear_head", "mlp_head", "nmtune", "finetune_pe", "nmtune_pe"}
+    assert methods["study"] == {"linear_probe", "linear_head", "mlp_head", "nmtune"}
+    assert set(table.loc[table["task"] == "downstream_classes", "test_domain"]) == {"photo", "sketch", "sketch@0.50"}
+    assert table[["sve", "lsvr", "sve_row", "lsvr_row"]].notna().all().all() and (table["sve"] > 0).all()
     assert set(table["shift"]) == {"id", "ood"} and table["accuracy"].between(0, 1).all()
     for figure in ("accuracy_vs_noise", "spectra", "sve_lsvr_vs_noise", "methods"):
         assert (out / f"{figure}.html").stat().st_size > 10_000, figure
@@ -32,13 +36,13 @@ def test_tiny_sweep_end_to_end(tmp_path, capsys):
     pd.testing.assert_frame_equal(rerun, table)
     assert set(rerun["noise_ratio"]) == {0.0, 0.3}  # exactly: cached rows must not pick up float noise
     spectra = pd.read_csv(out / "spectra.csv")
-    sums = spectra.groupby(["method", "noise_ratio", "task", "test_domain"])["share"].sum()
+    sums = spectra.groupby(["protocol", "method", "noise_ratio", "task", "test_domain"])["share"].sum()
     assert ((sums - 1).abs() < 1e-6).all()  # shares of each spectrum add up to one
 
 
 def test_summary_has_one_row_per_cell():
     table = pd.DataFrame([
-        {"objective": "supervised", "method": "linear_probe", "task": "t", "train_domain": "photo",
+        {"objective": "supervised", "protocol": "tuned", "method": "linear_probe", "task": "t", "train_domain": "photo",
          "test_domain": "photo", "shift": "id", "noise_ratio": 0.1, "seed": s, "accuracy": a}
         for s, a in enumerate([0.5, 0.7])])
     row = summarise(table).iloc[0]
@@ -56,6 +60,8 @@ def test_unknown_preset_key_and_method_are_rejected():
         get_preset("quick", epochs=3)
     with pytest.raises(ValueError, match="unknown methods"):
         get_preset("quick", methods=["svm"])
+    with pytest.raises(ValueError, match="unknown protocols"):
+        get_preset("quick", protocols=["mine"])
 
 
 def test_module_entry_point_prints_help():

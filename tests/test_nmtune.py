@@ -1,9 +1,10 @@
 import pytest
 import torch
 
+from nml_tutorial.augment import resized_crop_flip
 from nml_tutorial.features import extract
 from nml_tutorial.models import build_model
-from nml_tutorial.nmtune import NMTuneHead, nmtune_losses, resolve_weights, train_head
+from nml_tutorial.nmtune import NMTuneHead, nmtune_losses, resolve_weights, train_head, train_head_on_views
 
 
 def test_mse_term_by_hand():
@@ -117,3 +118,37 @@ def test_augmented_views_mode_trains_from_the_encoder():
     assert all(p.grad is None for p in encoder.parameters())
     with pytest.raises(ValueError, match="views"):
         train_head("nmtune", feats, labels, hp, views=(encoder, images[:10]))
+
+
+@pytest.mark.parametrize("method", ["linear_head", "mlp_head", "nmtune"])
+def test_study_protocol_heads_learn_from_views_of_raw_features(method):
+    (x, y), (xt, yt) = blobs(0), blobs(1)
+    views = torch.stack([x + 0.1 * torch.randn(x.shape, generator=torch.Generator().manual_seed(k)) for k in range(4)])
+    tuned = train_head_on_views(method, views, y, {"epochs": 20, "lr": 1e-2})
+    assert tuned.accuracy(xt, yt) > 0.9
+    assert tuned.best_epoch == 20 and len(tuned.history) == 20  # no epoch selection: the last one is kept
+    assert torch.equal(tuned.mean, torch.zeros(x.shape[1])) and torch.equal(tuned.std, torch.ones(x.shape[1]))
+
+
+def test_study_protocol_draws_two_different_views_per_image():
+    (x, y) = blobs(0)
+    same = torch.stack([x, x])
+    other = torch.stack([x, x + 5.0])
+    hp = {"epochs": 2}
+    # with two identical views the pair is the image twice; a shifted second view must change training
+    assert not torch.equal(train_head_on_views("nmtune", same, y, hp).head.scale,
+                           train_head_on_views("nmtune", other, y, hp).head.scale)
+    with pytest.raises(ValueError, match="K >= 2"):
+        train_head_on_views("nmtune", x[None], y)
+    with pytest.raises(ValueError, match="labels"):
+        train_head_on_views("nmtune", same, y[:-1])
+
+
+def test_resized_crop_flip_makes_full_size_views_that_differ():
+    images = torch.randint(0, 256, (6, 3, 16, 16), dtype=torch.uint8)
+    g = torch.Generator().manual_seed(0)
+    first, second = resized_crop_flip(images, g), resized_crop_flip(images, g)
+    assert first.shape == images.shape and first.dtype == torch.uint8 and not torch.equal(first, second)
+    # the whole image at aspect 1, mirrored or not: the identity up to the flip
+    whole = resized_crop_flip(images, torch.Generator().manual_seed(1), scale=(1.0, 1.0), ratio=(1.0, 1.0))
+    assert all(torch.equal(w, i) or torch.equal(w, i.flip(2)) for w, i in zip(whole, images))

@@ -3,7 +3,7 @@ import torch
 
 from nml_tutorial.features import extract, extract_cached
 from nml_tutorial.models import build_model
-from nml_tutorial.probe import fit_linear_probe, linear_probe
+from nml_tutorial.probe import STUDY_PROBE_DEFAULTS, fit_linear_probe, fit_study_probe, linear_probe
 
 
 def blobs(n_per_class=100, classes=5, dim=16, spread=0.5, seed=0):
@@ -48,3 +48,16 @@ def test_extract_gives_float_features_and_caches(tmp_path):
     first = extract_cached(model, images, path)
     torch.nn.init.constant_(model.encoder[1].weight, 0.0)  # a cache hit must not re-encode
     assert torch.equal(extract_cached(model, images, path), first)
+
+
+def test_study_probe_reads_raw_features_and_learns_separable_data():
+    (x, y), (xt, yt) = blobs(), blobs(seed=1)
+    probe = fit_study_probe(x, y)
+    assert probe.accuracy(xt, yt) > 0.95
+    assert torch.equal(probe.mean, torch.zeros(x.shape[1])) and torch.equal(probe.std, torch.ones(x.shape[1]))
+    assert probe.l2 == STUDY_PROBE_DEFAULTS["weight_decay"]
+    assert torch.equal(fit_study_probe(x, y).weight, probe.weight)  # seeded
+    with pytest.raises(ValueError, match="NaN"):
+        fit_study_probe(torch.full_like(x, float("nan")), y)
+    with pytest.raises(ValueError, match="unknown hyper-parameters"):
+        fit_study_probe(x, y, {"momentum": 0.9})
