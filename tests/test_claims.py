@@ -152,3 +152,11 @@ def test_the_committed_reference_has_every_primary_measure_of_both_protocols():
     assert set(reference["protocol"]) == set(claims.PROTOCOLS)
     counts = reference.groupby(["protocol", "claim", "measure", "task"])["seed"].nunique()
     assert counts.min() >= 8
+
+
+def test_agreement_with_the_reference_is_a_prediction_interval_for_new_seeds():
+    reference = claims.per_seed_effects(claims.claim_table(fake_table(seeds=range(8), sve_slope=1.0)))
+    agree, message = claims.agrees_with_reference(fake_table(seeds=(0,), sve_slope=1.0), "C3", reference)
+    assert agree and "inside" in message
+    moved = claims.agrees_with_reference(fake_table(seeds=(0,), sve_slope=2.0), "C3", reference)
+    assert not moved[0] and "OUTSIDE" in moved[1]
