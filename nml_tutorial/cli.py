@@ -21,8 +21,11 @@ def _sweep(args) -> int:
                                   protocols=args.protocols, cache_dir=args.cache, out_dir=args.out, device=args.device,
                                   progress=not args.no_progress, objective=args.objective)
     out, table = Path(args.out), sweep.table
-    figures = {"accuracy_vs_noise": viz.accuracy_vs_noise(table), "spectra": viz.spectra(sweep.spectra),
-               "sve_lsvr_vs_noise": viz.sve_lsvr_vs_noise(table), "methods": viz.method_comparison(table)}
+    protocol = table["protocol"].iloc[0]  # the figures show the first protocol the sweep ran
+    figures = {"accuracy_vs_noise": viz.accuracy_vs_noise(table, protocol=protocol),
+               "spectra": viz.spectra(sweep.spectra, protocol=protocol),
+               "sve_lsvr_vs_noise": viz.sve_lsvr_vs_noise(table, protocol=protocol),
+               "methods": viz.method_comparison(table, protocol=protocol)}
     written = [path for name, fig in figures.items() for path in viz.save_figure(fig, out / name, png=not args.no_png)]
     for protocol, method in dict.fromkeys(zip(table["protocol"], table["method"])):
         print(f"\n{method} ({protocol} protocol): top-1 accuracy (%) by pre-training noise (%)")

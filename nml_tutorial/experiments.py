@@ -316,7 +316,8 @@ def augmented_views(images: torch.Tensor, count: int, seed: int = 0) -> torch.Te
 def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, device):
     """Accuracy and the representation the method's classifier reads, on every test set of a task.
 
-    ``feats(name, images)`` gives the cached features of a named image set."""
+    ``feats(name, images)`` gives the cached features of a named image set (``images`` may be a function that
+    makes them, called only when they are not cached)."""
     weights = settings["nmtune_weights"]
     precision = run.config["amp"]
     if method in PE_METHODS:
@@ -336,14 +337,14 @@ def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, devic
         weights = zero_shot_weights(run.model, names)
         return {d: (zero_shot_accuracy(run.model, f, y, names, weights=weights), f) for d, (f, y) in tests.items()}, {}
     if method == "linear_probe":
-        if settings["protocol"] == "study":
+        if settings["protocol"] == "study":  # AdamW's weight decay is not an L2 strength: no probe_l2
             probe = fit_study_probe(train_f, task.train.labels, settings["probe_hp"])
-        else:
-            probe = fit_linear_probe(train_f, task.train.labels)
+            return {d: (probe.accuracy(f, y), f) for d, (f, y) in tests.items()}, {}
+        probe = fit_linear_probe(train_f, task.train.labels)
         return {d: (probe.accuracy(f, y), f) for d, (f, y) in tests.items()}, {"probe_l2": probe.l2}
     if method in METHODS and settings["protocol"] == "study":
-        count = settings["views"]
-        views = feats(f"train-views{count}", augmented_views(task.train.images, count, settings["head_hp"]["seed"]))
+        count, seed = settings["views"], settings["head_hp"]["seed"]
+        views = feats(f"train-views{count}-seed{seed}", lambda: augmented_views(task.train.images, count, seed))
         tuned = train_head_on_views(method, views.reshape(count, len(task.train), -1), task.train.labels,
                                     settings["head_hp"], weights=weights if method == "nmtune" else None)
         return {d: (tuned.accuracy(f, y), tuned.transform(f)) for d, (f, y) in tests.items()}, {}
@@ -368,16 +369,21 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
     feature_dir = Path(cache_dir) / "features" / run.key
     loaded = {}  # every method of this task reads the same feature files: load each once
 
-    def feats(name: str, images: torch.Tensor) -> torch.Tensor:
+    def feats(name: str, images) -> torch.Tensor:
         path = feature_dir / f"{task.name}-{task_key}-{name}.pt"
         if path not in loaded:
-            loaded[path] = extract_cached(run.model, images, path, amp=cfg["amp"])
+            if callable(images) and path.exists():  # made on demand: skip making them when cached
+                loaded[path] = torch.load(path, map_location=next(run.model.parameters()).device)
+            else:
+                loaded[path] = extract_cached(run.model, images() if callable(images) else images, path,
+                                              amp=cfg["amp"])
         return loaded[path]
 
     last = run.history[-1] if run.history else {}
     rows = []
     for method in protocol_methods(methods, protocol):
-        method_key = config_key({"protocol": protocol} if method in PROBE_METHODS else settings)
+        probe_settings = {k: v for k, v in settings.items() if k in ("protocol", "probe_hp")}
+        method_key = config_key(probe_settings if method in PROBE_METHODS else settings)
         path = Path(cache_dir) / "eval" / run.key / f"{task.name}-{task_key}-{method}-{method_key}.json"
         if path.exists():
             rows.extend(json.loads(path.read_text()))  # pd.read_json would round 0.3 to 0.30000000000000004
@@ -500,6 +506,8 @@ def write_table(table: pd.DataFrame, path) -> Path:
 
 def summarise(table: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
     """Mean, standard deviation and number of seeds of a metric per method, noise, task and test domain."""
+    if "protocol" not in table:  # tables written before the two protocols were all tuned
+        table = table.assign(protocol="tuned")
     keys = ["objective", "protocol", "method", "task", "train_domain", "test_domain", "shift", "noise_ratio"]
     return table.groupby(keys, sort=True)[metric].agg(mean="mean", std="std", seeds="count").reset_index()
 
@@ -507,7 +515,8 @@ def summarise(table: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
 def summary_table(table: pd.DataFrame, method: str = "linear_probe", metric: str = "accuracy",
                   protocol: str = "tuned") -> pd.DataFrame:
     """Wide view for reading: rows task / test domain, columns noise %, cells 'mean ± std' (accuracy in %)."""
-    stats = summarise(table[(table["method"] == method) & (table["protocol"] == protocol)], metric)
+    stats = summarise(table[table["method"] == method], metric)
+    stats = stats[stats["protocol"] == protocol]
     scale, digits = (100, 1) if metric == "accuracy" else (1, 3)
     stats["cell"] = [f"{m * scale:.{digits}f} ± {s * scale:.{digits}f}" if n > 1 else f"{m * scale:.{digits}f}"
                      for m, s, n in zip(stats["mean"], stats["std"].fillna(0), stats["seeds"])]

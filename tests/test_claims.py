@@ -78,9 +78,18 @@ def test_one_seed_interval_borrows_a_reference_spread_and_is_calibrated():
 
 def test_seeds_needed_is_the_fewest_seeds_whose_interval_is_narrow_enough():
     n = claims.seeds_needed(1.0, 1.0)
-    width = lambda k: 2 * stats.t.ppf(0.975, k - 1) / np.sqrt(k)
-    assert width(n) <= 1.0 < width(n - 1)
+    half_width = lambda k: stats.t.ppf(0.975, k - 1) / np.sqrt(k)
+    assert half_width(n) <= 1.0 < half_width(n - 1)
     assert claims.seeds_needed(float("nan"), 1.0) is None
+
+
+def test_underpowered_means_the_interval_reaches_an_effect_of_interest():
+    assert claims.verdict(-0.9, 0.9, +1, 1.0) == "not resolved"  # rules out a 1-point effect either way
+    assert claims.verdict(-0.2, 1.1, +1, 1.0) == "underpowered"
+    assert claims.combined_verdict(["holds", "holds"]) == "holds"
+    assert claims.combined_verdict(["holds", "opposite", "not resolved"]) == "mixed"
+    assert claims.combined_verdict(["holds", "underpowered"]) == "underpowered"
+    assert claims.combined_verdict(["holds", "not resolved"]) == "not resolved"
 
 
 def test_verdicts_follow_the_sign_of_the_effect():
@@ -106,9 +115,11 @@ def test_effects_are_paired_differences_in_points():
 def test_ood_sets_at_chance_are_left_out_of_the_ood_mean():
     table = fake_table()
     at_chance = table["test_domain"] == "sketch"
-    table.loc[at_chance, "accuracy"] = 0.1 + table.loc[at_chance, "noise_ratio"]  # 10 classes: chance is 0.1
+    table.loc[at_chance, "accuracy"] = 0.1 + table.loc[at_chance, "noise_ratio"] / 2  # 10 classes: chance is 0.1
     sets = claims.ood_sets(table, "downstream_classes")
     assert sets == {"graded": ["painting@0.50"], "full": [], "all": ["painting@0.50", "sketch"]}
+    with pytest.raises(ValueError, match="num_classes"):
+        claims.ood_sets(table.drop(columns="num_classes"), "downstream_classes")
 
 
 def test_protocols_get_rows_of_their_own_and_a_missing_clean_run_is_said():
@@ -134,7 +145,8 @@ def test_lesson_check_names_the_state_and_uses_a_reference_spread_with_one_seed(
     verdict, message = claims.lesson_check(fake_table(sve_slope=1.0), "C3")
     assert verdict == "holds" and "HOLDS" in message and "t interval" in message
     one_seed = fake_table(seeds=(0,), sve_slope=1.0)  # SVE and LSVR rise by 0.3 at 30 % noise
-    assert claims.lesson_check(one_seed, "C3")[0] == "one seed, no reference spread"
+    verdict, message = claims.lesson_check(one_seed, "C3")
+    assert verdict == "one seed, no reference spread" and "no interval" in message
     reference = claims.per_seed_effects(claims.claim_table(fake_table(seeds=range(8), sve_slope=1.0)))
     verdict, message = claims.lesson_check(one_seed, "C3", reference=reference)
     assert verdict == "holds" and "one seed" in message

@@ -49,6 +49,14 @@ def test_summary_has_one_row_per_cell():
     assert row["mean"] == pytest.approx(0.6) and row["seeds"] == 2 and row["std"] == pytest.approx(0.1414, abs=1e-3)
 
 
+def test_a_sweep_of_the_study_protocol_alone_draws_its_figures(tmp_path):
+    out = tmp_path / "out"
+    assert main(["sweep", "--preset", "tiny", "--protocols", "study", "--out", str(out), "--cache", str(tmp_path),
+                 "--no-progress", "--no-png"]) == 0
+    assert set(pd.read_csv(out / "results.csv")["protocol"]) == {"study"}
+    assert (out / "methods.html").stat().st_size > 10_000
+
+
 def test_bad_noise_ratio_is_a_clear_cli_error(tmp_path, capsys):
     code = main(["sweep", "--preset", "tiny", "--noise", "15", "--out", str(tmp_path), "--cache", str(tmp_path),
                  "--no-progress"])
