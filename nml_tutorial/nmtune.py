@@ -113,16 +113,20 @@ class TunedHead:
     best_epoch: int
     history: list[dict]
 
+    def reads(self, f: torch.Tensor) -> torch.Tensor:
+        """The features the head reads: ``f`` standardised as in training (raw under the study's protocol)."""
+        return (f.float() - self.mean) / self.std
+
     @torch.no_grad()
     def transform(self, f: torch.Tensor) -> torch.Tensor:
         self.head.eval()
-        return self.head.transform((f.float() - self.mean) / self.std)
+        return self.head.transform(self.reads(f))
 
     @torch.no_grad()
     def accuracy(self, f: torch.Tensor, y: torch.Tensor) -> float:
         check_features(f, y)
         self.head.eval()
-        logits, _ = self.head((f.float() - self.mean) / self.std)
+        logits, _ = self.head(self.reads(f))
         return (logits.argmax(1) == y.to(f.device)).float().mean().item()
 
 
