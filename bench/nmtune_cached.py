@@ -1,51 +1,79 @@
-"""NMTune on cached features against the authors' way: re-encoding two augmented views every step.
+"""NMTune under the study's protocol: views encoded once (the package's way) against fresh views every step.
 
-Same frozen encoder (the quick preset's clean pre-trained model, from the run cache or the model zoo),
-same downstream data, same epochs and hyper-parameters, in one process. Prints the speed ratio
-and both accuracies (in-domain photo, and the mean over the shifted domains). Target: >= 20x, accuracy
-within 1 point.
+The study's heads see two random-resized-crop + flip views of each image per step. Re-encoding them with the
+frozen encoder every step (the authors' way, the baseline here) costs a forward pass per view per step; the
+package encodes K = 8 views of each image once (``evaluate.view_features``) and draws two different ones per step
+(``nmtune.train_head_on_views``). Same frozen encoder (the quick preset's clean model, from the run cache or the
+model zoo), same data, same recipe (``nmtune.STUDY_HEAD_DEFAULTS``), one process. Prints the speed ratio and
+both accuracies (in-domain photo, mean over the shifted sets). Measured 2026-11-28 (2 cores, AVX512, fp32):
+5.9 s against 32.3 s (5.4x); ID 63.1 against 62.1 %, OOD mean 33.8 against 33.6 % (one seed).
 
-    python bench/nmtune_cached.py [--epochs 40] [--cache .cache]
+    python bench/nmtune_cached.py [--epochs 30] [--cache .cache]
 """
 
 import argparse
+
 import torch
 
-from nml_tutorial.experiments import build_probe_tasks, get_preset
+from nml_tutorial import nmtune
+from nml_tutorial.augment import resized_crop_flip
+from nml_tutorial.evaluate import view_features
 from nml_tutorial.features import extract
-from nml_tutorial.nmtune import train_head
+from nml_tutorial.presets import get_preset
 from nml_tutorial.pretrain import pretrain_supervised
 from nml_tutorial.runtime import cpu_capability
+from nml_tutorial.tasks import build_probe_tasks
+from nml_tutorial.training import warmup_cosine
 from timing import timed
+
+
+def fresh_views_head(encoder, images, labels, hp):
+    """The baseline: every step encodes two new augmented views of the batch with the frozen encoder."""
+    torch.manual_seed(hp["seed"])
+    head = nmtune.NMTuneHead(encoder.feature_dim, int(labels.max()) + 1)
+    torch.nn.init.zeros_(head.classifier.bias)
+    opt = torch.optim.AdamW(head.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
+    steps = -(-len(labels) // hp["batch_size"])
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(hp["epochs"] * steps, 0.0))
+    g = torch.Generator().manual_seed(hp["seed"])
+    weights = nmtune.resolve_weights("nmtune")
+    for _ in range(hp["epochs"]):
+        head.train()
+        order = torch.randperm(len(labels), generator=g)
+        for start in range(0, len(labels), hp["batch_size"]):
+            idx = order[start:start + hp["batch_size"]]
+            f1, f2 = (extract(encoder, resized_crop_flip(images[idx], g)) for _ in range(2))
+            nmtune._step(head, opt, sched, torch.cat([f1, f2]), torch.cat([f2, f1]), labels[idx].repeat(2), weights,
+                         hp["top_k"])
+    head.eval()
+    return nmtune.TunedHead(head, torch.zeros(encoder.feature_dim), torch.ones(encoder.feature_dim), hp["epochs"], [])
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=nmtune.STUDY_HEAD_DEFAULTS["epochs"])
     parser.add_argument("--cache", default=".cache")
     args = parser.parse_args()
     preset = get_preset("quick", tasks=["downstream_classes"])
     run = pretrain_supervised({**preset["pretrain"], "noise_ratio": 0.0}, cache_dir=args.cache, progress=False,
                               zoo=True)  # the quick clean model: the model zoo ships it
-    task = next(t for t in build_probe_tasks(preset) if t.name == "downstream_classes")
+    task = build_probe_tasks(preset)[0]
     tests = {d: (extract(run.model, ds.images), ds.labels) for d, ds in task.tests.items()}
-    hp = {"epochs": args.epochs}
+    hp = {**nmtune.STUDY_HEAD_DEFAULTS, "epochs": args.epochs}
 
     def accuracies(tuned):
         acc = {d: tuned.accuracy(f, y) * 100 for d, (f, y) in tests.items()}
         return acc["photo"], sum(v for d, v in acc.items() if d != "photo") / (len(acc) - 1)
 
-    cached, t_cached = timed(lambda: train_head("nmtune", extract(run.model, task.train.images),
-                                                task.train.labels, hp))
-    train_f = extract(run.model, task.train.images)
-    views, t_views = timed(lambda: train_head("nmtune", train_f, task.train.labels, hp,
-                                              views=(run.model, task.train.images)))
+    fresh, t_fresh = timed(lambda: fresh_views_head(run.model, task.train.images, task.train.labels, hp))
+    cached, t_cached = timed(lambda: nmtune.train_head_on_views(
+        "nmtune", view_features(run.model, task.train.images), task.train.labels, hp))
     print(f"{len(task.train)} training images, {args.epochs} epochs, CPU capability {cpu_capability()}, "
           f"{torch.get_num_threads()} threads")
-    for name, tuned, seconds in (("re-encode two augmented views (baseline)", views, t_views),
-                                 ("cached features (encode once)", cached, t_cached)):
+    for name, tuned, seconds in (("fresh views every step (baseline)", fresh, t_fresh),
+                                 ("8 views encoded once", cached, t_cached)):
         id_acc, ood_acc = accuracies(tuned)
-        print(f"{name:<42} {seconds:7.2f} s  x{t_views / seconds:6.1f}   ID {id_acc:5.1f} %   OOD mean {ood_acc:5.1f} %")
+        print(f"{name:<36} {seconds:7.2f} s  x{t_fresh / seconds:6.1f}   ID {id_acc:5.1f} %   OOD mean {ood_acc:5.1f} %")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .results import PROTOCOLS, seed_matrix, select, with_protocol
+
 CLAIMS = {
     "C1": "slight pre-training noise raises in-domain accuracy",
     "C2": "pre-training noise lowers out-of-domain accuracy",
@@ -43,13 +45,12 @@ LEVEL = 0.95
 EFFECT_OF_INTEREST = {"C1": 1.0, "C2": 1.0, "C3": 0.05, "C4": 1.0}
 SLIGHT = (0.0, 0.1)  # noise ratios in (low, high] count as slight (the study: 5-10 %)
 PRIMARY_TASK = "downstream_classes"
-PROTOCOLS = ("tuned", "study")
 ID_TASKS = {"downstream_classes": "photo", "new_classes": "photo", "digits": "mnist", "fashion": "fashion"}
 REFERENCE_FILE = Path(__file__).parent / "reference" / "quick_effects.csv"
 
 
 def t_interval(values, level: float = LEVEL) -> tuple[float, float]:
-    """t interval (n - 1 degrees of freedom) of the mean of ``values``, one per seed."""
+    """t interval (n - 1 degrees of freedom) of the mean of ``values``, one per seed. Notebook 00_quickstart."""
     values = np.asarray(values, dtype=float)
     if values.size < 2 or not np.isfinite(values).all():
         raise ValueError(f"a t interval needs at least two finite per-seed values, got {values.tolist()}")
@@ -59,7 +60,8 @@ def t_interval(values, level: float = LEVEL) -> tuple[float, float]:
 
 def effect_interval(values, reference: tuple[float, int] | None = None, level: float = LEVEL) -> tuple[float, float]:
     """The interval of a mean effect: a t interval over several seeds; for one seed, its value plus or minus
-    t(n - 1) times the seed-to-seed sd of a ``reference`` = (sd, n seeds) sweep (NaN without one)."""
+    t(n - 1) times the seed-to-seed sd of a ``reference`` = (sd, n seeds) sweep (NaN without one).
+    Notebook 00_quickstart."""
     values = np.asarray(values, dtype=float)
     if values.size > 1:
         return t_interval(values, level)
@@ -70,7 +72,7 @@ def effect_interval(values, reference: tuple[float, int] | None = None, level: f
 
 
 def signflip_p(values) -> float:
-    """Exact two-sided sign-flip permutation p-value of the mean of ``values`` against zero."""
+    """Exact two-sided sign-flip permutation p-value of the mean of ``values`` against zero. Notebook 00_quickstart."""
     values = np.asarray(values, dtype=float)
     if values.size < 2:
         return float("nan")
@@ -80,7 +82,8 @@ def signflip_p(values) -> float:
 
 
 def verdict(low: float, high: float, sign: int, effect_of_interest: float) -> str:
-    """holds / opposite / underpowered / not resolved, for an interval and the claimed direction ``sign``."""
+    """holds / opposite / underpowered / not resolved, for an interval and the claimed direction ``sign``.
+    Notebook 00_quickstart."""
     if sign * low > 0 and sign * high > 0:
         return "holds"
     if sign * low < 0 and sign * high < 0:
@@ -89,7 +92,8 @@ def verdict(low: float, high: float, sign: int, effect_of_interest: float) -> st
 
 
 def combined_verdict(verdicts) -> str:
-    """One verdict for a claim from its primary measures' verdicts (see the module docstring)."""
+    """One verdict for a claim from its primary measures' verdicts (see the module docstring).
+    Notebook 00_quickstart."""
     verdicts = set(verdicts)
     if len(verdicts) == 1:
         return verdicts.pop()
@@ -100,7 +104,7 @@ def combined_verdict(verdicts) -> str:
 
 def seeds_needed(sd: float, effect_of_interest: float, level: float = LEVEL, most: int = 1000) -> int | None:
     """Fewest seeds whose t interval, at seed-to-seed spread ``sd``, reaches no more than ``effect_of_interest``
-    either side of its mean: enough to rule out an effect of that size if there is none."""
+    either side of its mean: enough to rule out an effect of that size if there is none. Notebook 00_quickstart."""
     if not np.isfinite(sd):
         return None
     for n in range(2, most + 1):
@@ -110,13 +114,14 @@ def seeds_needed(sd: float, effect_of_interest: float, level: float = LEVEL, mos
 
 
 def per_seed(table: pd.DataFrame, method: str, task: str, tests, metric: str) -> pd.DataFrame:
-    """Seed x noise-ratio matrix of a metric, averaged over the test sets named in ``tests``."""
-    rows = table[(table["method"] == method) & (table["task"] == task) & table["test_domain"].isin(list(tests))]
-    return rows.groupby(["seed", "noise_ratio"])[metric].mean().unstack("noise_ratio")
+    """Seed x noise-ratio matrix of a metric of one method and task, averaged over the test sets named in ``tests``.
+    Notebook 00_quickstart."""
+    return seed_matrix(select(table, method=method, task=task), tests, metric)
 
 
 def noise_effect(matrix: pd.DataFrame, which: str) -> pd.Series | None:
-    """Per seed: metric at the highest noise (``"max"``) or mean over slight ratios (``"slight"``) minus clean."""
+    """Per seed: metric at the highest noise (``"max"``) or mean over slight ratios (``"slight"``) minus clean.
+    Notebook 00_quickstart."""
     ratios = [r for r in matrix.columns if r > 0]
     if 0.0 not in matrix.columns or not ratios:
         return None
@@ -130,7 +135,8 @@ def ood_sets(table: pd.DataFrame, task: str) -> dict[str, list[str]]:
     """A task's OOD test sets, grouped: ``graded`` (every style mixed into the photo, ``"sketch@0.50"``: fixed by
     the preset, well above chance by design), ``full`` (the full-strength styles whose linear-probe accuracy,
     averaged over every noise ratio and seed, is above twice chance: a set at chance carries no signal, and
-    averaging over both arms keeps the choice from favouring either) and ``all`` (every OOD set)."""
+    averaging over both arms keeps the choice from favouring either) and ``all`` (every OOD set).
+    Notebook 00_quickstart."""
     if "num_classes" not in table:
         raise ValueError("the results table has no num_classes column (written before 2026-11-28); rerun the sweep")
     rows = table[(table["task"] == task) & (table["shift"] == "ood")]
@@ -226,14 +232,14 @@ def claim_table(table: pd.DataFrame, objective: str = "supervised", reference: p
     noise ratios, ID and OOD. Linear-probe rows unless a method is named; a CLIP table adds zero-shot rows to
     C1 and C2 (supporting). ``reference`` (per-seed effects, :func:`reference_effects`) gives one-seed rows an
     interval.
+    Notebook 00_quickstart.
     """
     table = table[table["objective"] == objective]
     if table.empty:
         raise ValueError(f"no rows with objective={objective!r} in the results table")
     if not (table["noise_ratio"] == 0).any():
         raise ValueError("the results table has no clean (noise 0) run to compare with; include noise ratio 0")
-    if "protocol" not in table:
-        table = table.assign(protocol="tuned")
+    table = with_protocol(table)
     out = []
     for protocol in [p for p in PROTOCOLS if p in set(table["protocol"])]:
         spread = {}
@@ -247,7 +253,8 @@ def claim_table(table: pd.DataFrame, objective: str = "supervised", reference: p
 
 
 def claim_summary(claims: pd.DataFrame) -> pd.DataFrame:
-    """One line per protocol and claim: the combined verdict of its primary measures (:func:`combined_verdict`)."""
+    """One line per protocol and claim: the combined verdict of its primary measures (:func:`combined_verdict`).
+    Notebook 00_quickstart."""
     lines = []
     for protocol in [p for p in PROTOCOLS if p in set(claims["protocol"])]:
         for claim, text in CLAIMS.items():
@@ -258,7 +265,8 @@ def claim_summary(claims: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_claims(claims: pd.DataFrame) -> str:
-    """The claim table as text: effect [low, high] per measure, then one verdict per claim and protocol."""
+    """The claim table as text: effect [low, high] per measure, then one verdict per claim and protocol.
+    Notebook 00_quickstart."""
     shown = claims.assign(
         interval=[f"{e:+.2f} [{lo:+.2f}, {hi:+.2f}]" for e, lo, hi in zip(claims["effect"], claims["low"], claims["high"])],
         primary=claims["primary"].map({True: "*", False: ""}),
@@ -274,7 +282,8 @@ def format_claims(claims: pd.DataFrame) -> str:
 
 
 def per_seed_effects(claims: pd.DataFrame) -> pd.DataFrame:
-    """The claim table's per-seed effects, one row per protocol, measure and seed (the reference file's form)."""
+    """The claim table's per-seed effects, one row per protocol, measure and seed (the reference file's form).
+    Notebook 00_quickstart."""
     return pd.DataFrame([{"protocol": r.protocol, "claim": r.claim, "measure": r.measure, "task": r.task,
                           "seed": seed, "effect": value}
                          for r in claims.itertuples() for seed, value in zip(r.seed_ids, r.per_seed)])
@@ -282,7 +291,7 @@ def per_seed_effects(claims: pd.DataFrame) -> pd.DataFrame:
 
 def reference_effects(path=REFERENCE_FILE) -> pd.DataFrame:
     """Per-seed effects of the quick preset (``studies/seed_spread.py`` writes them): the spread one-seed
-    checks borrow, and what ``tests/test_science.py`` guards."""
+    checks borrow, and what ``tests/test_science.py`` guards. Notebook 00_quickstart."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no reference effects at {path}; write them with studies/seed_spread.py")
@@ -295,6 +304,7 @@ def lesson_check(table: pd.DataFrame, claim: str, objective: str = "supervised",
 
     With several seeds the primary measures' t intervals decide; with one, ``reference`` (per-seed effects of
     a sweep of the same preset, e.g. :func:`reference_effects`) lends its seed-to-seed spread.
+    Notebook 00_quickstart.
     """
     if claim not in CLAIMS:
         raise ValueError(f"unknown claim {claim!r}; choose one of {list(CLAIMS)}")
@@ -331,7 +341,7 @@ def agrees_with_reference(table: pd.DataFrame, claim: str, reference: pd.DataFra
                           protocol: str = "tuned") -> tuple[bool, str]:
     """Is each primary effect of ``claim`` in ``table`` (the mean of m seeds) inside the 95 % prediction interval
     of the ``reference`` sweep's n seeds (mean +- t(n - 1) * sd * sqrt(1/m + 1/n))? A failure means the numbers
-    moved from what was measured with this code, not that the claim changed verdict."""
+    moved from what was measured with this code, not that the claim changed verdict. Notebook 00_quickstart."""
     rows = claim_table(table, objective)
     primary = rows[(rows["protocol"] == protocol) & (rows["claim"] == claim) & rows["primary"]]
     ref = reference[reference["protocol"] == protocol]

@@ -10,26 +10,26 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from . import claims, experiments, viz, zoo
+from . import claims, presets, results, sweep, viz, zoo
 
 
 def _sweep(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    sweep = experiments.run_sweep(args.preset, seeds=args.seeds, noise_ratios=args.noise, methods=args.methods,
-                                  protocols=args.protocols, cache_dir=args.cache, out_dir=args.out, device=args.device,
-                                  progress=not args.no_progress, objective=args.objective)
-    out, table = Path(args.out), sweep.table
+    swept = sweep.run_sweep(args.preset, seeds=args.seeds, noise_ratios=args.noise, methods=args.methods,
+                            protocols=args.protocols, cache_dir=args.cache, out_dir=args.out, device=args.device,
+                            progress=not args.no_progress, objective=args.objective)
+    out, table = Path(args.out), swept.table
     protocol = table["protocol"].iloc[0]  # the figures show the first protocol the sweep ran
     figures = {"accuracy_vs_noise": viz.accuracy_vs_noise(table, protocol=protocol),
-               "spectra": viz.spectra(sweep.spectra, protocol=protocol),
+               "spectra": viz.spectra(swept.spectra, protocol=protocol),
                "sve_lsvr_vs_noise": viz.sve_lsvr_vs_noise(table, protocol=protocol),
                "methods": viz.method_comparison(table, protocol=protocol)}
     written = [path for name, fig in figures.items() for path in viz.save_figure(fig, out / name, png=not args.no_png)]
     for protocol, method in dict.fromkeys(zip(table["protocol"], table["method"])):
         print(f"\n{method} ({protocol} protocol): top-1 accuracy (%) by pre-training noise (%)")
-        print(experiments.summary_table(table, method, protocol=protocol).to_string())
+        print(results.summary_table(table, method, protocol=protocol).to_string())
     print("\nclaims of the study in this table:\n"
           + claims.format_claims(claims.claim_table(table, objective=args.objective)))
     print(f"\nwrote {out / 'results.csv'}, {out / 'spectra.csv'} and {len(written)} figure files"
@@ -44,7 +44,7 @@ def _claims(args) -> int:
     table = claims.claim_table(pd.read_csv(path), objective=args.objective)
     print(claims.format_claims(table))
     if args.out:
-        experiments.write_table(table, args.out)
+        results.write_table(table, args.out)
         print(f"\nwrote {args.out}")
     return 0
 
@@ -59,7 +59,7 @@ def _notebooks(args) -> int:
 
 
 def _zoo(args) -> int:
-    out = experiments.build_zoo(args.out, device=args.device, progress=not args.no_progress)
+    out = sweep.build_zoo(args.out, device=args.device, progress=not args.no_progress)
     for run in zoo.manifest(out)["runs"]:
         size = sum((out / name).stat().st_size for name in run["files"]) / 1e6
         print(f"{run['objective']:<10} noise {run['noise_ratio']:.0%}  {run['key']}  {size:.1f} MB")
@@ -70,22 +70,22 @@ def _zoo(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nml-tutorial", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sweep = sub.add_parser("sweep", help="pre-train at several noise ratios, probe ID and OOD, write table + figure")
-    sweep.add_argument("--preset", default="quick", choices=sorted(experiments.PRESETS))
-    sweep.add_argument("--objective", default="supervised", choices=experiments.OBJECTIVES,
+    sweep_cmd = sub.add_parser("sweep", help="pre-train at several noise ratios, probe ID and OOD, write table + figure")
+    sweep_cmd.add_argument("--preset", default="quick", choices=sorted(presets.PRESETS))
+    sweep_cmd.add_argument("--objective", default="supervised", choices=presets.OBJECTIVES,
                        help="supervised (label noise) or clip (caption noise, tiny open_clip model)")
-    sweep.add_argument("--seeds", type=int, nargs="+", help="override the preset's seeds, e.g. --seeds 0 1 2")
-    sweep.add_argument("--noise", type=float, nargs="+", help="override the noise ratios (fractions in [0, 1])")
-    sweep.add_argument("--methods", nargs="+", help=f"override the methods, from {', '.join(experiments.ALL_METHODS)}")
-    sweep.add_argument("--protocols", nargs="+", choices=experiments.PROTOCOLS,
+    sweep_cmd.add_argument("--seeds", type=int, nargs="+", help="override the preset's seeds, e.g. --seeds 0 1 2")
+    sweep_cmd.add_argument("--noise", type=float, nargs="+", help="override the noise ratios (fractions in [0, 1])")
+    sweep_cmd.add_argument("--methods", nargs="+", help=f"override the methods, from {', '.join(presets.ALL_METHODS)}")
+    sweep_cmd.add_argument("--protocols", nargs="+", choices=presets.PROTOCOLS,
                        help="evaluation protocols (default both): tuned, and the study's own")
-    sweep.add_argument("--out", default="results/quick", help="folder for results.csv and figures")
-    sweep.add_argument("--cache", default=".cache", help="folder of cached runs, features and probe rows")
-    sweep.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
-    sweep.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    sweep.add_argument("--no-progress", action="store_true", help="no progress bars (batch runs)")
-    sweep.add_argument("--no-png", action="store_true", help="write HTML figures only")
-    sweep.set_defaults(func=_sweep)
+    sweep_cmd.add_argument("--out", default="results/quick", help="folder for results.csv and figures")
+    sweep_cmd.add_argument("--cache", default=".cache", help="folder of cached runs, features and probe rows")
+    sweep_cmd.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    sweep_cmd.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    sweep_cmd.add_argument("--no-progress", action="store_true", help="no progress bars (batch runs)")
+    sweep_cmd.add_argument("--no-png", action="store_true", help="write HTML figures only")
+    sweep_cmd.set_defaults(func=_sweep)
     books = sub.add_parser("notebooks", help="execute the notebook series (quick parameters) with papermill")
     books.add_argument("--out", default="results/notebooks", help="folder for executed notebooks and figures")
     books.add_argument("--cache", default=".cache", help="folder of cached runs, shared with `sweep`")
@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     zoo_cmd.set_defaults(func=_zoo)
     claim = sub.add_parser("claims", help="the study's claims in a results table: effects, t intervals, verdicts")
     claim.add_argument("results", nargs="?", default="results/quick/results.csv", help="a sweep's results.csv")
-    claim.add_argument("--objective", default="supervised", choices=experiments.OBJECTIVES)
+    claim.add_argument("--objective", default="supervised", choices=presets.OBJECTIVES)
     claim.add_argument("--out", help="also write the claim table as CSV here")
     claim.set_defaults(func=_claims)
     return parser

@@ -12,15 +12,21 @@ import json
 import logging
 from pathlib import Path
 
+import math
+
 import open_clip
 import torch
 import torch.nn.functional as F
+from open_clip import ClipLoss
 from torch import nn
 
+from .augment import crop_flip
 from .data.captions import PROMPTS
 from .io import atomic_torch_save, atomic_write_json
 from .models import Normalise
-from .runtime import autocast
+from .probe import top1
+from .runtime import autocast, resolve_device, resolve_precision
+from .training import fit, with_defaults
 
 CONFIG_DIR = Path(__file__).parent / "clip_configs"
 CLIP_MODELS = tuple(sorted(p.stem for p in CONFIG_DIR.glob("*.json")))
@@ -30,7 +36,7 @@ WEIGHTS_FILE = "open_clip_pytorch_model.bin"
 
 
 def register_configs() -> None:
-    """Add the package's tiny model configs to open_clip's registry (idempotent)."""
+    """Add the package's tiny model configs to open_clip's registry (idempotent). Notebook 06_clip."""
     if not set(CLIP_MODELS) <= set(open_clip.list_models()):
         open_clip.add_model_config(CONFIG_DIR)
 
@@ -50,6 +56,7 @@ class ClipModel(nn.Module):
     ``features(images)`` is the image embedding (what probes, spectra and NMTune read); uint8 or
     [0, 1] images in. ``tokenize(texts)`` uses open_clip's tokenizer at this model's context length;
     ``encode_text(tokens)`` embeds the result.
+    Notebook 06_clip.
     """
 
     def __init__(self, name: str, clip: nn.Module | None = None, config: dict | None = None):
@@ -82,6 +89,7 @@ def save_clip(model: ClipModel, folder) -> Path:
     """Write ``folder`` as open_clip reads it: ``open_clip_config.json`` and the weights.
 
     ``open_clip.create_model_and_transforms("local-dir:" + folder)`` loads it back.
+    Notebook 06_clip.
     """
     folder = Path(folder)
     atomic_torch_save({k: v.cpu() for k, v in model.clip.state_dict().items()}, folder / WEIGHTS_FILE)
@@ -91,7 +99,7 @@ def save_clip(model: ClipModel, folder) -> Path:
 
 
 def load_clip(folder, device=None) -> ClipModel:
-    """A model saved by :func:`save_clip`, loaded through open_clip's own ``local-dir:`` API."""
+    """A model saved by :func:`save_clip`, loaded through open_clip's own ``local-dir:`` API. Notebook 06_clip."""
     folder = Path(folder)
     config_path = folder / "open_clip_config.json"
     if not config_path.exists():
@@ -103,7 +111,7 @@ def load_clip(folder, device=None) -> ClipModel:
 
 @torch.no_grad()
 def zero_shot_weights(model: ClipModel, class_names: list[str], prompts=PROMPTS) -> torch.Tensor:
-    """(C, D) unit text embeddings, one per class, averaged over the prompt templates."""
+    """(C, D) unit text embeddings, one per class, averaged over the prompt templates. Notebook 06_clip."""
     model.eval()
     per_prompt = [F.normalize(model.encode_text(model.tokenize([p.format(n) for n in class_names])).float(), dim=-1)
                   for p in prompts]
@@ -116,19 +124,58 @@ def zero_shot_accuracy(model: ClipModel, features: torch.Tensor, labels: torch.T
     """Top-1 accuracy of nearest class prompt to each image embedding (``features`` from ``extract``).
 
     ``weights``: :func:`zero_shot_weights` computed once for several test sets of the same classes.
+    Notebook 06_clip.
     """
     weights = (zero_shot_weights(model, class_names, prompts) if weights is None else weights).to(features.device)
-    pred = (F.normalize(features.float(), dim=-1) @ weights.T).argmax(1)
-    return (pred == labels.to(pred.device)).float().mean().item()
+    return top1(F.normalize(features.float(), dim=-1) @ weights.T, labels)
 
 
-def contrastive_step(model: ClipModel, images: torch.Tensor, tokens: torch.Tensor, loss_fn, device,
-                     precision: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """open_clip's ClipLoss on one batch, and whether each image retrieves its own caption in the batch."""
-    with autocast(device, precision):
-        image_f = F.normalize(model.features(images).float(), dim=-1)
-        text_f = F.normalize(model.encode_text(tokens).float(), dim=-1)
-    scale = model.logit_scale.exp()
-    loss = loss_fn(image_f, text_f, scale)
-    matched = (image_f @ text_f.T).argmax(1) == torch.arange(len(images), device=image_f.device)
-    return loss, matched.detach()
+CLIP_TRAIN_DEFAULTS = {
+    "epochs": 10,
+    "batch_size": 64,
+    "optimizer": "adamw",
+    "lr": 5e-3,
+    "weight_decay": 0.1,
+    "warmup_fraction": 0.1,
+    "augment": True,
+    "padding": 2,
+    "amp": "auto",
+    "seed": 0,
+}
+
+
+def train_contrastive(model: ClipModel, images: torch.Tensor, tokens: torch.Tensor, hp: dict | None = None, *,
+                      swapped: torch.Tensor | None = None, checkpoint_path=None, device=None,
+                      progress: bool = True) -> list[dict]:
+    """Train a :class:`ClipModel` with open_clip's ``ClipLoss`` on (image, caption tokens), on the package's
+    training scaffold (:func:`~nml_tutorial.training.fit`: same checkpoint and resume rules).
+
+    ``swapped`` marks the pairs whose caption belongs to another image; each epoch record then says how many of
+    them the model fits (``noisy_fitted``: the image retrieves its wrong caption within its batch).
+    Notebook 06_clip.
+    """
+    hp = with_defaults(hp, CLIP_TRAIN_DEFAULTS)
+    device = resolve_device(device)
+    precision = resolve_precision(hp["amp"], device)
+    model.to(device)
+    images, tokens = images.to(device), tokens.to(device)
+    swapped = swapped.to(device) if swapped is not None else torch.zeros(len(images), dtype=torch.bool, device=device)
+    loss_fn = ClipLoss()
+
+    def step(idx: torch.Tensor, g: torch.Generator):
+        x = crop_flip(images[idx], g, padding=hp["padding"]) if hp["augment"] else images[idx]
+        with autocast(device, precision):
+            image_f = F.normalize(model.features(x).float(), dim=-1)
+            text_f = F.normalize(model.encode_text(tokens[idx]).float(), dim=-1)
+        loss = loss_fn(image_f, text_f, model.logit_scale.exp())
+        with torch.no_grad():
+            matched = (image_f @ text_f.T).argmax(1) == torch.arange(len(idx), device=image_f.device)
+            return loss, {"correct": matched.sum(), "noisy": swapped[idx].sum(),
+                          "noisy_fitted": (matched & swapped[idx]).sum()}
+
+    @torch.no_grad()
+    def clamp_temperature():
+        model.logit_scale.clamp_(0, math.log(100))  # CLIP's cap on the temperature
+
+    return fit(model, len(images), step, hp, checkpoint_path=checkpoint_path, device=device, progress=progress,
+               desc="pre-train CLIP", after_step=clamp_temperature)

@@ -12,7 +12,7 @@ from torch import nn
 
 
 class Normalise(nn.Module):
-    """uint8 or [0, 1] float images to roughly zero-mean, unit-variance floats."""
+    """uint8 or [0, 1] float images to roughly zero-mean, unit-variance floats. Notebook 02_pretrain."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dtype == torch.uint8:
@@ -35,7 +35,8 @@ class BasicBlock(nn.Module):
 
 
 class SmallResNet(nn.Module):
-    """A ResNet for 32-px images: stem, ``stages`` stages of ``depth`` blocks (width doubling), average pool."""
+    """A ResNet for 32-px images: stem, ``stages`` stages of ``depth`` blocks (width doubling), average pool.
+    Notebook 02_pretrain."""
 
     def __init__(self, num_classes: int, width: int = 32, depth: int = 1, stages: int = 3):
         super().__init__()
@@ -59,7 +60,7 @@ class SmallResNet(nn.Module):
 
 
 class TorchvisionResNet(nn.Module):
-    """torchvision's ResNet-18/50 (random init, never downloaded) behind the same interface."""
+    """torchvision's ResNet-18/50 (random init, never downloaded) behind the same interface. Notebook 02_pretrain."""
 
     def __init__(self, name: str, num_classes: int):
         super().__init__()
@@ -82,7 +83,8 @@ ARCHITECTURES = ("resnet_small", "resnet18", "resnet50")
 
 
 def build_model(arch: str, num_classes: int, width: int = 32, depth: int = 1) -> nn.Module:
-    """A fresh, randomly initialised model by name (``width``/``depth`` apply to ``resnet_small``)."""
+    """A fresh, randomly initialised model by name (``width``/``depth`` apply to ``resnet_small``).
+    Notebook 07_full_scale."""
     if arch == "resnet_small":
         return SmallResNet(num_classes, width=width, depth=depth)
     if arch in ("resnet18", "resnet50"):
@@ -91,7 +93,7 @@ def build_model(arch: str, num_classes: int, width: int = 32, depth: int = 1) ->
 
 
 def last_block(model: nn.Module) -> nn.Module:
-    """The last residual block of an encoder: what parameter-efficient tuning unfreezes."""
+    """The last residual block of an encoder: what parameter-efficient tuning unfreezes. Notebook 02_pretrain."""
     from torchvision.models.resnet import BasicBlock as TVBasic, Bottleneck
 
     blocks = [m for m in model.encoder.modules() if isinstance(m, (BasicBlock, TVBasic, Bottleneck))]

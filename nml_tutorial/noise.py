@@ -15,7 +15,8 @@ import torch
 
 @dataclass(frozen=True)
 class NoisyLabels:
-    """Noisy labels (same shape, dtype and device as the clean ones) and the mask of corrupted samples."""
+    """Noisy labels (same shape, dtype and device as the clean ones) and the mask of corrupted samples.
+    Notebook 01_noise."""
 
     labels: torch.Tensor
     corrupted: torch.Tensor
@@ -67,7 +68,8 @@ def _flip(labels: torch.Tensor, ratio: float, seed: int, new_label) -> NoisyLabe
 
 
 def symmetric_noise(labels: torch.Tensor, num_classes: int, ratio: float, seed: int = 0) -> NoisyLabels:
-    """Give exactly round(ratio * N) uniformly chosen samples a label drawn uniformly from the other classes."""
+    """Give exactly round(ratio * N) uniformly chosen samples a label drawn uniformly from the other classes.
+    Notebook 01_noise."""
     _check_labels(labels, num_classes)
     return _flip(
         labels, ratio, seed,
@@ -76,7 +78,8 @@ def symmetric_noise(labels: torch.Tensor, num_classes: int, ratio: float, seed: 
 
 
 def pair_noise(labels: torch.Tensor, num_classes: int, ratio: float, seed: int = 0) -> NoisyLabels:
-    """Asymmetric 'pair-flip' noise: exactly round(ratio * N) samples move from class c to class (c + 1) mod C."""
+    """Asymmetric 'pair-flip' noise: exactly round(ratio * N) samples move from class c to class (c + 1) mod C.
+    Notebook 01_noise."""
     _check_labels(labels, num_classes)
     return _flip(labels, ratio, seed, lambda old, g: (old + 1) % num_classes)
 
@@ -107,6 +110,7 @@ def transition_noise(labels: torch.Tensor, T: torch.Tensor, seed: int = 0) -> No
 
     Of the n_i samples of class i, round(T[i, j] * n_i) (largest-remainder rounding) chosen uniformly
     get label j, so the empirical transition matrix matches T up to rounding.
+    Notebook 01_noise.
     """
     T = _check_transition(T)
     num_classes = T.shape[0]
@@ -125,7 +129,8 @@ def transition_noise(labels: torch.Tensor, T: torch.Tensor, seed: int = 0) -> No
 
 
 def symmetric_matrix(num_classes: int, ratio: float) -> torch.Tensor:
-    """Transition matrix of symmetric noise: 1 - ratio on the diagonal, ratio spread over the rest of each row."""
+    """Transition matrix of symmetric noise: 1 - ratio on the diagonal, ratio spread over the rest of each row.
+    Notebook 01_noise."""
     ratio = _check_ratio(ratio)
     T = torch.full((num_classes, num_classes), ratio / (num_classes - 1), dtype=torch.float64)
     T.fill_diagonal_(1.0 - ratio)
@@ -133,7 +138,7 @@ def symmetric_matrix(num_classes: int, ratio: float) -> torch.Tensor:
 
 
 def pair_matrix(num_classes: int, ratio: float) -> torch.Tensor:
-    """Transition matrix of pair-flip noise: class c keeps 1 - ratio and sends ratio to c + 1."""
+    """Transition matrix of pair-flip noise: class c keeps 1 - ratio and sends ratio to c + 1. Notebook 01_noise."""
     ratio = _check_ratio(ratio)
     T = torch.eye(num_classes, dtype=torch.float64) * (1.0 - ratio)
     T[torch.arange(num_classes), (torch.arange(num_classes) + 1) % num_classes] += ratio
@@ -141,7 +146,7 @@ def pair_matrix(num_classes: int, ratio: float) -> torch.Tensor:
 
 
 def empirical_transition(clean: torch.Tensor, noisy: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """Row-normalised counts: entry [i, j] is the fraction of class-i samples that carry label j."""
+    """Row-normalised counts: entry [i, j] is the fraction of class-i samples that carry label j. Notebook 01_noise."""
     _check_labels(clean, num_classes)
     _check_labels(noisy, num_classes)
     if clean.shape != noisy.shape:
@@ -163,7 +168,7 @@ def _kind(noise_type: str):
 
 def apply_label_noise(labels: torch.Tensor, num_classes: int, noise_type: str, ratio: float,
                       seed: int = 0) -> NoisyLabels:
-    """Dispatch by name: ``"symmetric"`` or ``"pair"``."""
+    """Dispatch by name: ``"symmetric"`` or ``"pair"``. Notebook 01_noise."""
     return _kind(noise_type)[0](labels, num_classes, ratio, seed=seed)
 
 

@@ -16,24 +16,25 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .pretrain import warmup_cosine, with_defaults
+from .data.common import stratified_split
+from .features import check_features
+from .training import warmup_cosine, with_defaults
 
 L2_GRID = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 STUDY_PROBE_DEFAULTS = {"epochs": 30, "batch_size": 64, "lr": 0.01, "weight_decay": 1e-4, "seed": 0}
 
 
-def check_features(x: torch.Tensor, y: torch.Tensor | None = None, name: str = "features") -> None:
-    """Raise a clear error for features that are not a finite 2-D matrix matching their labels."""
-    if x.dim() != 2 or x.shape[0] == 0:
-        raise ValueError(f"{name} must be a non-empty (N, D) matrix, got shape {tuple(x.shape)}")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{name} contain NaN or infinite values; check the encoder or drop those rows")
-    if y is not None and y.shape != (x.shape[0],):
-        raise ValueError(f"{name}: {x.shape[0]} rows but labels of shape {tuple(y.shape)}")
+def top1(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """Top-1 accuracy: the fraction of rows whose largest logit is at their label (every classifier here).
+    Notebook 03_id_ood."""
+    return (logits.argmax(1) == labels.to(logits.device)).float().mean().item()
 
 
 @dataclass
 class LinearProbe:
+    """A fitted linear classifier on features standardised by (mean, std); ``l2`` its penalty (or weight decay).
+    Notebook 03_id_ood."""
+
     mean: torch.Tensor
     std: torch.Tensor
     weight: torch.Tensor
@@ -45,7 +46,7 @@ class LinearProbe:
 
     def accuracy(self, x: torch.Tensor, y: torch.Tensor) -> float:
         check_features(x, y)
-        return (self.logits(x).argmax(1) == y.to(x.device)).float().mean().item()
+        return top1(self.logits(x), y)
 
 
 def _fit(z: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float, max_iter: int, start=None):
@@ -66,23 +67,9 @@ def _fit(z: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float, max_iter
     return w.detach(), b.detach()
 
 
-def stratified_split(y: torch.Tensor, fraction: float, seed: int):
-    """Boolean (train, val) masks holding out ``fraction`` of every class (at least one sample each)."""
-    g = torch.Generator().manual_seed(seed)
-    val = []
-    for c in torch.unique(y).tolist():
-        members = torch.nonzero(y.cpu() == c).flatten()
-        members = members[torch.randperm(members.numel(), generator=g)]
-        val.append(members[: max(1, int(round(members.numel() * fraction)))])
-    val = torch.cat(val)
-    mask = torch.zeros(y.numel(), dtype=torch.bool)
-    mask[val] = True
-    return ~mask, mask
-
-
 def fit_linear_probe(x: torch.Tensor, y: torch.Tensor, l2: float | None = None, l2_grid=L2_GRID,
                      val_fraction: float = 0.2, max_iter: int = 300, seed: int = 0) -> LinearProbe:
-    """Fit the probe; ``l2=None`` picks it from ``l2_grid`` by validation accuracy."""
+    """Fit the probe; ``l2=None`` picks it from ``l2_grid`` by validation accuracy. Notebook 03_id_ood."""
     check_features(x, y, "training features")
     y = y.to(x.device).long()
     num_classes = int(y.max()) + 1
@@ -101,7 +88,7 @@ def fit_linear_probe(x: torch.Tensor, y: torch.Tensor, l2: float | None = None, 
             solutions[candidate] = _fit(z[train], y[train], num_classes, candidate, max_iter, start)
             start = solutions[candidate]
             w, b = start
-            scores[candidate] = ((z[val] @ w.T + b).argmax(1) == y[val]).float().mean().item()
+            scores[candidate] = top1(z[val] @ w.T + b, y[val])
         l2 = max(l2_grid, key=lambda c: (scores[c], c))
         start = solutions[l2]
     w, b = _fit(z, y, num_classes, l2, max_iter, start)
@@ -109,7 +96,8 @@ def fit_linear_probe(x: torch.Tensor, y: torch.Tensor, l2: float | None = None, 
 
 
 def fit_study_probe(x: torch.Tensor, y: torch.Tensor, hp: dict | None = None) -> LinearProbe:
-    """The study's probe: AdamW on raw features with a cosine schedule, no held-out data, the last epoch kept."""
+    """The study's probe: AdamW on raw features with a cosine schedule, no held-out data, the last epoch kept.
+    Notebook 03_id_ood."""
     hp = with_defaults(hp, STUDY_PROBE_DEFAULTS)
     check_features(x, y, "training features")
     y = y.to(x.device).long()
@@ -137,6 +125,6 @@ def fit_study_probe(x: torch.Tensor, y: torch.Tensor, hp: dict | None = None) ->
 
 
 def linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, tests: dict, **kwargs) -> dict[str, float]:
-    """Fit on (train_x, train_y) and return top-1 accuracy on each ``{name: (x, y)}`` test set."""
+    """Fit on (train_x, train_y) and return top-1 accuracy on each ``{name: (x, y)}`` test set. Notebook 03_id_ood."""
     probe = fit_linear_probe(train_x, train_y, **kwargs)
     return {name: probe.accuracy(x, y) for name, (x, y) in tests.items()}

@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import torch
 
+from .features import check_features
+
 CENTERS = ("mean", "row", None)
 
 
 def _prepare(features: torch.Tensor, center) -> torch.Tensor:
     if center not in CENTERS:
         raise ValueError(f"center must be one of {CENTERS}, got {center!r}")
-    if not isinstance(features, torch.Tensor) or features.dim() != 2 or min(features.shape) == 0:
-        shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__
-        raise ValueError(f"features must be a non-empty (N, D) tensor, got {shape}")
-    if not torch.isfinite(features).all():
-        raise ValueError("features contain NaN or infinite values; check the encoder or drop those rows")
+    check_features(features)
     x = features.double()
     x = x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
     if center == "mean":
@@ -37,12 +35,12 @@ def _prepare(features: torch.Tensor, center) -> torch.Tensor:
 
 
 def singular_values(features: torch.Tensor, center="mean") -> torch.Tensor:
-    """Singular values (float64, descending) of the normalised, centred feature matrix."""
+    """Singular values (float64, descending) of the normalised, centred feature matrix. Notebook 04_spectrum."""
     return torch.linalg.svdvals(_prepare(features, center))
 
 
 def shares(features: torch.Tensor, center="mean") -> torch.Tensor:
-    """p = sigma / sum(sigma): each direction's share of the spectrum, descending."""
+    """p = sigma / sum(sigma): each direction's share of the spectrum, descending. Notebook 04_spectrum."""
     s = singular_values(features, center)
     total = s.sum()
     if total <= 0:
@@ -60,16 +58,10 @@ def lsvr_of_shares(p: torch.Tensor) -> float:
 
 
 def sve(features: torch.Tensor, center="mean") -> float:
-    """Singular value entropy: -sum p_i log p_i with p = sigma / sum(sigma)."""
+    """Singular value entropy: -sum p_i log p_i with p = sigma / sum(sigma). Notebook 04_spectrum."""
     return sve_of_shares(shares(features, center))
 
 
 def lsvr(features: torch.Tensor, center="mean") -> float:
-    """Largest singular value ratio, as the study reports it: -log(sigma_1 / sum(sigma))."""
+    """Largest singular value ratio, as the study reports it: -log(sigma_1 / sum(sigma)). Notebook 04_spectrum."""
     return lsvr_of_shares(shares(features, center))
-
-
-def explained_variance(features: torch.Tensor, center="mean") -> torch.Tensor:
-    """Cumulative fraction of variance (sigma^2) held by the top-k directions, k = 1..min(N, D)."""
-    s2 = singular_values(features, center) ** 2
-    return s2.cumsum(0) / s2.sum().clamp_min(1e-300)

@@ -22,6 +22,7 @@ from plotly.subplots import make_subplots
 from .data import LabeledImages
 from .io import atomic_write_bytes, atomic_write_text
 from .noise import apply_label_noise, empirical_transition
+from .results import over_seeds, per_seed, select
 
 DOMAIN_COLOURS = {
     "photo": "#1f77b4", "sketch": "#7f7f7f", "painting": "#2ca02c", "clipart": "#ff7f0e", "corrupted": "#d62728",
@@ -36,24 +37,13 @@ _TASK_TITLES = {
 }
 
 
-def _rows(table: pd.DataFrame, protocol: str, **equal) -> pd.DataFrame:
-    """The rows of one evaluation protocol (tables without the column count as ``"tuned"``) whose columns
-    equal the given values."""
-    if "protocol" in table:
-        table = table[table["protocol"] == protocol]
-    elif protocol != "tuned":
-        table = table.iloc[:0]
-    for column, value in equal.items():
-        table = table[table[column] == value]
-    return table
-
-
 def _domain_lines(fig: go.Figure, rows: pd.DataFrame, metric: str, scale: float, col: int, shown: set) -> None:
     """One line per test domain of ``metric`` against noise (mean ± std over seeds) into panel ``col``.
 
     In-domain solid, out-of-domain dashed; a domain enters the legend once (``shown``).
     """
-    stats = rows.groupby(["test_domain", "shift", "noise_ratio"])[metric].agg(["mean", "std"]).reset_index()
+    keys = ["test_domain", "shift", "noise_ratio"]
+    stats = over_seeds(per_seed(rows, keys, metric), keys, metric)
     for (domain, shift), line in stats.groupby(["test_domain", "shift"], sort=False):
         colour = DOMAIN_COLOURS.get(domain.split("@")[0])  # graded shifts share their style's colour
         fig.add_trace(go.Scatter(
@@ -72,8 +62,9 @@ def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe", protoco
 
     Solid lines are in-domain, dashed out-of-domain, dotted graded shifts (a style mixed into the photo at
     a strength); error bars are the standard deviation over seeds.
+    Notebook 00_quickstart.
     """
-    rows = _rows(table, protocol, method=method)
+    rows = select(table, protocol=protocol, method=method)
     if rows.empty:
         raise ValueError(f"no rows for method {method!r} in the results table")
     tasks = list(dict.fromkeys(rows["task"]))
@@ -101,7 +92,7 @@ def spectra(spectra_table: pd.DataFrame, method: str = "linear_probe", task: str
     One panel per test domain; lines average over seeds. Noise flattens the spectrum: the top
     shares fall and the tail rises (notebook 04_spectrum).
     """
-    rows = _rows(spectra_table, protocol, method=method, task=task)
+    rows = select(spectra_table, protocol=protocol, method=method, task=task)
     if rows.empty:
         raise ValueError(f"no spectra for method {method!r} on task {task!r}")
     domains = [d for d in dict.fromkeys(rows.sort_values("shift")["test_domain"]) if "@" not in d]  # full styles
@@ -110,10 +101,11 @@ def spectra(spectra_table: pd.DataFrame, method: str = "linear_probe", task: str
     ratios = sorted(rows["noise_ratio"].unique())
     colours = _ramp(len(ratios))
     for col, domain in enumerate(domains, start=1):
-        mean = rows[rows["test_domain"] == domain].groupby(["noise_ratio", "index"])["share"].mean().reset_index()
+        mean = over_seeds(per_seed(rows[rows["test_domain"] == domain], ["noise_ratio", "index"], "share"),
+                          ["noise_ratio", "index"], "share")
         for ratio, colour in zip(ratios, colours):
             line = mean[mean["noise_ratio"] == ratio]
-            fig.add_trace(go.Scatter(x=line["index"], y=line["share"], mode="lines", line={"color": colour},
+            fig.add_trace(go.Scatter(x=line["index"], y=line["mean"], mode="lines", line={"color": colour},
                                      name=f"{ratio * 100:g} % noise", legendgroup=str(ratio), showlegend=col == 1),
                           row=1, col=col)
         fig.update_xaxes(title_text="index i", row=1, col=col)
@@ -132,8 +124,9 @@ def _ramp(n: int) -> list[str]:
 
 def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: str = "downstream_classes",
                       protocol: str = "tuned") -> go.Figure:
-    """SVE and LSVR of the features against pre-training noise, one line per test domain (mean ± std)."""
-    rows = _rows(table, protocol, method=method, task=task)
+    """SVE and LSVR of the features against pre-training noise, one line per test domain (mean ± std).
+    Notebook 00_quickstart."""
+    rows = select(table, protocol=protocol, method=method, task=task)
     if rows.empty:
         raise ValueError(f"no rows for method {method!r} on task {task!r}")
     fig = make_subplots(rows=1, cols=2, subplot_titles=["SVE (higher = flatter spectrum)",
@@ -147,12 +140,13 @@ def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: s
 
 
 def method_comparison(table: pd.DataFrame, task: str = "downstream_classes", protocol: str = "tuned") -> go.Figure:
-    """Accuracy of each method, in-domain and averaged over the out-of-domain sets, per noise ratio."""
-    rows = _rows(table, protocol, task=task)
+    """Accuracy of each method, in-domain and averaged over the out-of-domain sets, per noise ratio.
+    Notebook 05_nmtune."""
+    rows = select(table, protocol=protocol, task=task)
     if rows.empty:
         raise ValueError(f"no rows for task {task!r}")
-    per_seed = rows.groupby(["method", "noise_ratio", "seed", "shift"])["accuracy"].mean().reset_index()
-    stats = per_seed.groupby(["method", "noise_ratio", "shift"])["accuracy"].agg(["mean", "std"]).reset_index()
+    keys = ["method", "noise_ratio", "shift"]
+    stats = over_seeds(per_seed(rows, keys), keys)
     fig = make_subplots(rows=1, cols=2, subplot_titles=["in-domain", "out-of-domain (mean over shifted domains)"])
     methods = [m for m in METHOD_COLOURS if m in set(stats["method"])]
     for col, shift in enumerate(("id", "ood"), start=1):
@@ -192,7 +186,7 @@ def _png(fig: go.Figure) -> bytes:
 
 
 def save_figure(fig: go.Figure, stem, png: bool = True) -> list[Path]:
-    """Write ``stem.html`` (always) and ``stem.png`` (when a Chrome for kaleido is available)."""
+    """Write ``stem.html`` (always) and ``stem.png`` (when a Chrome for kaleido is available). Notebook 01_noise."""
     stem = Path(stem)
     written = [atomic_write_text(fig.to_html(include_plotlyjs=True, full_html=True), stem.with_suffix(".html"))]
     if png:
@@ -230,7 +224,7 @@ def image_grid(images, labels, class_names: list[str], flipped=None, cols: int =
 
 
 def transition_heatmap(T, class_names: list[str], title: str = "transition matrix") -> go.Figure:
-    """Heat map of a label-noise transition matrix T[clean, noisy] (rows sum to one)."""
+    """Heat map of a label-noise transition matrix T[clean, noisy] (rows sum to one). Notebook 01_noise."""
     names = [name[:18] for name in class_names]
     fig = go.Figure(go.Heatmap(z=T.cpu().numpy(), x=names, y=names, colorscale="Reds", zmin=0, zmax=1,
                                colorbar={"title": "P(noisy | clean)"}))
@@ -242,11 +236,11 @@ def transition_heatmap(T, class_names: list[str], title: str = "transition matri
 def id_ood_curve(table: pd.DataFrame, task: str = "downstream_classes", method: str = "linear_probe",
                  marker: float | None = None, protocol: str = "tuned") -> go.Figure:
     """ID accuracy and mean OOD accuracy against noise (mean ± std over seeds), with a marker at ``marker``."""
-    rows = _rows(table, protocol, method=method, task=task)
+    rows = select(table, protocol=protocol, method=method, task=task)
     if rows.empty:
         raise ValueError(f"no rows for method {method!r} on task {task!r}")
-    per_seed = rows.groupby(["shift", "noise_ratio", "seed"])["accuracy"].mean().reset_index()
-    stats = per_seed.groupby(["shift", "noise_ratio"])["accuracy"].agg(["mean", "std"]).reset_index()
+    keys = ["shift", "noise_ratio"]
+    stats = over_seeds(per_seed(rows, keys), keys)
     fig = go.Figure()
     for shift, colour in (("id", "#1f77b4"), ("ood", "#d62728")):
         line = stats[stats["shift"] == shift]
@@ -267,14 +261,14 @@ def id_ood_curve(table: pd.DataFrame, task: str = "downstream_classes", method: 
 def spectrum_at(spectra_table: pd.DataFrame, ratio: float, task: str = "downstream_classes",
                 method: str = "linear_probe", domain: str = "photo", protocol: str = "tuned") -> go.Figure:
     """The ID feature spectrum at one noise ratio against the clean model's (log scale)."""
-    rows = _rows(spectra_table, protocol, method=method, task=task, test_domain=domain)
+    rows = select(spectra_table, protocol=protocol, method=method, task=task, test_domain=domain)
     if rows.empty:
         raise ValueError(f"no spectra for method {method!r}, task {task!r}, domain {domain!r}")
-    mean = rows.groupby(["noise_ratio", "index"])["share"].mean().reset_index()
+    mean = over_seeds(per_seed(rows, ["noise_ratio", "index"], "share"), ["noise_ratio", "index"], "share")
     fig = go.Figure()
     for r, colour, name in ((0.0, "#7f7f7f", "clean"), (ratio, "#d62728", f"{ratio:.1%} noise")):
         line = mean[mean["noise_ratio"] == r]
-        fig.add_trace(go.Scatter(x=line["index"], y=line["share"], mode="lines", name=name, line={"color": colour}))
+        fig.add_trace(go.Scatter(x=line["index"], y=line["mean"], mode="lines", name=name, line={"color": colour}))
     fig.update_yaxes(type="log", title_text="sigma_i / sum(sigma)")
     fig.update_layout(title=f"spectrum of {domain} features: {ratio:.1%} noise vs clean", xaxis_title="index i",
                       template="plotly_white", width=520, height=400)
@@ -283,7 +277,8 @@ def spectrum_at(spectra_table: pd.DataFrame, ratio: float, task: str = "downstre
 
 def umap_scatter(embeddings: dict, labels, class_names: list[str], marked=None, marked_name: str = "flipped label",
                  title: str = "UMAP of features") -> go.Figure:
-    """Side-by-side 2-D embeddings (e.g. before / after NMTune), coloured by class, ``marked`` points as crosses."""
+    """Side-by-side 2-D embeddings (e.g. before / after NMTune), coloured by class, ``marked`` points as crosses.
+    Notebook 04_spectrum."""
     labels = labels.cpu().numpy()
     fig = make_subplots(rows=1, cols=len(embeddings), subplot_titles=list(embeddings))
     present = sorted(set(labels.tolist()))  # spread the hues over the classes shown, not all classes
@@ -372,7 +367,7 @@ def noise_sweep_explorer(table: pd.DataFrame, spectra_table: pd.DataFrame, task:
 
     Notebooks 03_id_ood and 04_spectrum.
     """
-    ratios = sorted(_rows(table, "tuned", method=method, task=task)["noise_ratio"].unique())
+    ratios = sorted(select(table, protocol="tuned", method=method, task=task)["noise_ratio"].unique())
     if not ratios:
         raise ValueError(f"no rows for method {method!r} on task {task!r}")
     accuracy = go.FigureWidget(id_ood_curve(table, task, method, marker=ratios[-1]))

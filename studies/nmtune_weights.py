@@ -15,7 +15,9 @@ import pandas as pd
 import torch
 
 from nml_tutorial.claims import PRIMARY_TASK, claim_table
-from nml_tutorial.experiments import get_preset, run_sweep, write_table
+from nml_tutorial.presets import get_preset
+from nml_tutorial.results import write_table
+from nml_tutorial.sweep import run_sweep
 
 VARIANTS = {  # name -> (nmtune_weights, head_hp)
     "study weights (mse 1, cov 0.04, svd 0.001)": ({}, {}),

@@ -17,7 +17,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from nml_tutorial.experiments import get_preset, run_sweep, write_table
+from nml_tutorial.presets import get_preset
+from nml_tutorial.results import write_table
+from nml_tutorial.sweep import run_sweep
 from nml_tutorial.pretrain import pretrain_supervised
 
 VARIANTS = {

@@ -50,12 +50,17 @@ def test_class_subset_is_reindexed_and_keeps_names():
 
 
 def test_grid_png_for_human_eyes(artifacts):
+    from PIL import Image
     from torchvision.utils import save_image
 
     rows = [synth(domain=d, split="test", samples_per_class=1).images[:12] for d in DOMAINS]
     path = artifacts / "synthetic_domains.png"
-    save_image(torch.cat(rows).float() / 255, path, nrow=12, padding=1)
-    assert path.stat().st_size > 1000
+    grid = torch.cat(rows)
+    save_image(grid.float() / 255, path, nrow=12, padding=1)
+    written = torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1)
+    size = grid.shape[-1]  # 12 tiles a row, one pixel of padding around each: 12 * (size + 1) + 1 wide
+    assert written.shape == (3, len(DOMAINS) * (size + 1) + 1, 12 * (size + 1) + 1)
+    assert torch.equal(written[:, 1:1 + size, 1:1 + size], grid[0])  # the first tile is the first image, exactly
 
 
 @pytest.mark.parametrize("kwargs, message", [

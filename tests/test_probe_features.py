@@ -27,9 +27,11 @@ def test_probe_is_near_chance_on_random_labels():
     assert linear_probe(x, y, {"t": (xt, yt)})["t"] < 0.35
 
 
-def test_probe_picks_l2_from_the_grid():
-    x, y = blobs()
-    assert fit_linear_probe(x, y).l2 in (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
+def test_probe_l2_ties_go_to_the_stronger_penalty_and_a_given_l2_is_kept():
+    x, y = blobs(spread=0.05)  # so well separated that every L2 of the grid classifies the validation split perfectly
+    assert fit_linear_probe(x, y, l2_grid=(1e-5, 1e-3, 1e-1)).l2 == 1e-1
+    assert fit_linear_probe(x, y, l2_grid=(1e-4, 1e-2)).l2 == 1e-2
+    assert fit_linear_probe(x, y, l2=0.5).l2 == 0.5
 
 
 def test_nan_features_are_rejected():

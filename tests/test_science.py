@@ -10,7 +10,8 @@ A verdict may change either way; the test fails only when a number has moved out
 import pytest
 
 from nml_tutorial import claims
-from nml_tutorial.experiments import get_preset, run_sweep
+from nml_tutorial.presets import get_preset
+from nml_tutorial.sweep import run_sweep
 
 SEEDS = [0, 1, 2, 3]
 

@@ -46,11 +46,6 @@ def test_flatter_spectrum_means_higher_sve_and_lsvr():
     assert spectrum.lsvr(stretched) < spectrum.lsvr(x)
 
 
-def test_explained_variance_is_cumulative_and_ends_at_one():
-    ev = spectrum.explained_variance(isotropic(200, 10))
-    assert ev.shape == (10,) and (ev.diff() >= 0).all() and ev[-1] == pytest.approx(1.0)
-
-
 @pytest.mark.parametrize("bad, message", [
     (torch.empty(0, 4), "non-empty"),
     (torch.tensor([[1.0, float("nan")], [0.0, 1.0]]), "NaN"),

@@ -7,7 +7,8 @@ import torch
 
 import nml_tutorial.pretrain as pretrain_module
 from nml_tutorial import zoo
-from nml_tutorial.experiments import ZOO_RUNS, get_preset, run_config
+from nml_tutorial.presets import get_preset, run_config
+from nml_tutorial.sweep import ZOO_RUNS
 from nml_tutorial.pretrain import pretrain_supervised
 
 RUNS = zoo.manifest()["runs"]

@@ -1,4 +1,4 @@
-"""The labelled-image container every loader returns, and the resizing all of them share."""
+"""The labelled-image container every loader returns, and what all of them share: resizing, stratified splits."""
 
 from __future__ import annotations
 
@@ -40,6 +40,18 @@ class LabeledImages:
     def to(self, device) -> "LabeledImages":
         return LabeledImages(self.images.to(device), self.labels.to(device), self.class_names, self.domain,
                              {k: v.to(device) for k, v in self.attributes.items()})
+
+
+def stratified_split(labels: torch.Tensor, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Boolean (kept, held-out) masks holding out ``fraction`` of every class (at least one sample each)."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.as_tensor(labels).cpu()
+    held = torch.zeros(labels.numel(), dtype=torch.bool)
+    for c in torch.unique(labels).tolist():
+        members = torch.nonzero(labels == c).flatten()
+        members = members[torch.randperm(members.numel(), generator=g)]
+        held[members[: max(1, int(round(members.numel() * fraction)))]] = True
+    return ~held, held
 
 
 def to_rgb_uint8(images: torch.Tensor, size: int) -> torch.Tensor:

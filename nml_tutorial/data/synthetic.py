@@ -43,7 +43,7 @@ _CLIPART_PALETTE = torch.tensor([
 
 
 def class_table(num_classes: int) -> list[tuple[str, str, int]]:
-    """The first ``num_classes`` (shape, fill, count) combinations, in a fixed shuffled order."""
+    """The first ``num_classes`` (shape, fill, count) combinations, in a fixed shuffled order. Notebook 02_pretrain."""
     if not 2 <= num_classes <= MAX_CLASSES:
         raise ValueError(f"num_classes must be between 2 and {MAX_CLASSES}, got {num_classes}")
     combos = [(s, f, c) for s in SHAPES for f in FILLS for c in COUNTS]
@@ -304,6 +304,7 @@ def load_synthetic(split: str = "train", domain: str = "photo", num_classes: int
     every domain, so one object can be shown in all five styles. ``strength`` < 1 grades the shift:
     each image is ``(1 - strength) * photo + strength * domain`` of the same scene (domain name
     ``"sketch@0.50"``), so an OOD test can be made as hard as wanted. Introduced in 03_id_ood.
+    Notebook 02_pretrain.
     """
     if domain not in _RENDER:
         raise ValueError(f"unknown domain {domain!r}; choose one of {list(DOMAINS)}")

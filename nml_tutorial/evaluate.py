@@ -1,0 +1,135 @@
+"""Evaluating one pre-trained run on one probe task: every method, every test set, cached (notebook 03_id_ood).
+
+Each method is trained on the task's training images (or their frozen features) and measured on each test set:
+accuracy, and the spectrum (SVE, LSVR) of what its classifier reads. Under the ``"tuned"`` protocol the L-BFGS
+probe and heads read standardised features, epochs picked on held-out data; under ``"study"`` the study's recipe:
+the AdamW probe and heads on raw features, heads on two augmented views per image, the last epoch kept. Features
+and finished rows are cached by run, task, method and settings, so an interrupted sweep resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from . import spectrum
+from .augment import resized_crop_flip
+from .clip import zero_shot_accuracy, zero_shot_weights
+from .features import extract, extract_cached
+from .io import atomic_write_json, config_key
+from .nmtune import METHODS, PE_METHODS, train_head, train_head_on_views, tune_encoder
+from .presets import ALL_METHODS, PROBE_METHODS, VIEWS, protocol_methods, resolve_settings
+from .probe import fit_linear_probe, fit_study_probe, top1
+from .tasks import ProbeTask
+
+
+def augmented_views(images: torch.Tensor, count: int, seed: int = 0) -> torch.Tensor:
+    """``count`` random-resized-crop + flip views of every image, stacked view-major: (count * N, C, H, W).
+    Notebook 03_id_ood."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.cat([resized_crop_flip(images, g) for _ in range(count)])
+
+
+def view_features(model, images: torch.Tensor, count: int = VIEWS, seed: int = 0) -> torch.Tensor:
+    """Features of ``count`` augmented views of every image, as the study's heads read them: (count, N, D).
+    Notebook 05_nmtune."""
+    return extract(model, augmented_views(images, count, seed)).reshape(count, len(images), -1)
+
+
+def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, device):
+    """Accuracy and the representation the method's classifier reads, on every test set of a task.
+
+    ``feats(name, images)`` gives the cached features of a named image set (``images`` may be a function that
+    makes them, called only when they are not cached)."""
+    weights = settings["nmtune_weights"]
+    precision = run.config["amp"]
+    if method in PE_METHODS:
+        model = tune_encoder(run.model, task.train.images, task.train.labels, method,
+                             hp={**settings["pe_hp"], "amp": precision},
+                             weights={k: weights[k] for k in ("cov", "svd")}, device=device)
+        out = {}
+        for domain, ds in task.tests.items():
+            f = extract(model, ds.images, amp=precision)
+            with torch.no_grad():
+                out[domain] = (top1(model.head(f), ds.labels), f)
+        return out, {}
+    train_f = feats("train", task.train.images)
+    tests = {name: (feats(f"test-{name}", ds.images), ds.labels) for name, ds in task.tests.items()}
+    if method == "zero_shot":
+        names = task.train.class_names  # every test set of a task has the same classes: encode the prompts once
+        weights = zero_shot_weights(run.model, names)
+        return {d: (zero_shot_accuracy(run.model, f, y, names, weights=weights), f) for d, (f, y) in tests.items()}, {}
+    if method == "linear_probe":
+        if settings["protocol"] == "study":  # AdamW's weight decay is not an L2 strength: no probe_l2
+            probe = fit_study_probe(train_f, task.train.labels, settings["probe_hp"])
+            return {d: (probe.accuracy(f, y), f) for d, (f, y) in tests.items()}, {}
+        probe = fit_linear_probe(train_f, task.train.labels)
+        return {d: (probe.accuracy(f, y), f) for d, (f, y) in tests.items()}, {"probe_l2": probe.l2}
+    if method in METHODS and settings["protocol"] == "study":
+        count, seed = settings["views"], settings["head_hp"]["seed"]
+        views = feats(f"train-views{count}-seed{seed}", lambda: augmented_views(task.train.images, count, seed))
+        tuned = train_head_on_views(method, views.reshape(count, len(task.train), -1), task.train.labels,
+                                    settings["head_hp"],
+                                    weights=weights if method == "nmtune" else None)
+        return {d: (tuned.accuracy(f, y), tuned.transform(f)) for d, (f, y) in tests.items()}, {}
+    if method in METHODS:
+        tuned = train_head(method, train_f, task.train.labels, settings["head_hp"],
+                           weights=weights if method == "nmtune" else None)
+        return {d: (tuned.accuracy(f, y), tuned.transform(f)) for d, (f, y) in tests.items()}, {}
+    raise ValueError(f"unknown method {method!r}; choose from {list(ALL_METHODS)}")
+
+
+def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), settings: dict | None = None,
+                 device=None) -> list[dict]:
+    """Rows for every method on one pre-trained run and task; cached by run, task, method and settings.
+
+    ``settings`` as :func:`resolve_settings` returns them (default: the tuned protocol's defaults); they name
+    the protocol.
+    Notebook 03_id_ood.
+    """
+    settings = settings or resolve_settings({})
+    protocol = settings["protocol"]
+    cfg = run.config
+    task_key = config_key(task.spec)
+    feature_dir = Path(cache_dir) / "features" / run.key
+    loaded = {}  # every method of this task reads the same feature files: load each once
+
+    def feats(name: str, images) -> torch.Tensor:
+        path = feature_dir / f"{task.name}-{task_key}-{name}.pt"
+        if path not in loaded:
+            if callable(images) and path.exists():  # made on demand: skip making them when cached
+                loaded[path] = torch.load(path, map_location=next(run.model.parameters()).device)
+            else:
+                loaded[path] = extract_cached(run.model, images() if callable(images) else images, path,
+                                              amp=cfg["amp"])
+        return loaded[path]
+
+    last = run.history[-1] if run.history else {}
+    rows = []
+    for method in protocol_methods(methods, protocol):
+        probe_settings = {k: v for k, v in settings.items() if k in ("protocol", "probe_hp")}
+        method_key = config_key(probe_settings if method in PROBE_METHODS else settings)
+        path = Path(cache_dir) / "eval" / run.key / f"{task.name}-{task_key}-{method}-{method_key}.json"
+        if path.exists():
+            rows.extend(json.loads(path.read_text()))  # pd.read_json would round 0.3 to 0.30000000000000004
+            continue
+        results, extra = _method_rows(method, run, task, feats, settings, device)
+        results = {domain: (acc, spectrum.shares(reps), spectrum.shares(reps, center="row"))
+                   for domain, (acc, reps) in results.items()}
+        method_rows = [{
+            "objective": run.objective, "protocol": protocol, "method": method,
+            "arch": cfg.get("arch", cfg.get("model")), "noise_type": cfg["noise_type"],
+            "noise_ratio": cfg["noise_ratio"], "seed": cfg["seed"], "task": task.name,
+            "train_domain": task.train.domain, "test_domain": domain,
+            "shift": "id" if domain == task.train.domain else "ood", "num_classes": task.train.num_classes,
+            "accuracy": acc, "sve": spectrum.sve_of_shares(p), "lsvr": spectrum.lsvr_of_shares(p),
+            "sve_row": spectrum.sve_of_shares(p_row), "lsvr_row": spectrum.lsvr_of_shares(p_row),
+            "n_train": len(task.train), "n_test": len(task.tests[domain]), "probe_l2": extra.get("probe_l2"),
+            "pretrain_train_acc": last.get("train_acc"), "noisy_fitted": last.get("noisy_fitted"),
+            "precision": cfg["amp"], "run_key": run.key, "spectrum": p.tolist(),
+        } for domain, (acc, p, p_row) in results.items()]
+        atomic_write_json(method_rows, path)
+        rows.extend(method_rows)
+    return rows

