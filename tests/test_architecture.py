@@ -1,0 +1,57 @@
+"""docs/architecture.md stays true: every import inside the package points to a lower layer (so none is circular)."""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "nml_tutorial"
+# The layers of docs/architecture.md, lowest first.
+LAYERS = [
+    ["io", "runtime", "augment", "noise", "models", "zoo", "data.common", "notebooks"],
+    ["data.synthetic", "data.real", "features", "results", "training"],
+    ["data.captions", "data", "probe", "spectrum", "embedding", "claims"],
+    ["clip", "nmtune", "viz"],
+    ["pretrain"],
+    ["presets"],
+    ["tasks"],
+    ["evaluate"],
+    ["sweep"],
+    ["cli"],
+    ["__main__"],
+]
+LAYER = {module: level for level, modules in enumerate(LAYERS) for module in modules}
+
+
+def package_imports(path: Path, root: Path = PACKAGE) -> set[str]:
+    """The package modules a file imports (relative imports resolved against its own package)."""
+    module = path.relative_to(root).with_suffix("").as_posix().replace("/", ".")
+    package = module.rsplit(".", 1)[0] if "." in module and path.name != "__init__.py" else (
+        module.removesuffix(".__init__") if path.name == "__init__.py" else "")
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            parts = package.split(".") if package else []
+            base = parts[: len(parts) - (node.level - 1)]
+            if node.module:
+                found.add(".".join(base + [node.module]))
+            else:
+                found.update(".".join(base + [alias.name]) for alias in node.names)
+    return {name for name in found if name in LAYER}
+
+
+def test_every_module_has_a_layer_and_imports_only_from_lower_layers():
+    files = {p.relative_to(PACKAGE).with_suffix("").as_posix().replace("/", ".").removesuffix(".__init__"): p
+             for p in PACKAGE.rglob("*.py")}
+    files.pop("__init__")  # the package's own __init__ imports nothing of its own
+    assert set(files) == set(LAYER), "add new modules to docs/architecture.md and LAYERS"
+    upward = [f"{module} (layer {LAYER[module]}) imports {target} (layer {LAYER[target]})"
+              for module, path in files.items() for target in package_imports(path)
+              if LAYER[target] >= LAYER[module]]
+    assert not upward, upward
+
+
+def test_the_layer_check_sees_an_upward_import(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "io.py").write_text("from .sweep import run_sweep\n")
+    (tmp_path / "data" / "real.py").write_text("from ..presets import get_preset\nfrom .common import LabeledImages\n")
+    assert package_imports(tmp_path / "io.py", tmp_path) == {"sweep"}
+    assert package_imports(tmp_path / "data" / "real.py", tmp_path) == {"presets", "data.common"}
