@@ -59,7 +59,7 @@ def test_a_sweep_of_the_study_protocol_alone_draws_its_figures(tmp_path):
     assert main(["sweep", "--preset", "tiny", "--protocols", "study", "--out", str(out), "--cache", str(tmp_path),
                  "--no-progress", "--no-png"]) == 0
     assert set(pd.read_csv(out / "results.csv")["protocol"]) == {"study"}
-    assert (out / "methods.html").stat().st_size > 10_000
+    assert "study protocol" in (out / "methods.html").read_text()  # the figures show the protocol that ran
 
 
 def test_bad_noise_ratio_is_a_clear_cli_error(tmp_path, capsys):

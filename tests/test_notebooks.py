@@ -50,7 +50,7 @@ def test_series_runs_with_quick_parameters(notebook_run):
         errors = [o for c in book.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
         assert not errors, f"{stem}: {errors[:1]}"
         for figure in figures:
-            assert (out / "figures" / f"{figure}.html").stat().st_size > 10_000, figure
+            assert "Plotly.newPlot" in (out / "figures" / f"{figure}.html").read_text(), figure
     # the numbers the notebooks computed, read back: the spectrum claim and CLIP's zero-shot
     quick = pd.read_csv(out / "figures" / "00_results.csv")
     agree, message = claims.agrees_with_reference(quick, "C3", claims.reference_effects())
