@@ -7,11 +7,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "nml_tutorial"
 # The layers of docs/architecture.md, lowest first.
 LAYERS = [
     ["io", "runtime", "augment", "noise", "models", "zoo", "data.common", "notebooks"],
-    ["data.synthetic", "data.real", "features", "results", "training"],
+    ["data.synthetic", "data.real", "features", "results", "training", "viz.export"],
     ["data.captions", "data", "probe", "spectrum", "embedding", "claims"],
-    ["clip", "nmtune", "viz"],
-    ["pretrain"],
-    ["presets"],
+    ["clip", "nmtune", "viz.figures"],
+    ["pretrain", "viz.widgets"],
+    ["presets", "viz"],
     ["tasks"],
     ["evaluate"],
     ["sweep"],

@@ -3,7 +3,6 @@ import torch
 import torch.nn.functional as F
 
 from nml_tutorial.augment import crop_flip
-from nml_tutorial.data import load_dataset
 from nml_tutorial.models import build_model
 from nml_tutorial.pretrain import pretrain_supervised, train_classifier
 

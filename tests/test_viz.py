@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from nml_tutorial import noise, viz
+from nml_tutorial.viz import export
 from nml_tutorial.data import load_dataset
 
 
@@ -48,7 +49,7 @@ def test_figures_fall_back_to_html_with_a_warning_when_png_export_fails(tmp_path
     def no_chrome(fig):
         raise RuntimeError("no Chrome found")
 
-    monkeypatch.setattr(viz, "_png", no_chrome)
+    monkeypatch.setattr(export, "_png", no_chrome)
     fig = viz.transition_heatmap(noise.symmetric_matrix(3, 0.2), ["a", "b", "c"])
     with pytest.warns(UserWarning, match="PNG export skipped.*no Chrome found.*apt-get install chromium"):
         written = viz.save_figure(fig, tmp_path / "t")

@@ -1,28 +1,17 @@
-"""Plotly figures of the study, each also written as a static file, and the notebooks' widgets.
+"""The study's figures in plotly: accuracy, spectra and SVE/LSVR against noise, methods side by side, training
+curves, images with their noisy labels, transition matrices, UMAP embeddings (notebooks 00-05).
 
-Static PNG export goes through kaleido, which needs a Chrome or Chromium (Debian's ``chromium``
-works). Where none is found the HTML is still written and a warning says so. The widgets (ipywidgets 8
-controls driving plotly ``FigureWidget``s) already show their default state, so papermill, nbval and a
-static HTML export show a figure without interaction; each exposes ``.figures`` for :func:`save_figure`.
+Every figure reads its per-seed means and spreads from :mod:`nml_tutorial.results`, the one place they are computed.
 """
 
 from __future__ import annotations
 
-import atexit
-import functools
-import warnings
-from pathlib import Path
-
-import ipywidgets as widgets
 import pandas as pd
 import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from .data import LabeledImages
-from .io import atomic_write_bytes, atomic_write_text
-from .noise import apply_label_noise, empirical_transition
-from .results import over_seeds, per_seed, select
+from ..results import over_seeds, per_seed, select
 
 DOMAIN_COLOURS = {
     "photo": "#1f77b4", "sketch": "#7f7f7f", "painting": "#2ca02c", "clipart": "#ff7f0e", "corrupted": "#d62728",
@@ -163,42 +152,6 @@ def method_comparison(table: pd.DataFrame, task: str = "downstream_classes", pro
     return fig
 
 
-def saved(fig: go.Figure, stem, png: bool = True) -> go.Figure:
-    """Write ``fig`` as static files (:func:`save_figure`) and return it, so a notebook cell can end with it."""
-    save_figure(fig, stem, png=png)
-    return fig
-
-
-@functools.cache
-def _start_png_server() -> None:
-    """Keep one headless Chrome for kaleido in this process: 0.3 s a PNG instead of 3-4 s for a fresh one."""
-    import kaleido
-
-    kaleido.start_sync_server(silence_warnings=True)
-    atexit.register(kaleido.stop_sync_server, silence_warnings=True)
-
-
-def _png(fig: go.Figure) -> bytes:
-    _start_png_server()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The kopts argument is ignored")  # plotly's, harmless
-        return fig.to_image(format="png", scale=2)
-
-
-def save_figure(fig: go.Figure, stem, png: bool = True) -> list[Path]:
-    """Write ``stem.html`` (always) and ``stem.png`` (when a Chrome for kaleido is available). Notebook 01_noise."""
-    stem = Path(stem)
-    written = [atomic_write_text(fig.to_html(include_plotlyjs=True, full_html=True), stem.with_suffix(".html"))]
-    if png:
-        try:
-            written.append(atomic_write_bytes(_png(fig), stem.with_suffix(".png")))
-        except Exception as err:  # kaleido without a Chrome raises several error types
-            warnings.warn(f"static PNG export skipped ({type(err).__name__}: {err}); the HTML at "
-                          f"{written[0]} has the figure. Install Chromium (apt-get install chromium) for PNGs.",
-                          stacklevel=2)
-    return written
-
-
 def image_grid(images, labels, class_names: list[str], flipped=None, cols: int = 8, title: str = "") -> go.Figure:
     """Images tiled in a grid, each titled with its (possibly noisy) label; flipped labels in red."""
     images = images.cpu()
@@ -318,69 +271,3 @@ def training_curves(histories: dict) -> go.Figure:
     fig.update_yaxes(title_text="%", range=[0, 100])
     fig.update_layout(template="plotly_white", height=400, width=1000, title="Pre-training on noisy labels")
     return fig
-
-
-def _noisy_view(data: LabeledImages, noise_type: str, ratio: float, n_images: int, seed: int):
-    noisy = apply_label_noise(data.labels, data.num_classes, noise_type, ratio, seed=seed)
-    shown = slice(0, n_images)
-    grid = image_grid(data.images[shown], noisy.labels[shown], data.class_names, flipped=noisy.corrupted[shown],
-                      title=f"{noise_type} noise, {ratio:.0%}: red labels were flipped")
-    matrix = transition_heatmap(empirical_transition(data.labels, noisy.labels, data.num_classes), data.class_names,
-                                title=f"realised transition matrix ({noisy.corrupted.float().mean():.1%} flipped)")
-    return grid, matrix
-
-
-def _refresh(widget: go.FigureWidget, figure: go.Figure) -> None:
-    """Show ``figure`` in an existing ``widget`` (same traces, new data, title and annotations) in one update."""
-    with widget.batch_update():
-        widget.layout.title = figure.layout.title
-        widget.layout.annotations = figure.layout.annotations
-        for trace, new in zip(widget.data, figure.data):
-            trace.update(new.to_plotly_json())
-
-
-def noise_explorer(data: LabeledImages, ratio: float = 0.2, noise_type: str = "symmetric", n_images: int = 16,
-                   seed: int = 0) -> widgets.VBox:
-    """A noise-ratio slider and a noise-type selector redrawing labelled images and the transition matrix.
-
-    Notebook 01_noise.
-    """
-    slider = widgets.FloatSlider(value=ratio, min=0.0, max=0.8, step=0.05, description="noise ratio",
-                                 readout_format=".0%", continuous_update=False)
-    kind = widgets.Dropdown(options=["symmetric", "pair"], value=noise_type, description="noise type")
-    grid, matrix = (go.FigureWidget(f) for f in _noisy_view(data, noise_type, ratio, n_images, seed))
-
-    def redraw(_=None):
-        for widget, figure in zip((grid, matrix), _noisy_view(data, kind.value, slider.value, n_images, seed)):
-            _refresh(widget, figure)
-
-    slider.observe(redraw, names="value")
-    kind.observe(redraw, names="value")
-    box = widgets.VBox([widgets.HBox([slider, kind]), grid, matrix])
-    box.figures = {"noise_images": grid, "noise_matrix": matrix}
-    return box
-
-
-def noise_sweep_explorer(table: pd.DataFrame, spectra_table: pd.DataFrame, task: str = "downstream_classes",
-                         method: str = "linear_probe") -> widgets.VBox:
-    """A slider over the sweep's noise ratios moving the ID/OOD accuracy marker and the spectrum shown.
-
-    Notebooks 03_id_ood and 04_spectrum.
-    """
-    ratios = sorted(select(table, protocol="tuned", method=method, task=task)["noise_ratio"].unique())
-    if not ratios:
-        raise ValueError(f"no rows for method {method!r} on task {task!r}")
-    accuracy = go.FigureWidget(id_ood_curve(table, task, method, marker=ratios[-1]))
-    spectrum = go.FigureWidget(spectrum_at(spectra_table, ratios[-1], task, method))
-    slider = widgets.SelectionSlider(options=[(f"{r:.1%}", r) for r in ratios], value=ratios[-1],
-                                     description="noise", continuous_update=False)
-
-    def redraw(change):
-        _refresh(accuracy, id_ood_curve(table, task, method, marker=change["new"]))
-        _refresh(spectrum, spectrum_at(spectra_table, change["new"], task, method))
-
-    slider.observe(redraw, names="value")
-    box = widgets.VBox([slider, widgets.HBox([accuracy, spectrum])])
-    box.figures = {"id_ood_marker": accuracy, "spectrum_at_noise": spectrum}
-    return box
-

@@ -1,0 +1,52 @@
+"""Figures as static files beside the notebooks: HTML always, PNG through kaleido where a Chrome is found.
+
+Static PNG export goes through kaleido, which needs a Chrome or Chromium (Debian's ``chromium`` works). Where none
+is found the HTML is still written and a warning says so (notebook 00_quickstart).
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import warnings
+from pathlib import Path
+
+import plotly.graph_objects as go
+
+from ..io import atomic_write_bytes, atomic_write_text
+
+
+def saved(fig: go.Figure, stem, png: bool = True) -> go.Figure:
+    """Write ``fig`` as static files (:func:`save_figure`) and return it, so a notebook cell can end with it."""
+    save_figure(fig, stem, png=png)
+    return fig
+
+
+@functools.cache
+def _start_png_server() -> None:
+    """Keep one headless Chrome for kaleido in this process: 0.3 s a PNG instead of 3-4 s for a fresh one."""
+    import kaleido
+
+    kaleido.start_sync_server(silence_warnings=True)
+    atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+
+
+def _png(fig: go.Figure) -> bytes:
+    _start_png_server()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The kopts argument is ignored")  # plotly's, harmless
+        return fig.to_image(format="png", scale=2)
+
+
+def save_figure(fig: go.Figure, stem, png: bool = True) -> list[Path]:
+    """Write ``stem.html`` (always) and ``stem.png`` (when a Chrome for kaleido is available). Notebook 01_noise."""
+    stem = Path(stem)
+    written = [atomic_write_text(fig.to_html(include_plotlyjs=True, full_html=True), stem.with_suffix(".html"))]
+    if png:
+        try:
+            written.append(atomic_write_bytes(_png(fig), stem.with_suffix(".png")))
+        except Exception as err:  # kaleido without a Chrome raises several error types
+            warnings.warn(f"static PNG export skipped ({type(err).__name__}: {err}); the HTML at "
+                          f"{written[0]} has the figure. Install Chromium (apt-get install chromium) for PNGs.",
+                          stacklevel=2)
+    return written
