@@ -298,6 +298,15 @@ def reference_effects(path=REFERENCE_FILE) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
+def reference_seeds(reference: pd.DataFrame, claim: str, measure: str, protocol: str = "tuned") -> pd.Series:
+    """The reference sweep's per-seed effects of one claim measure, indexed by seed (notebook 00_quickstart)."""
+    rows = reference[(reference["protocol"] == protocol) & (reference["claim"] == claim)
+                     & (reference["measure"] == measure)]
+    if rows.empty:
+        raise ValueError(f"no reference effects for {claim} {measure!r} ({protocol}); see claim_table for the measures")
+    return rows.set_index("seed")["effect"].sort_index()
+
+
 def lesson_check(table: pd.DataFrame, claim: str, objective: str = "supervised", protocol: str = "tuned",
                  reference: pd.DataFrame | None = None) -> tuple[str, str]:
     """Does ``claim`` show in ``table``? Returns (verdict, a sentence that gives the numbers).
@@ -316,25 +325,37 @@ def lesson_check(table: pd.DataFrame, claim: str, objective: str = "supervised",
     if primary.empty:
         return "not measured", f"{head}: not measured in this table (see claim_table for what is needed)"
     summary = claim_summary(primary).set_index(["protocol", "claim"]).loc[(protocol, claim), "verdict"]
-    meaning = {"holds": "HOLDS: the interval excludes zero in the claimed direction",
-               "opposite": "OPPOSITE: the interval excludes zero against the claim",
-               "underpowered": f"UNDERPOWERED: an interval includes zero and reaches beyond the "
-                               f"{EFFECT_OF_INTEREST[claim]:g} the lesson is about; more seeds are needed",
-               "not resolved": f"NOT RESOLVED: the intervals include zero and rule out an effect of "
-                               f"{EFFECT_OF_INTEREST[claim]:g}",
-               "mixed": "MIXED: some primary measures hold and others are opposite"}.get(summary, summary)
     if primary["seeds"].min() > 1:
-        how = "95 % t interval over seeds"
+        how = "95 % t intervals over seeds"
     elif reference is not None:
-        how = "one seed, interval from the reference sweep's seed-to-seed spread"
+        how = "one seed: each interval's half-width is t(n - 1) times the seed-to-seed sd of the reference sweep"
     else:
         how = "one seed and no reference sweep: no interval"
-    numbers = "; ".join(
-        f"{m}: {e:+.2f} [{lo:+.2f}, {hi:+.2f}], {n} seed{'s' * (n > 1)}, {v}"
-        + (f" (about {needed:.0f} seeds would do)" if v == "underpowered" and pd.notna(needed) else "")
-        for m, e, lo, hi, n, v, needed in zip(primary["measure"], primary["effect"], primary["low"], primary["high"],
-                                              primary["seeds"], primary["verdict"], primary["seeds_needed"]))
-    return summary, f"{head}: {meaning} ({how}). {numbers}"
+    lines = [f"{head}: {summary.upper()} ({how})"] + [f"  - {_measure_sentence(claim, row)}"
+                                                      for row in primary.itertuples()]
+    return summary, "\n".join(lines)
+
+
+def _measure_sentence(claim: str, row) -> str:
+    """One primary measure in words: its effect, interval, the bar it had to clear, and which verdict applies."""
+    unit = "nats" if claim == "C3" else "points"
+    interest = f"{EFFECT_OF_INTEREST[claim]:g} {unit[:-1] if EFFECT_OF_INTEREST[claim] == 1 else unit}"
+    text = f"{row.measure}: effect {row.effect:+.2f} {unit}"
+    if not np.isfinite(row.low):
+        return f"{text}: no interval (one seed, no reference spread), so no verdict"
+    half, sign = (row.high - row.low) / 2, 1 if row.expected == "+" else -1
+    bar = f"> {sign * half:+.2f}" if sign > 0 else f"< {sign * half:+.2f}"
+    text += (f", 95 % interval [{row.low:+.2f}, {row.high:+.2f}], {row.seeds} seed{'s' * (row.seeds > 1)}; "
+             f"to hold it had to be {bar}: ")
+    reason = {"holds": "holds (the whole interval lies on the claimed side of zero)",
+              "opposite": "opposite (the whole interval lies on the other side of zero)",
+              "underpowered": f"underpowered (the interval includes zero and reaches beyond the {interest} effect of "
+                              f"interest; more seeds are needed"
+                              + (f", about {row.seeds_needed:.0f} for an interval of ±{interest})"
+                                 if pd.notna(row.seeds_needed) else ")"),
+              "not resolved": f"not resolved (the interval includes zero but stays within ±{interest}: any effect "
+                              f"is smaller than the one the lesson is about)"}
+    return text + reason.get(row.verdict, row.verdict)
 
 
 def agrees_with_reference(table: pd.DataFrame, claim: str, reference: pd.DataFrame, objective: str = "supervised",

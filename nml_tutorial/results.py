@@ -80,6 +80,18 @@ def summary_table(table: pd.DataFrame, method: str = "linear_probe", metric: str
     return stats.pivot(index=["task", "shift", "test_domain"], columns="noise %", values="cell").sort_index()
 
 
+def compare_methods(table: pd.DataFrame, task: str = "downstream_classes", shift: str = "id",
+                    protocol: str = "tuned") -> pd.DataFrame:
+    """Wide view: rows method, columns noise %, cells the mean top-1 accuracy (%) over seeds of the task's test sets
+    of one ``shift`` (``"id"`` or ``"ood"``, each seed averaging its sets first). Notebook 05_nmtune."""
+    rows = select(table, protocol=protocol, task=task, shift=shift)
+    stats = over_seeds(per_seed(rows, ["method", "noise_ratio"]), ["method", "noise_ratio"])
+    stats["noise %"] = (stats["noise_ratio"] * 100).round(1)
+    wide = stats.pivot(index="method", columns="noise %", values="mean") * 100
+    return wide.reindex([m for m in ("linear_probe", "linear_head", "mlp_head", "nmtune", "finetune_pe", "nmtune_pe",
+                                     "zero_shot") if m in wide.index]).round(1)
+
+
 def spectra_table(rows: list[dict]) -> pd.DataFrame:
     """Long table of spectrum shares sigma_i / sum(sigma): one row per result row and index i (1-based).
     Notebook 00_quickstart."""

@@ -144,7 +144,11 @@ def test_claims_command_prints_the_table(tmp_path, capsys):
 
 def test_lesson_check_names_the_state_and_uses_a_reference_spread_with_one_seed():
     verdict, message = claims.lesson_check(fake_table(sve_slope=1.0), "C3")
-    assert verdict == "holds" and "HOLDS" in message and "t interval" in message
+    assert verdict == "holds" and "HOLDS" in message and "t intervals" in message
+    # each primary measure states its effect, its interval and the bar it had to clear
+    row = claims.claim_table(fake_table(sve_slope=1.0)).query("claim == 'C3' and primary").iloc[0]
+    half = (row["high"] - row["low"]) / 2
+    assert f"effect {row['effect']:+.2f} nats" in message and f"to hold it had to be > {half:+.2f}" in message
     one_seed = fake_table(seeds=(0,), sve_slope=1.0)  # SVE and LSVR rise by 0.3 at 30 % noise
     verdict, message = claims.lesson_check(one_seed, "C3")
     assert verdict == "one seed, no reference spread" and "no interval" in message

@@ -17,6 +17,10 @@ DOMAIN_COLOURS = {
     "photo": "#1f77b4", "sketch": "#7f7f7f", "painting": "#2ca02c", "clipart": "#ff7f0e", "corrupted": "#d62728",
     "mnist": "#9467bd", "uci_digits": "#8c564b", "fashion": "#e377c2",
 }
+METHOD_NAMES = {"linear_probe": "linear probe", "linear_head": "linear head", "mlp_head": "MLP head",
+                "nmtune": "NMTune", "finetune_pe": "last-block fine-tuning", "nmtune_pe": "last-block NMTune",
+                "zero_shot": "zero-shot"}
+PROTOCOL_NAMES = {"tuned": "tuned protocol", "study": "the study's protocol"}
 _TASK_TITLES = {
     "downstream_classes": "held-out classes (DomainNet protocol)",
     "pretrain_classes": "pre-training classes (ImageNet-variants protocol)",
@@ -24,6 +28,33 @@ _TASK_TITLES = {
     "digits": "real digits: MNIST -> UCI",
     "fashion": "real Fashion-MNIST",
 }
+
+
+def _error_bars(std: pd.Series, seeds: pd.Series, scale: float) -> dict:
+    """Error bars of one standard deviation over seeds, drawn only where there are several seeds."""
+    return {"type": "data", "array": (std.fillna(0) * scale).tolist(), "visible": bool((seeds > 1).any())}
+
+
+def _seeds_note(rows: pd.DataFrame) -> str:
+    """How many seeds a figure averages, and what its error bars are."""
+    seeds = rows["seed"].nunique()
+    return f"{seeds} seeds, bars: ±1 sd over seeds" if seeds > 1 else "1 seed: no spread to draw"
+
+
+def _noise_label(rows: pd.DataFrame) -> str:
+    """The noise axis in words: captions swapped for CLIP runs, labels flipped otherwise."""
+    kind = "caption" if "noise_type" in rows and (rows["noise_type"] == "caption").all() else "label"
+    return f"pre-training {kind} noise (%)"
+
+
+def _chance_line(fig: go.Figure, rows: pd.DataFrame, col: int | None = None) -> None:
+    """A dotted grey line at chance accuracy (1 / classes) when every row of the panel has the same class count."""
+    if "num_classes" not in rows or rows["num_classes"].nunique() != 1:
+        return
+    chance = 100 / rows["num_classes"].iloc[0]
+    where = {} if col is None else {"row": 1, "col": col}
+    fig.add_hline(y=chance, line={"dash": "dot", "color": "#999", "width": 1}, annotation_text=f"chance {chance:g} %",
+                  annotation_position="bottom right", annotation_font={"size": 10, "color": "#777"}, **where)
 
 
 def _domain_lines(fig: go.Figure, rows: pd.DataFrame, metric: str, scale: float, col: int, shown: set) -> None:
@@ -36,14 +67,19 @@ def _domain_lines(fig: go.Figure, rows: pd.DataFrame, metric: str, scale: float,
     for (domain, shift), line in stats.groupby(["test_domain", "shift"], sort=False):
         colour = DOMAIN_COLOURS.get(domain.split("@")[0])  # graded shifts share their style's colour
         fig.add_trace(go.Scatter(
-            x=line["noise_ratio"] * 100, y=line["mean"] * scale,
-            error_y={"type": "data", "array": line["std"].fillna(0) * scale, "visible": True},
-            mode="lines+markers", name=f"{domain} ({shift.upper()})", legendgroup=domain,
-            showlegend=domain not in shown, marker={"color": colour},
+            x=line["noise_ratio"] * 100, y=line["mean"] * scale, error_y=_error_bars(line["std"], line["seeds"], scale),
+            mode="lines+markers", name=f"{domain} ({'in-domain' if shift == 'id' else 'out-of-domain'})",
+            legendgroup=domain, showlegend=domain not in shown, marker={"color": colour},
             line={"dash": "solid" if shift == "id" else "dot" if "@" in domain else "dash", "color": colour},
         ), row=1, col=col)
         shown.add(domain)
-    fig.update_xaxes(title_text="pre-training label noise (%)", row=1, col=col)
+    fig.update_xaxes(title_text=_noise_label(rows), row=1, col=col)
+
+
+def _legend_below(fig: go.Figure) -> None:
+    """Legend in rows under the panels, where it cannot cover or be cut by them."""
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0},
+                      margin={"b": 140})
 
 
 def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe", protocol: str = "tuned") -> go.Figure:
@@ -62,11 +98,12 @@ def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe", protoco
     shown = set()
     for col, task in enumerate(tasks, start=1):
         _domain_lines(fig, rows[rows["task"] == task], "accuracy", 100, col, shown)
-    fig.update_yaxes(title_text=f"{method.replace('_', ' ')} top-1 accuracy (%)", row=1, col=1)
-    seeds = rows["seed"].nunique()
-    fig.update_layout(title=f"Pre-training noise vs downstream accuracy ({seeds} seed{'s' * (seeds > 1)}; "
-                            "solid = in-domain, dashed = out-of-domain)",
-                      height=450, width=max(500, 450 * len(tasks)), template="plotly_white")
+        _chance_line(fig, rows[rows["task"] == task], col)
+    fig.update_yaxes(title_text=f"{METHOD_NAMES.get(method, method)}: top-1 accuracy (%)", row=1, col=1)
+    fig.update_layout(title=f"Downstream accuracy against pre-training noise ({_seeds_note(rows)}; "
+                            "solid = in-domain, dashed = out-of-domain, dotted = graded shift)",
+                      height=520, width=max(560, 450 * len(tasks)), template="plotly_white")
+    _legend_below(fig)
     return fig
 
 
@@ -97,11 +134,13 @@ def spectra(spectra_table: pd.DataFrame, method: str = "linear_probe", task: str
             fig.add_trace(go.Scatter(x=line["index"], y=line["mean"], mode="lines", line={"color": colour},
                                      name=f"{ratio * 100:g} % noise", legendgroup=str(ratio), showlegend=col == 1),
                           row=1, col=col)
-        fig.update_xaxes(title_text="index i", row=1, col=col)
-    fig.update_yaxes(type="log")
-    fig.update_yaxes(title_text="sigma_i / sum(sigma)", row=1, col=1)
-    fig.update_layout(title=f"Feature spectra by pre-training noise ({method}, {task})", template="plotly_white",
-                      height=400, width=max(500, 300 * len(domains)))
+        fig.update_xaxes(title_text="direction i (largest first)", row=1, col=col)
+    fig.update_yaxes(type="log", exponentformat="power", dtick=1)  # ticks at powers of ten: 10^-1, 10^-2, ...
+    fig.update_yaxes(title_text="share of the spectrum, σ_i / Σσ (log)", row=1, col=1)
+    fig.update_layout(title=f"Feature spectra by pre-training noise ({METHOD_NAMES.get(method, method)} features, "
+                            f"{_TASK_TITLES.get(task, task)}; mean over {rows['seed'].nunique()} seed(s))",
+                      template="plotly_white", height=460, width=max(560, 300 * len(domains)))
+    _legend_below(fig)
     return fig
 
 
@@ -118,13 +157,17 @@ def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: s
     rows = select(table, protocol=protocol, method=method, task=task)
     if rows.empty:
         raise ValueError(f"no rows for method {method!r} on task {task!r}")
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["SVE (higher = flatter spectrum)",
-                                                        "LSVR (higher = smaller top share)"])
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["SVE: higher = variance spread over more directions",
+                                                        "LSVR: higher = the largest direction holds less"])
     shown = set()
     for col, metric in enumerate(("sve", "lsvr"), start=1):
         _domain_lines(fig, rows, metric, 1, col, shown)
-    fig.update_layout(title=f"Feature-space summaries against noise ({method}, {task})", template="plotly_white",
-                      height=420, width=1000)
+    fig.update_yaxes(title_text="SVE = −Σ p_i log p_i (nats)", row=1, col=1)
+    fig.update_yaxes(title_text="LSVR = −log p_1 (nats)", row=1, col=2)
+    fig.update_layout(title=f"Spectrum summaries of {METHOD_NAMES.get(method, method)} features against noise "
+                            f"({_TASK_TITLES.get(task, task)}; {_seeds_note(rows)})", template="plotly_white",
+                      height=500, width=1050)
+    _legend_below(fig)
     return fig
 
 
@@ -142,13 +185,16 @@ def method_comparison(table: pd.DataFrame, task: str = "downstream_classes", pro
         for method in methods:
             part = stats[(stats["method"] == method) & (stats["shift"] == shift)]
             fig.add_trace(go.Bar(x=[f"{r * 100:g} %" for r in part["noise_ratio"]], y=part["mean"] * 100,
-                                 error_y={"type": "data", "array": part["std"].fillna(0) * 100},
-                                 name=method, marker_color=METHOD_COLOURS[method], legendgroup=method,
+                                 error_y=_error_bars(part["std"], part["seeds"], 100),
+                                 name=METHOD_NAMES[method], marker_color=METHOD_COLOURS[method], legendgroup=method,
                                  showlegend=col == 1), row=1, col=col)
-        fig.update_xaxes(title_text="pre-training label noise", row=1, col=col)
+        fig.update_xaxes(title_text=_noise_label(rows), row=1, col=col)
+        _chance_line(fig, rows, col)
     fig.update_yaxes(title_text="top-1 accuracy (%)", row=1, col=1)
-    fig.update_layout(barmode="group", template="plotly_white", height=420, width=1100,
-                      title=f"Linear probe vs heads vs NMTune ({task}, {protocol} protocol; error bars: std over seeds)")
+    fig.update_layout(barmode="group", template="plotly_white", height=500, width=1100,
+                      title=f"Linear probe, heads and NMTune ({_TASK_TITLES.get(task, task)}, "
+                            f"{PROTOCOL_NAMES[protocol]}; {_seeds_note(rows)})")
+    _legend_below(fig)
     return fig
 
 
@@ -178,11 +224,11 @@ def image_grid(images, labels, class_names: list[str], flipped=None, cols: int =
 
 def transition_heatmap(T, class_names: list[str], title: str = "transition matrix") -> go.Figure:
     """Heat map of a label-noise transition matrix T[clean, noisy] (rows sum to one). Notebook 01_noise."""
-    names = [name[:18] for name in class_names]
-    fig = go.Figure(go.Heatmap(z=T.cpu().numpy(), x=names, y=names, colorscale="Reds", zmin=0, zmax=1,
-                               colorbar={"title": "P(noisy | clean)"}))
-    fig.update_layout(title=title, template="plotly_white", width=620, height=560,
-                      xaxis_title="noisy label", yaxis_title="clean label", yaxis_autorange="reversed")
+    fig = go.Figure(go.Heatmap(z=T.cpu().numpy(), x=class_names, y=class_names, colorscale="Reds", zmin=0, zmax=1,
+                               colorbar={"title": {"text": "P(noisy | clean)", "side": "right"}}))
+    fig.update_xaxes(title_text="noisy label (what the model is trained on)", tickangle=-45, automargin=True)
+    fig.update_yaxes(title_text="clean label", autorange="reversed", automargin=True)
+    fig.update_layout(title=title, template="plotly_white", width=680, height=640)
     return fig
 
 
@@ -200,14 +246,17 @@ def id_ood_curve(table: pd.DataFrame, task: str = "downstream_classes", method: 
         fig.add_trace(go.Scatter(x=line["noise_ratio"] * 100, y=line["mean"] * 100, mode="lines+markers",
                                  name="in-domain" if shift == "id" else "out-of-domain (mean)",
                                  line={"color": colour, "dash": "solid" if shift == "id" else "dash"},
-                                 error_y={"type": "data", "array": line["std"].fillna(0) * 100}))
+                                 error_y=_error_bars(line["std"], line["seeds"], 100)))
     if marker is not None:
         at = stats[stats["noise_ratio"] == marker]
         fig.add_trace(go.Scatter(x=at["noise_ratio"] * 100, y=at["mean"] * 100, mode="markers", name="selected",
                                  marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "black"}}))
-    fig.update_layout(title=f"{method} on {task}" + (f": {marker:.1%} noise" if marker is not None else ""),
-                      xaxis_title="pre-training noise (%)", yaxis_title="top-1 accuracy (%)",
-                      template="plotly_white", width=520, height=400)
+    _chance_line(fig, rows)
+    fig.update_layout(title=f"{METHOD_NAMES.get(method, method)}, {_TASK_TITLES.get(task, task).split(' (')[0]}"
+                            + (f": {marker:.1%} noise" if marker is not None else ""),
+                      xaxis_title=_noise_label(rows), yaxis_title="top-1 accuracy (%)",
+                      template="plotly_white", width=540, height=460,
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0}, margin={"b": 110})
     return fig
 
 
@@ -222,9 +271,10 @@ def spectrum_at(spectra_table: pd.DataFrame, ratio: float, task: str = "downstre
     for r, colour, name in ((0.0, "#7f7f7f", "clean"), (ratio, "#d62728", f"{ratio:.1%} noise")):
         line = mean[mean["noise_ratio"] == r]
         fig.add_trace(go.Scatter(x=line["index"], y=line["mean"], mode="lines", name=name, line={"color": colour}))
-    fig.update_yaxes(type="log", title_text="sigma_i / sum(sigma)")
-    fig.update_layout(title=f"spectrum of {domain} features: {ratio:.1%} noise vs clean", xaxis_title="index i",
-                      template="plotly_white", width=520, height=400)
+    fig.update_yaxes(type="log", exponentformat="power", dtick=1, title_text="share of the spectrum, σ_i / Σσ (log)")
+    fig.update_layout(title=f"Spectrum of {domain} features: {ratio:.1%} noise against clean",
+                      xaxis_title="direction i (largest first)", template="plotly_white", width=540, height=460,
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0}, margin={"b": 110})
     return fig
 
 
@@ -268,6 +318,8 @@ def training_curves(histories: dict) -> go.Figure:
             fig.add_trace(go.Scatter(x=epochs, y=[100 * h.get("noisy_fitted", 0) for h in history], name=name,
                                      legendgroup=name, showlegend=False, line={"color": colour}), row=1, col=2)
     fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(title_text="%", range=[0, 100])
-    fig.update_layout(template="plotly_white", height=400, width=1000, title="Pre-training on noisy labels")
+    fig.update_yaxes(title_text="training accuracy on the given labels (%)", range=[0, 100], row=1, col=1)
+    fig.update_yaxes(title_text="flipped labels predicted as flipped (%)", range=[0, 100], row=1, col=2)
+    fig.update_layout(template="plotly_white", height=480, width=1050, title="Pre-training on noisy labels")
+    _legend_below(fig)
     return fig
