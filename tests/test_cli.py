@@ -59,7 +59,7 @@ def test_a_sweep_of_the_study_protocol_alone_draws_its_figures(tmp_path):
     assert main(["sweep", "--preset", "tiny", "--protocols", "study", "--out", str(out), "--cache", str(tmp_path),
                  "--no-progress", "--no-png"]) == 0
     assert set(pd.read_csv(out / "results.csv")["protocol"]) == {"study"}
-    assert "study protocol" in (out / "methods.html").read_text()  # the figures show the protocol that ran
+    assert "the study's protocol" in (out / "methods.html").read_text()  # the figures show the protocol that ran
 
 
 def test_bad_noise_ratio_is_a_clear_cli_error(tmp_path, capsys):
@@ -84,10 +84,10 @@ def test_figures_are_written_as_png_at_twice_their_layout_size(tmp_path):
 
     from nml_tutorial import noise, viz
 
-    fig = viz.transition_heatmap(noise.symmetric_matrix(3, 0.2), ["a", "b", "c"])  # laid out at 620 x 560
+    fig = viz.transition_heatmap(noise.symmetric_matrix(3, 0.2), ["a", "b", "c"])  # laid out at 680 x 640
     written = viz.save_figure(fig, tmp_path / "t")
     assert written == [tmp_path / "t.html", tmp_path / "t.png"]
-    assert Image.open(tmp_path / "t.png").size == (1240, 1120)  # width, height at scale 2
+    assert Image.open(tmp_path / "t.png").size == (1360, 1280)  # width, height at scale 2
 
 
 def test_module_entry_point_prints_help():

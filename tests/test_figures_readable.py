@@ -84,7 +84,7 @@ def test_the_border_check_sees_a_cut_title(artifacts):
     from nml_tutorial.viz.export import _png
 
     fig = viz.transition_heatmap(noise.symmetric_matrix(3, 0.2), ["a", "b", "c"])
-    fig.update_layout(title={"text": "W" * 200, "x": 0}, margin={"l": 0, "t": 0})  # runs off the right edge
+    fig.update_layout(title={"text": "W" * 200, "x": 0.02, "y": 0.97})  # runs off the right edge
     pixels = np.array(Image.open(BytesIO(_png(fig))).convert("RGB"))
     assert (pixels[:, -BORDER:] < 235).any()
 

@@ -35,6 +35,10 @@ def _error_bars(std: pd.Series, seeds: pd.Series, scale: float) -> dict:
     return {"type": "data", "array": (std.fillna(0) * scale).tolist(), "visible": bool((seeds > 1).any())}
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 def _seeds_note(rows: pd.DataFrame) -> str:
     """How many seeds a figure averages, and what its error bars are."""
     seeds = rows["seed"].nunique()
@@ -76,6 +80,11 @@ def _domain_lines(fig: go.Figure, rows: pd.DataFrame, metric: str, scale: float,
     fig.update_xaxes(title_text=_noise_label(rows), row=1, col=col)
 
 
+def _title(main: str, note: str) -> dict:
+    """A title on two lines: what the figure shows, then how to read it in smaller type."""
+    return {"text": f"{main}<br><sup>{note}</sup>", "x": 0.02, "xanchor": "left"}
+
+
 def _legend_below(fig: go.Figure) -> None:
     """Legend in rows under the panels, where it cannot cover or be cut by them."""
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0},
@@ -100,8 +109,8 @@ def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe", protoco
         _domain_lines(fig, rows[rows["task"] == task], "accuracy", 100, col, shown)
         _chance_line(fig, rows[rows["task"] == task], col)
     fig.update_yaxes(title_text=f"{METHOD_NAMES.get(method, method)}: top-1 accuracy (%)", row=1, col=1)
-    fig.update_layout(title=f"Downstream accuracy against pre-training noise ({_seeds_note(rows)}; "
-                            "solid = in-domain, dashed = out-of-domain, dotted = graded shift)",
+    fig.update_layout(title=_title("Downstream accuracy against pre-training noise",
+                                   f"{_seeds_note(rows)} · solid: in-domain, dashed: out-of-domain, dotted: graded shift"),
                       height=520, width=max(560, 450 * len(tasks)), template="plotly_white")
     _legend_below(fig)
     return fig
@@ -136,9 +145,10 @@ def spectra(spectra_table: pd.DataFrame, method: str = "linear_probe", task: str
                           row=1, col=col)
         fig.update_xaxes(title_text="direction i (largest first)", row=1, col=col)
     fig.update_yaxes(type="log", exponentformat="power", dtick=1)  # ticks at powers of ten: 10^-1, 10^-2, ...
-    fig.update_yaxes(title_text="share of the spectrum, σ_i / Σσ (log)", row=1, col=1)
-    fig.update_layout(title=f"Feature spectra by pre-training noise ({METHOD_NAMES.get(method, method)} features, "
-                            f"{_TASK_TITLES.get(task, task)}; mean over {rows['seed'].nunique()} seed(s))",
+    fig.update_yaxes(title_text="share of the spectrum, σᵢ / Σσ (log)", row=1, col=1)
+    fig.update_layout(title=_title("Feature spectra by pre-training noise",
+                                   f"{METHOD_NAMES.get(method, method)} features, {_TASK_TITLES.get(task, task)}; "
+                                   f"mean over {_count(rows['seed'].nunique(), 'seed')}"),
                       template="plotly_white", height=460, width=max(560, 300 * len(domains)))
     _legend_below(fig)
     return fig
@@ -164,8 +174,9 @@ def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: s
         _domain_lines(fig, rows, metric, 1, col, shown)
     fig.update_yaxes(title_text="SVE = −Σ p_i log p_i (nats)", row=1, col=1)
     fig.update_yaxes(title_text="LSVR = −log p_1 (nats)", row=1, col=2)
-    fig.update_layout(title=f"Spectrum summaries of {METHOD_NAMES.get(method, method)} features against noise "
-                            f"({_TASK_TITLES.get(task, task)}; {_seeds_note(rows)})", template="plotly_white",
+    fig.update_layout(title=_title("Spectrum summaries against pre-training noise",
+                                   f"{METHOD_NAMES.get(method, method)} features, {_TASK_TITLES.get(task, task)}; "
+                                   f"{_seeds_note(rows)}"), template="plotly_white",
                       height=500, width=1050)
     _legend_below(fig)
     return fig
@@ -192,8 +203,8 @@ def method_comparison(table: pd.DataFrame, task: str = "downstream_classes", pro
         _chance_line(fig, rows, col)
     fig.update_yaxes(title_text="top-1 accuracy (%)", row=1, col=1)
     fig.update_layout(barmode="group", template="plotly_white", height=500, width=1100,
-                      title=f"Linear probe, heads and NMTune ({_TASK_TITLES.get(task, task)}, "
-                            f"{PROTOCOL_NAMES[protocol]}; {_seeds_note(rows)})")
+                      title=_title("Linear probe, heads and NMTune",
+                                   f"{_TASK_TITLES.get(task, task)}, {PROTOCOL_NAMES[protocol]}; {_seeds_note(rows)}"))
     _legend_below(fig)
     return fig
 
@@ -271,7 +282,7 @@ def spectrum_at(spectra_table: pd.DataFrame, ratio: float, task: str = "downstre
     for r, colour, name in ((0.0, "#7f7f7f", "clean"), (ratio, "#d62728", f"{ratio:.1%} noise")):
         line = mean[mean["noise_ratio"] == r]
         fig.add_trace(go.Scatter(x=line["index"], y=line["mean"], mode="lines", name=name, line={"color": colour}))
-    fig.update_yaxes(type="log", exponentformat="power", dtick=1, title_text="share of the spectrum, σ_i / Σσ (log)")
+    fig.update_yaxes(type="log", exponentformat="power", dtick=1, title_text="share of the spectrum, σᵢ / Σσ (log)")
     fig.update_layout(title=f"Spectrum of {domain} features: {ratio:.1%} noise against clean",
                       xaxis_title="direction i (largest first)", template="plotly_white", width=540, height=460,
                       legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0}, margin={"b": 110})
