@@ -328,7 +328,8 @@ def lesson_check(table: pd.DataFrame, claim: str, objective: str = "supervised",
     if primary["seeds"].min() > 1:
         how = "95 % t intervals over seeds"
     elif reference is not None:
-        how = "one seed: each interval's half-width is t(n - 1) times the seed-to-seed sd of the reference sweep"
+        how = ("one seed: each interval is the effect ± t(n - 1) · sd, with n and sd the seed count and seed-to-seed "
+               "sd of the same effect in the reference sweep")
     else:
         how = "one seed and no reference sweep: no interval"
     lines = [f"{head}: {summary.upper()} ({how})"] + [f"  - {_measure_sentence(claim, row)}"

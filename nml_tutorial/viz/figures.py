@@ -167,7 +167,7 @@ def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: s
     rows = select(table, protocol=protocol, method=method, task=task)
     if rows.empty:
         raise ValueError(f"no rows for method {method!r} on task {task!r}")
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["SVE: higher = variance spread over more directions",
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["SVE: higher = the spectrum spread over more directions",
                                                         "LSVR: higher = the largest direction holds less"])
     shown = set()
     for col, metric in enumerate(("sve", "lsvr"), start=1):
