@@ -172,8 +172,8 @@ def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: s
     shown = set()
     for col, metric in enumerate(("sve", "lsvr"), start=1):
         _domain_lines(fig, rows, metric, 1, col, shown)
-    fig.update_yaxes(title_text="SVE = −Σ p_i log p_i (nats)", row=1, col=1)
-    fig.update_yaxes(title_text="LSVR = −log p_1 (nats)", row=1, col=2)
+    fig.update_yaxes(title_text="SVE = −Σ pᵢ log pᵢ (nats)", row=1, col=1)
+    fig.update_yaxes(title_text="LSVR = −log p₁ (nats)", row=1, col=2)
     fig.update_layout(title=_title("Spectrum summaries against pre-training noise",
                                    f"{METHOD_NAMES.get(method, method)} features, {_TASK_TITLES.get(task, task)}; "
                                    f"{_seeds_note(rows)}"), template="plotly_white",
