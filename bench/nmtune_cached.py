@@ -23,18 +23,12 @@ from nml_tutorial.presets import get_preset
 from nml_tutorial.pretrain import pretrain_supervised
 from nml_tutorial.runtime import cpu_capability
 from nml_tutorial.tasks import build_probe_tasks
-from nml_tutorial.training import warmup_cosine
 from timing import timed
 
 
 def fresh_views_head(encoder, images, labels, hp):
     """The baseline: every step encodes two new augmented views of the batch with the frozen encoder."""
-    torch.manual_seed(hp["seed"])
-    head = nmtune.NMTuneHead(encoder.feature_dim, int(labels.max()) + 1)
-    torch.nn.init.zeros_(head.classifier.bias)
-    opt = torch.optim.AdamW(head.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
-    steps = -(-len(labels) // hp["batch_size"])
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(hp["epochs"] * steps, 0.0))
+    head, opt, sched = nmtune.study_head("nmtune", encoder.feature_dim, int(labels.max()) + 1, len(labels), hp)
     g = torch.Generator().manual_seed(hp["seed"])
     weights = nmtune.resolve_weights("nmtune")
     for _ in range(hp["epochs"]):

@@ -223,6 +223,18 @@ def train_head(method: str, features: torch.Tensor, labels: torch.Tensor, hp: di
 STUDY_HEAD_DEFAULTS = {"epochs": 30, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4, "top_k": 5, "seed": 0}
 
 
+def study_head(method: str, dim: int, num_classes: int, num_samples: int, hp: dict, device=None):
+    """A fresh head as the study trains it (seeded; kaiming-uniform classifier, zero bias), its AdamW and its cosine
+    schedule over ``hp["epochs"]`` epochs of batches (the ragged last one kept): (head, optimiser, scheduler)."""
+    torch.manual_seed(hp["seed"])
+    head = (LinearHead if method == "linear_head" else NMTuneHead)(dim, num_classes).to(device)
+    nn.init.zeros_(head.classifier.bias)
+    opt = torch.optim.AdamW(head.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
+    steps = -(-num_samples // min(hp["batch_size"], num_samples))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(hp["epochs"] * steps, 0.0))
+    return head, opt, sched
+
+
 def train_head_on_views(method: str, views: torch.Tensor, labels: torch.Tensor, hp: dict | None = None,
                         weights: dict | None = None, progress: bool = False) -> TunedHead:
     """Train a head as the study does, black-box: on the *raw* features of augmented views.
@@ -244,13 +256,9 @@ def train_head_on_views(method: str, views: torch.Tensor, labels: torch.Tensor, 
         raise ValueError(f"views of {n} images but labels of shape {tuple(labels.shape)}")
     device = views.device
     labels = labels.to(device).long()
-    torch.manual_seed(hp["seed"])
-    head = (LinearHead if method == "linear_head" else NMTuneHead)(d, int(labels.max()) + 1).to(device)
-    nn.init.zeros_(head.classifier.bias)
-    opt = torch.optim.AdamW(head.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
+    head, opt, sched = study_head(method, d, int(labels.max()) + 1, n, hp, device)
     bs = min(hp["batch_size"], n)
     steps = -(-n // bs)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(hp["epochs"] * steps, 0.0))
     g = torch.Generator().manual_seed(hp["seed"])
     views = views.float()
     history = []

@@ -85,14 +85,11 @@ def _cached_run(kind: str, config: dict | None, defaults: dict, device, cache_di
     config["amp"] = resolve_precision(config["amp"], device)
     key = config_key(config)
     folder = Path(cache_dir) / kind / key
-    if (folder / "config.json").exists() and not (folder / "checkpoint.pt").exists():
-        source = "cache"
-    else:
-        folder, source = (zoo_lookup(kind, key) if zoo else None), "zoo"
-    if folder is not None:
-        model, history = load(folder, config)
-        return PretrainedRun(model, config, key, history, objective, source, folder)
-    folder = Path(cache_dir) / kind / key
+    finished = (folder / "config.json").exists() and not (folder / "checkpoint.pt").exists()
+    shipped = zoo_lookup(kind, key) if zoo and not finished else None
+    if finished or shipped is not None:
+        model, history = load(shipped or folder, config)
+        return PretrainedRun(model, config, key, history, objective, "zoo" if shipped else "cache", shipped or folder)
     model, history = train(config, folder)
     atomic_write_json(config, folder / "config.json")  # written last: marks the run finished
     (folder / "checkpoint.pt").unlink(missing_ok=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .io import atomic_write_text
@@ -88,8 +89,16 @@ def compare_methods(table: pd.DataFrame, task: str = "downstream_classes", shift
     stats = over_seeds(per_seed(rows, ["method", "noise_ratio"]), ["method", "noise_ratio"])
     stats["noise %"] = (stats["noise_ratio"] * 100).round(1)
     wide = stats.pivot(index="method", columns="noise %", values="mean") * 100
-    return wide.reindex([m for m in ("linear_probe", "linear_head", "mlp_head", "nmtune", "finetune_pe", "nmtune_pe",
-                                     "zero_shot") if m in wide.index]).round(1)
+    return wide.reindex(list(dict.fromkeys(rows["method"]))).round(1)  # the sweep's order of methods
+
+
+def noise_profile(table: pd.DataFrame, metrics=("accuracy", "sve"), **equal) -> pd.DataFrame:
+    """Mean over seeds of ``metrics`` per noise ratio for the rows whose columns equal ``equal``; with ``sve``, also
+    ``directions_used`` = e^SVE, the number of evenly used directions with that entropy (notebooks 00, 04)."""
+    rows = select(table, **equal)
+    profile = pd.DataFrame({m: over_seeds(per_seed(rows, ["noise_ratio"], m), ["noise_ratio"], m)
+                           .set_index("noise_ratio")["mean"] for m in metrics})
+    return profile.assign(directions_used=np.exp(profile["sve"])) if "sve" in metrics else profile
 
 
 def spectra_table(rows: list[dict]) -> pd.DataFrame:

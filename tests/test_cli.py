@@ -1,3 +1,4 @@
+import math
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,19 @@ def test_summary_has_one_row_per_cell():
         for s, a in enumerate([0.5, 0.7])])
     row = summarise(table).iloc[0]
     assert row["mean"] == pytest.approx(0.6) and row["seeds"] == 2 and row["std"] == pytest.approx(0.1414, abs=1e-3)
+
+
+def test_noise_profile_averages_within_then_over_seeds():
+    from nml_tutorial.results import noise_profile
+
+    table = pd.DataFrame([{"protocol": "tuned", "method": "linear_probe", "test_domain": "mnist", "noise_ratio": r,
+                           "seed": s, "accuracy": a, "sve": v}
+                          for r, s, a, v in [(0.0, 0, 0.5, 2.0), (0.0, 1, 0.7, 3.0), (0.3, 0, 0.9, 1.0),
+                                             (0.3, 1, 0.9, 1.0), (0.3, 1, 0.7, 1.0)]])
+    profile = noise_profile(table, test_domain="mnist")
+    # seed 1 at 30 % has two rows: averaged within the seed first (0.8), then over seeds: (0.9 + 0.8) / 2
+    assert profile["accuracy"].tolist() == pytest.approx([0.6, 0.85])
+    assert profile["directions_used"].tolist() == pytest.approx([math.exp(2.5), math.exp(1.0)])
 
 
 def test_a_sweep_of_the_study_protocol_alone_draws_its_figures(tmp_path):

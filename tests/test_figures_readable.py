@@ -1,12 +1,15 @@
 """Every figure rendered to PNG keeps its text inside the canvas: nothing drawn touches the border (a cut title,
 tick label, legend or axis title would)."""
 
+import functools
 import shutil
+from io import BytesIO
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from PIL import Image
 
 from nml_tutorial import noise, viz
 from nml_tutorial.data.synthetic import class_name, class_table
@@ -31,6 +34,7 @@ def fake_tables(seeds=(0, 1)):
     return table, spectra
 
 
+@functools.cache
 def figures():
     table, spectra = fake_tables()
     names = [class_name(*row) for row in class_table(10)]  # the longest real class names
@@ -51,42 +55,33 @@ def figures():
     }
 
 
-@pytest.fixture(scope="module")
-def rendered():
+def render(fig) -> np.ndarray:
+    """The figure as kaleido draws it, RGB pixels; a visible skip where no Chrome is installed."""
     if not (shutil.which("chromium") or shutil.which("google-chrome")):
         pytest.skip("no Chromium or Chrome for kaleido: figures cannot be rendered here (apt-get install chromium)")
     from nml_tutorial.viz.export import _png
 
-    from io import BytesIO
-    from PIL import Image
+    return np.array(Image.open(BytesIO(_png(fig))).convert("RGB"))
 
-    return {name: np.array(Image.open(BytesIO(_png(fig))).convert("RGB")) for name, fig in figures().items()}
+
+def inked_border(pixels: np.ndarray) -> int:
+    """How many pixels of the outer frame are drawn on (darker than near-white)."""
+    frame = np.concatenate([pixels[:BORDER].reshape(-1, 3), pixels[-BORDER:].reshape(-1, 3),
+                            pixels[:, :BORDER].reshape(-1, 3), pixels[:, -BORDER:].reshape(-1, 3)])
+    return int((frame < 235).any(axis=1).sum())
 
 
 @pytest.mark.parametrize("name", list(figures()))
-def test_nothing_is_cut_at_the_canvas_border(rendered, name, artifacts):
-    pixels = rendered[name]
-    frame = np.concatenate([pixels[:BORDER].reshape(-1, 3), pixels[-BORDER:].reshape(-1, 3),
-                            pixels[:, :BORDER].reshape(-1, 3), pixels[:, -BORDER:].reshape(-1, 3)])
-    inked = (frame < 235).any(axis=1)
-    from PIL import Image
+def test_nothing_is_cut_at_the_canvas_border(name, artifacts):
+    pixels = render(figures()[name])
     Image.fromarray(pixels).save(artifacts / f"figure_{name}.png")
-    assert not inked.any(), f"{name}: {inked.sum()} border pixels are drawn on: something is cut at the edge"
+    assert inked_border(pixels) == 0, f"{name}: border pixels are drawn on: something is cut at the edge"
 
 
-def test_the_border_check_sees_a_cut_title(artifacts):
-    if not (shutil.which("chromium") or shutil.which("google-chrome")):
-        pytest.skip("no Chromium or Chrome for kaleido (apt-get install chromium)")
-    from io import BytesIO
-
-    from PIL import Image
-
-    from nml_tutorial.viz.export import _png
-
+def test_the_border_check_sees_a_cut_title():
     fig = viz.transition_heatmap(noise.symmetric_matrix(3, 0.2), ["a", "b", "c"])
     fig.update_layout(title={"text": "W" * 200, "x": 0.02, "y": 0.97})  # runs off the right edge
-    pixels = np.array(Image.open(BytesIO(_png(fig))).convert("RGB"))
-    assert (pixels[:, -BORDER:] < 235).any()
+    assert inked_border(render(fig)) > 0
 
 
 def test_error_bars_only_with_several_seeds_and_chance_lines_drawn():

@@ -38,7 +38,7 @@ def test_committed_notebook_is_clean_and_parameterised(path):
     if loads_models:  # the model zoo is a choice the reader sees and can turn off
         assert "RETRAIN = False" in tagged[0].source and "zoo=not RETRAIN" in "".join(c.source for c in code)
     assert "assert" in code[-1].source, "the last cell checks the lesson against the numbers just computed"
-    header, footer = book.cells[0].source, book.cells[-1].source
+    header = book.cells[0].source
     for part in ("**You will**", "**Before this**", "**Time**", "**The study**", "arxiv.org/abs/2309.17002"):
         assert part in header, f"the header states {part}"
     assert "TIME_" not in header, "the header's time is measured, not a placeholder"

@@ -266,8 +266,8 @@ def id_ood_curve(table: pd.DataFrame, task: str = "downstream_classes", method: 
     fig.update_layout(title=f"{METHOD_NAMES.get(method, method)}, {_TASK_TITLES.get(task, task).split(' (')[0]}"
                             + (f": {marker:.1%} noise" if marker is not None else ""),
                       xaxis_title=_noise_label(rows), yaxis_title="top-1 accuracy (%)",
-                      template="plotly_white", width=540, height=460,
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0}, margin={"b": 110})
+                      template="plotly_white", width=540, height=480)
+    _legend_below(fig)
     return fig
 
 
@@ -284,8 +284,8 @@ def spectrum_at(spectra_table: pd.DataFrame, ratio: float, task: str = "downstre
         fig.add_trace(go.Scatter(x=line["index"], y=line["mean"], mode="lines", name=name, line={"color": colour}))
     fig.update_yaxes(type="log", exponentformat="power", dtick=1, title_text="share of the spectrum, σᵢ / Σσ (log)")
     fig.update_layout(title=f"Spectrum of {domain} features: {ratio:.1%} noise against clean",
-                      xaxis_title="direction i (largest first)", template="plotly_white", width=540, height=460,
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0}, margin={"b": 110})
+                      xaxis_title="direction i (largest first)", template="plotly_white", width=540, height=480)
+    _legend_below(fig)
     return fig
 
 
