@@ -84,6 +84,15 @@ def pair_noise(labels: torch.Tensor, num_classes: int, ratio: float, seed: int =
     return _flip(labels, ratio, seed, lambda old, g: (old + 1) % num_classes)
 
 
+def uniform_noise(labels: torch.Tensor, num_classes: int, ratio: float, seed: int = 0) -> NoisyLabels:
+    """The official downstream code's noise: exactly round(ratio * N) samples draw a new label from *all* classes,
+    so about 1/C of them keep theirs and the flip rate is ratio * (1 - 1/C); ``corrupted`` marks the changed ones.
+    Notebook 07_full_scale."""
+    _check_labels(labels, num_classes)
+    drawn = _flip(labels, ratio, seed, lambda old, g: torch.randint(0, num_classes, old.shape, generator=g))
+    return NoisyLabels(drawn.labels, drawn.labels != labels)
+
+
 def _check_transition(T: torch.Tensor) -> torch.Tensor:
     T = torch.as_tensor(T, dtype=torch.float64).cpu()
     if T.dim() != 2 or T.shape[0] != T.shape[1]:
@@ -145,6 +154,13 @@ def pair_matrix(num_classes: int, ratio: float) -> torch.Tensor:
     return T
 
 
+def uniform_matrix(num_classes: int, ratio: float) -> torch.Tensor:
+    """Transition matrix of uniform noise: ratio / C everywhere, plus 1 - ratio on the diagonal. Notebook 07_full_scale."""
+    ratio = _check_ratio(ratio)
+    return torch.full((num_classes, num_classes), ratio / num_classes, dtype=torch.float64) + \
+        torch.eye(num_classes, dtype=torch.float64) * (1.0 - ratio)
+
+
 def empirical_transition(clean: torch.Tensor, noisy: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Row-normalised counts: entry [i, j] is the fraction of class-i samples that carry label j. Notebook 01_noise."""
     _check_labels(clean, num_classes)
@@ -157,7 +173,8 @@ def empirical_transition(clean: torch.Tensor, noisy: torch.Tensor, num_classes: 
 
 
 # noise type -> (sampler, its designed transition matrix)
-NOISE_TYPES = {"symmetric": (symmetric_noise, symmetric_matrix), "pair": (pair_noise, pair_matrix)}
+NOISE_TYPES = {"symmetric": (symmetric_noise, symmetric_matrix), "pair": (pair_noise, pair_matrix),
+               "uniform": (uniform_noise, uniform_matrix)}
 
 
 def _kind(noise_type: str):
@@ -168,7 +185,7 @@ def _kind(noise_type: str):
 
 def apply_label_noise(labels: torch.Tensor, num_classes: int, noise_type: str, ratio: float,
                       seed: int = 0) -> NoisyLabels:
-    """Dispatch by name: ``"symmetric"`` or ``"pair"``. Notebook 01_noise."""
+    """Dispatch by name: ``"symmetric"`` (every chosen label flips), ``"pair"`` or ``"uniform"``. Notebook 01_noise."""
     return _kind(noise_type)[0](labels, num_classes, ratio, seed=seed)
 
 

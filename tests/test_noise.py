@@ -102,3 +102,15 @@ def test_caption_noise_is_a_permutation_with_exact_swaps(ratio):
 def test_caption_noise_single_swap_is_rejected():
     with pytest.raises(ValueError, match="exactly one"):
         noise.caption_noise(10, 0.1)
+
+
+def test_uniform_noise_redraws_from_all_classes_so_it_flips_ratio_times_one_minus_one_over_c():
+    y = torch.arange(4).repeat(5000)  # 20,000 labels, 4 classes
+    noisy = noise.uniform_noise(y, 4, 0.4, seed=3)
+    # 8,000 redrawn, a quarter of them keep their label: 6,000 +- binomial noise (sd 39) flip
+    assert abs(int(noisy.corrupted.sum()) - 6000) < 200
+    assert torch.equal(noisy.corrupted, noisy.labels != y)
+    T = noise.empirical_transition(y, noisy.labels, 4)
+    assert torch.allclose(T, noise.uniform_matrix(4, 0.4), atol=0.02)
+    assert torch.allclose(noise.uniform_matrix(4, 0.4).sum(1), torch.ones(4, dtype=torch.float64))
+    assert torch.equal(noise.apply_label_noise(y, 4, "uniform", 0.4, seed=3).labels, noisy.labels)
