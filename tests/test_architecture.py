@@ -6,10 +6,11 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "nml_tutorial"
 # The layers of docs/architecture.md, lowest first.
 LAYERS = [
-    ["io", "runtime", "augment", "noise", "models", "zoo", "data.common", "notebooks"],
-    ["data.synthetic", "data.real", "features", "results", "training", "viz.export"],
-    ["data.captions", "data", "probe", "spectrum", "embedding", "claims"],
-    ["clip", "nmtune", "viz.figures"],
+    ["io", "runtime", "augment", "noise", "models", "zoo", "data.common", "data.classes", "notebooks"],
+    ["data.synthetic", "data.real", "data.files", "features", "results", "training", "viz.export"],
+    ["data.captions", "data.imagenet", "data.cifar", "data.domainnet", "data.memmap", "data.label_files",
+     "data.image_text", "probe", "spectrum", "embedding", "claims"],
+    ["data", "clip", "nmtune", "viz.figures"],
     ["pretrain", "viz.widgets"],
     ["presets", "viz"],
     ["tasks"],

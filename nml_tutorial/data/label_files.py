@@ -1,0 +1,77 @@
+"""Noisy-label files: deterministic noisy labels for a dataset written once to ``.npy`` with a report of the
+realised rate and transition matrix, and the public Noisy Imagenette label CSVs (notebook 07_full_scale).
+
+Pre-training reads such a file (``noise_type="file"``), so every process of a multi-GPU run, and every rerun,
+trains on the same labels without drawing them again.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..io import atomic_write_json, atomic_write_bytes
+from ..noise import apply_label_noise, empirical_transition, transition_matrix
+from .files import require_file
+
+MODES = {"flip": "symmetric", "uniform": "uniform"}  # file mode -> noise type of nml_tutorial.noise
+
+
+def _save_npy(array: np.ndarray, path: Path) -> Path:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return atomic_write_bytes(buffer.getvalue(), path)
+
+
+def write_noisy_labels(labels, num_classes: int, ratio: float, mode: str, seed: int, out_dir) -> tuple[Path, dict]:
+    """``<out_dir>/<mode>_<ratio>_seed<seed>.npy`` and a ``.json`` report beside it: ``flip`` moves exactly
+    round(ratio N) labels to another class (the package's symmetric noise); ``uniform`` redraws them from all classes
+    (the official downstream code), so about ratio (1 - 1/C) of them change."""
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose 'flip' (always another class) or 'uniform' (any class)")
+    clean = torch.as_tensor(np.asarray(labels)).long()
+    noisy = apply_label_noise(clean, num_classes, MODES[mode], ratio, seed=seed)
+    out_dir = Path(out_dir)
+    path = out_dir / f"{mode}_{ratio:g}_seed{seed}.npy"
+    T = empirical_transition(clean, noisy.labels, num_classes)
+    designed = transition_matrix(MODES[mode], num_classes, ratio)
+    present = torch.bincount(clean, minlength=num_classes) > 0
+    report = {"file": path.name, "mode": mode, "ratio": ratio, "seed": seed, "num_classes": num_classes,
+              "count": clean.numel(), "realised_flip_rate": noisy.realised_ratio,
+              "expected_flip_rate": ratio if mode == "flip" else ratio * (1 - 1 / num_classes),
+              "transition_diagonal_mean": float(T.diagonal()[present].mean()),
+              "transition_max_abs_error": float((T - designed)[present].abs().max()),
+              "transition_file": path.with_suffix(".transition.npy").name}
+    _save_npy(T.numpy(), path.with_suffix(".transition.npy"))
+    atomic_write_json(report, path.with_suffix(".json"))
+    _save_npy(noisy.labels.numpy(), path)
+    return path, report
+
+
+def noisy_imagenette_labels(csv_path, memmap_root, column: str = "noisy_labels_5") -> np.ndarray:
+    """Noisy Imagenette's published labels (``noisy_imagenette.csv``: ``path``, ``noisy_labels_{0,1,5,25,50}``) for
+    a memmap dataset built from Imagenette's ``train`` folder, aligned by file path, as class indices."""
+    path = require_file(csv_path, "Noisy Imagenette CSV", "it ships in imagenette2.tgz as noisy_imagenette.csv")
+    root = Path(memmap_root)
+    meta = json.loads(require_file(root / "meta.json", "memmap meta.json", "build it with build_memmap.py").read_text())
+    index = {w: i for i, w in enumerate(meta["classes"])}
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or column not in rows[0] or "path" not in rows[0]:
+        raise ValueError(f"{path} has no 'path' and {column!r} columns; columns are {list(rows[0]) if rows else []}")
+    by_name = {Path(r["path"]).name: r[column] for r in rows}
+    names = [Path(line).name for line in (root / "files.txt").read_text().splitlines()]
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise ValueError(f"{len(missing)} images of {root} are not in {path}, e.g. {missing[0]}; was the memmap built "
+                         "from Imagenette's train folder?")
+    unknown = {by_name[n] for n in names} - set(index)
+    if unknown:
+        raise ValueError(f"{path} labels {sorted(unknown)[:3]} are not classes of {root}")
+    return np.array([index[by_name[n]] for n in names], dtype=np.int64)
