@@ -19,7 +19,8 @@ def _sweep(args) -> int:
     started = time.perf_counter()
     swept = sweep.run_sweep(args.preset, seeds=args.seeds, noise_ratios=args.noise, methods=args.methods,
                             protocols=args.protocols, cache_dir=args.cache, out_dir=args.out, device=args.device,
-                            progress=not args.no_progress, objective=args.objective)
+                            progress=not args.no_progress, objective=args.objective, arch=args.arch,
+                            pretrain_data=args.pretrain_data, noise_type=args.noise_type)
     out, table = Path(args.out), swept.table
     protocol = table["protocol"].iloc[0]  # the figures show the first protocol the sweep ran
     figures = {"accuracy_vs_noise": viz.accuracy_vs_noise(table, protocol=protocol),
@@ -67,6 +68,18 @@ def _zoo(args) -> int:
     return 0
 
 
+def _json_dict(text: str) -> dict:
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not JSON ({err}); quote it: '{{\"name\": \"memmap\", ...}}'") from err
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object of load_dataset arguments")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nml-tutorial", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -76,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="supervised (label noise) or clip (caption noise, tiny open_clip model)")
     sweep_cmd.add_argument("--seeds", type=int, nargs="+", help="override the preset's seeds, e.g. --seeds 0 1 2")
     sweep_cmd.add_argument("--noise", type=float, nargs="+", help="override the noise ratios (fractions in [0, 1])")
+    sweep_cmd.add_argument("--arch", help="pre-trained model: resnet_small, resnet18, resnet50; with --objective clip "
+                           "an open_clip config (RN50, ViT-B-16: 224-px images)")
+    sweep_cmd.add_argument("--pretrain-data", type=_json_dict, metavar="JSON",
+                           help='pre-training data as load_dataset arguments, e.g. \'{"name": "memmap", "root": '
+                           '"data/in100-64", "noisy_labels": "noisy/flip_{ratio:g}_seed{seed}.npy"}\'')
+    sweep_cmd.add_argument("--noise-type", help="symmetric, pair, uniform, or file (labels from --pretrain-data's "
+                           "noisy_labels)")
     sweep_cmd.add_argument("--methods", nargs="+", help=f"override the methods, from {', '.join(presets.ALL_METHODS)}")
     sweep_cmd.add_argument("--protocols", nargs="+", choices=presets.PROTOCOLS,
                        help="evaluation protocols (default both): tuned, and the study's own")

@@ -3,7 +3,8 @@
 Two model configs ship with the package (``nml-tiny-rn``: a small ModifiedResNet image tower;
 ``nml-tiny-vit``: a 3-layer ViT on 4-px patches; both with a 2-layer text transformer and open_clip's
 BPE tokenizer) and are added to open_clip's registry, so ``open_clip.create_model("nml-tiny-rn",
-pretrained=None)`` works; nothing is downloaded. Introduced in notebook 06_clip.
+pretrained=None)`` works; nothing is downloaded. open_clip's own configs (``"RN50"``, ``"ViT-B-16"``, 224-px
+images) build the same way, randomly initialised, for full-scale runs. Introduced in notebook 06_clip.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .io import atomic_torch_save, atomic_write_json
 from .models import Normalise
 from .probe import top1
 from .runtime import autocast, resolve_device, resolve_precision
-from .training import fit, with_defaults
+from .training import batches_from, fit, with_defaults
 
 CONFIG_DIR = Path(__file__).parent / "clip_configs"
 CLIP_MODELS = tuple(sorted(p.stem for p in CONFIG_DIR.glob("*.json")))
@@ -62,8 +63,9 @@ class ClipModel(nn.Module):
     def __init__(self, name: str, clip: nn.Module | None = None, config: dict | None = None):
         super().__init__()
         register_configs()
-        if clip is None and name not in CLIP_MODELS:
-            raise ValueError(f"unknown CLIP model {name!r}; choose one of {list(CLIP_MODELS)}")
+        if clip is None and name not in CLIP_MODELS + tuple(open_clip.list_models()):
+            raise ValueError(f"unknown CLIP model {name!r}; choose one of {list(CLIP_MODELS)} or an open_clip config "
+                             "such as 'RN50' or 'ViT-B-16' (open_clip.list_models())")
         self.name = name
         self.config = config or open_clip.get_model_config(name)
         self.clip = clip if clip is not None else _untrained(name)
@@ -158,12 +160,12 @@ def train_contrastive(model: ClipModel, images: torch.Tensor, tokens: torch.Tens
     device = resolve_device(device)
     precision = resolve_precision(hp["amp"], device)
     model.to(device)
-    images, tokens = images.to(device), tokens.to(device)
+    take, tokens = batches_from(images, device), tokens.to(device)
     swapped = swapped.to(device) if swapped is not None else torch.zeros(len(images), dtype=torch.bool, device=device)
     loss_fn = ClipLoss()
 
     def step(idx: torch.Tensor, g: torch.Generator):
-        x = crop_flip(images[idx], g, padding=hp["padding"]) if hp["augment"] else images[idx]
+        x = crop_flip(take(idx), g, padding=hp["padding"]) if hp["augment"] else take(idx)
         with autocast(device, precision):
             image_f = F.normalize(model.features(x).float(), dim=-1)
             text_f = F.normalize(model.encode_text(tokens[idx]).float(), dim=-1)

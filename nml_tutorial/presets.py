@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 
 from .data import DOMAINS
+from .models import ARCHITECTURES
 from .nmtune import HEAD_DEFAULTS, METHODS, PE_DEFAULTS, PE_METHODS, STUDY_HEAD_DEFAULTS, resolve_weights
 from .pretrain import CLIP_DEFAULTS, PRETRAIN_DEFAULTS
 from .probe import STUDY_PROBE_DEFAULTS
@@ -119,10 +120,14 @@ PRESETS["extended"] = {
 }
 
 
-def get_preset(name: str, objective: str = "supervised", **overrides) -> dict:
+def get_preset(name: str, objective: str = "supervised", arch: str | None = None, pretrain_data: dict | None = None,
+               **overrides) -> dict:
     """A deep copy of a named preset for an objective, with top-level ``overrides`` (e.g. ``seeds=[0, 1]``).
 
     ``objective="clip"`` applies the preset's ``clip`` section (contrastive pre-training, caption noise).
+    ``arch`` replaces the pre-trained model (``"resnet50"``; for CLIP an open_clip config such as ``"RN50"``),
+    ``pretrain_data`` the pre-training data (a :func:`~nml_tutorial.data.load_dataset` dict, e.g. a memmap
+    ImageNet subset whose ``noisy_labels`` may name ``{ratio}`` and ``{seed}``, with ``noise_type="file"``).
     Notebook 02_pretrain.
     """
     if name not in PRESETS:
@@ -135,27 +140,45 @@ def get_preset(name: str, objective: str = "supervised", **overrides) -> dict:
         if clip is None:
             raise ValueError(f"preset {name!r} has no CLIP settings; use --preset quick")
         preset.update(clip, objective="clip")
-    unknown = set(overrides) - set(preset)
+    unknown = set(overrides) - set(preset) - {"dataset_tasks"}
     if unknown:
         raise ValueError(f"unknown preset keys {sorted(unknown)}; known: {sorted(preset)}")
     preset.update({k: v for k, v in overrides.items() if v is not None})
+    if arch is not None:
+        if objective == "clip":
+            preset["pretrain"]["model"] = arch
+        elif arch not in ARCHITECTURES:
+            raise ValueError(f"unknown arch {arch!r}; choose one of {list(ARCHITECTURES)}")
+        else:
+            preset["pretrain"]["arch"] = arch
+    if pretrain_data is not None:
+        if "name" not in pretrain_data:
+            raise ValueError("pretrain_data needs a 'name' (a load_dataset name such as 'memmap') and its arguments")
+        preset.setdefault("probe_data", preset["pretrain"]["data"])  # the synthetic probe tasks keep their data
+        preset["pretrain"]["data"] = dict(pretrain_data)
     unknown_protocols = set(preset["protocols"]) - set(PROTOCOLS)
     if unknown_protocols:
         raise ValueError(f"unknown protocols {sorted(unknown_protocols)}; choose from {list(PROTOCOLS)}")
     unknown_methods = set(preset["methods"]) - set(ALL_METHODS)
     if unknown_methods:
         raise ValueError(f"unknown methods {sorted(unknown_methods)}; choose from {list(ALL_METHODS)}")
-    unknown_tasks = set(preset["tasks"]) - set(TASKS)
+    unknown_tasks = set(preset["tasks"]) - set(TASKS) - set(preset.get("dataset_tasks", {}))
     if unknown_tasks:
-        raise ValueError(f"unknown tasks {sorted(unknown_tasks)}; choose from {list(TASKS)}")
+        raise ValueError(f"unknown tasks {sorted(unknown_tasks)}; choose from {list(TASKS)} or define them in "
+                         "the preset's dataset_tasks")
     if "zero_shot" in preset["methods"] and preset["objective"] != "clip":
         raise ValueError("zero_shot needs a text encoder: use it with objective 'clip'")
     return preset
 
 
 def run_config(preset: dict, noise_ratio: float, seed: int) -> dict:
-    """The pre-training config of one run of a sweep. Notebook 06_clip."""
-    return {**preset["pretrain"], "noise_type": preset["noise_type"], "noise_ratio": float(noise_ratio),
+    """The pre-training config of one run of a sweep; ``{ratio}`` and ``{seed}`` in the data's string arguments
+    (a noisy-label file per run) are filled in. Notebook 06_clip."""
+    config = copy.deepcopy(preset["pretrain"])
+    if "data" in config:
+        config["data"] = {key: value.format(ratio=float(noise_ratio), seed=int(seed)) if isinstance(value, str)
+                          else value for key, value in config["data"].items()}
+    return {**config, "noise_type": preset["noise_type"], "noise_ratio": float(noise_ratio),
             "seed": int(seed)}
 
 

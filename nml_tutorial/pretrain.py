@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from .clip import CLIP_TRAIN_DEFAULTS, ClipModel, load_clip, save_clip, train_contrastive
-from .data import LabeledImages, load_dataset
+from .data import ImageTextPairs, LabeledImages, load_dataset
 from .data.captions import synthetic_captions
 from .io import atomic_torch_save, atomic_write_json, config_key
 from .models import build_model
@@ -98,9 +98,18 @@ def _cached_run(kind: str, config: dict | None, defaults: dict, device, cache_di
 
 def pretraining_labels(config: dict, device=None) -> tuple[LabeledImages, NoisyLabels]:
     """The images of a supervised run's ``config`` and the noisy labels it trains on (``.corrupted`` marks the
-    flipped ones): exactly what :func:`pretrain_supervised` uses (notebook 04_spectrum)."""
+    flipped ones): exactly what :func:`pretrain_supervised` uses (notebook 04_spectrum).
+
+    ``noise_type="file"`` reads them from the dataset's noisy-label file (``data.noisy_labels`` of a memmap
+    dataset, written by ``data_scripts/noisy_labels.py``) instead of drawing them."""
     config = with_defaults(config, PRETRAIN_DEFAULTS)
     data = load_dataset(**config["data"], device=resolve_device(device))
+    if config["noise_type"] == "file":
+        if "noisy_labels" not in data.attributes:
+            raise ValueError("noise_type 'file' needs a dataset with a noisy-label file: data={'name': 'memmap', "
+                             "'root': ..., 'noisy_labels': 'noisy/flip_0.1_seed0.npy'}")
+        noisy = data.attributes["noisy_labels"].to(data.labels.device)
+        return data, NoisyLabels(noisy, noisy != data.labels)
     return data, apply_label_noise(data.labels, data.num_classes, config["noise_type"], config["noise_ratio"],
                                    seed=config["seed"])
 
@@ -138,7 +147,10 @@ def pretrain_supervised(config: dict | None = None, cache_dir=".cache", device=N
 
 def pretrain_clip(config: dict | None = None, cache_dir=".cache", device=None, progress: bool = True,
                   zoo: bool = False) -> PretrainedRun:
-    """Pre-train a tiny CLIP on captions of which ``noise_ratio`` are swapped, cached like :func:`pretrain_supervised`.
+    """Pre-train a CLIP on captions of which ``noise_ratio`` are swapped, cached like :func:`pretrain_supervised`.
+
+    The captions are generated for the synthetic images, or read with the images (``data={"name": "image_text",
+    ...}``); ``model`` is a package config (``nml-tiny-rn``) or open_clip's (``RN50``, ``ViT-B-16``: 224-px images).
 
     The finished model is saved in open_clip's ``local-dir:`` format (``<cache>/clip/<key>/model``). Notebook 06_clip.
     """
@@ -148,7 +160,8 @@ def pretrain_clip(config: dict | None = None, cache_dir=".cache", device=None, p
         data = load_dataset(**config["data"], device=device)
         seed_everything(config["seed"])
         model = ClipModel(config["model"])
-        tokens = model.tokenize(synthetic_captions(data, seed=config["caption_seed"]))
+        captions = data.captions if isinstance(data, ImageTextPairs) else synthetic_captions(data, seed=config["caption_seed"])
+        tokens = model.tokenize(captions)
         index = caption_noise(len(data), config["noise_ratio"], seed=config["seed"])
         history = train_contrastive(model, data.images, tokens[index], {k: config[k] for k in CLIP_TRAIN_DEFAULTS},
                                     swapped=index != torch.arange(len(data)), checkpoint_path=folder / "checkpoint.pt",

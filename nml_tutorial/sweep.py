@@ -66,7 +66,8 @@ class Sweep:
 def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, methods=None, protocols=None,
               cache_dir=".cache",
               out_dir=None, device=None, progress: bool = True, objective: str = "supervised",
-              zoo: bool = False) -> Sweep:
+              zoo: bool = False, arch: str | None = None, pretrain_data: dict | None = None,
+              noise_type: str | None = None) -> Sweep:
     """Pre-train at every noise ratio and seed, evaluate every method on every task.
 
     Prints one line per run saying where its model came from and how long it took. With ``zoo`` the
@@ -75,8 +76,8 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
     Notebook 00_quickstart.
     """
     if isinstance(preset, str):
-        preset = get_preset(preset, objective, seeds=seeds, noise_ratios=noise_ratios, methods=methods,
-                            protocols=protocols)
+        preset = get_preset(preset, objective, arch=arch, pretrain_data=pretrain_data, seeds=seeds,
+                            noise_ratios=noise_ratios, methods=methods, protocols=protocols, noise_type=noise_type)
     device = resolve_device(device)
     started = time.perf_counter()
     tasks = build_probe_tasks(preset, device)

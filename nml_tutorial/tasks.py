@@ -52,7 +52,7 @@ class ProbeTask:
 def _synthetic_task(name: str, preset: dict, classes, train_split: str, test_domains: dict, device,
                     num_classes: int | None = None) -> ProbeTask:
     """A photo-trained probe task on synthetic ``classes``; ``test_domains`` maps test name -> (domain, strength)."""
-    data = preset["pretrain"]["data"]
+    data = preset.get("probe_data", preset["pretrain"]["data"])
     common = {"num_classes": num_classes or data["num_classes"], "image_size": data["image_size"],
               "seed": data["seed"], "classes": classes}
     spec = {**common, "train_per_class": preset["probe_train_per_class"],
@@ -69,20 +69,35 @@ def _synthetic_task(name: str, preset: dict, classes, train_split: str, test_dom
     return ProbeTask(name, spec, load)
 
 
+def _dataset_task(name: str, spec: dict, device) -> ProbeTask:
+    """A probe task on data you have on disk: ``spec = {"train": {load_dataset args}, "tests": {test name:
+    {load_dataset args}}}``, e.g. CIFAR-10 train, tested on CIFAR-10 and ImageNet-R (notebook 07_full_scale)."""
+    if set(spec) != {"train", "tests"} or not spec["tests"]:
+        raise ValueError(f"dataset task {name!r} needs exactly 'train' and 'tests' (a dict of test name -> "
+                         f"load_dataset arguments), got keys {sorted(spec)}")
+
+    def load():
+        return (load_dataset(**spec["train"], device=device),
+                {test: load_dataset(**args, device=device) for test, args in spec["tests"].items()})
+
+    return ProbeTask(name, spec, load)
+
+
 def build_probe_tasks(preset: dict, device=None) -> list[ProbeTask]:
     """Render or load every probe dataset the preset's ``tasks`` name (once per sweep, shared by all runs).
 
     In-domain data *other* than the pre-training classes, as the study's ID sets are: ``downstream_classes``
     (held-out classes), ``new_classes`` (classes of the generator's wider table, never in the 60-class
     table), ``digits`` (real MNIST) and ``fashion`` (real Fashion-MNIST). Shifted: every synthetic domain at
-    full strength, and (``downstream_classes``) each style mixed into the photo at ``shift_strengths``.
-    Notebook 05_nmtune.
+    full strength, and (``downstream_classes``) each style mixed into the photo at ``shift_strengths``. Tasks on
+    data from disk are defined in the preset's ``dataset_tasks``. Notebook 05_nmtune.
     """
-    unknown = set(preset["tasks"]) - set(TASKS)
+    dataset_tasks = preset.get("dataset_tasks", {})
+    unknown = set(preset["tasks"]) - set(TASKS) - set(dataset_tasks)
     if unknown:
-        raise ValueError(f"unknown tasks {sorted(unknown)}; choose from {list(TASKS)}")
+        raise ValueError(f"unknown tasks {sorted(unknown)}; choose from {list(TASKS)} or define them in dataset_tasks")
     device = resolve_device(device)
-    data = preset["pretrain"]["data"]
+    data = preset.get("probe_data", preset["pretrain"]["data"])
     size, domains = data["image_size"], preset["domains"]
     every_domain = {d: (d, 1.0) for d in domains}
     graded = {f"{d}@{s:.2f}": (d, s) for d in domains if d != "photo" for s in preset["shift_strengths"]}
@@ -102,6 +117,8 @@ def build_probe_tasks(preset: dict, device=None) -> list[ProbeTask]:
                 load_dataset("mnist5k", split="train", image_size=size, device=device),
                 {"mnist": load_dataset("mnist5k", split="test", image_size=size, device=device),
                  "uci_digits": load_dataset("digits", split="all", image_size=size, device=device)})))
+        elif name in dataset_tasks:
+            tasks.append(_dataset_task(name, dataset_tasks[name], device))
         elif name == "fashion":
             n_train, n_test = 10 * preset["probe_train_per_class"], 10 * preset["probe_test_per_class"]
             tasks.append(ProbeTask("fashion", {"fashion": [n_train, n_test], "image_size": size}, lambda: (

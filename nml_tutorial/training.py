@@ -57,6 +57,22 @@ def warmup_cosine(total_steps: int, warmup_fraction: float):
     return factor
 
 
+# Training data up to this size move to the device once; larger sets (a memory-mapped ImageNet) stay in host
+# memory and stream to the device batch by batch.
+RESIDENT_BYTES = 4 * 2**30
+
+
+def batches_from(images: torch.Tensor, device) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``take(idx) -> images[idx]`` on ``device``: from a copy on the device when the images fit
+    (:data:`RESIDENT_BYTES`), else gathered in host memory (pages of a memory map) and sent batch by batch.
+    Notebook 07_full_scale."""
+    device = torch.device(device)
+    if images.device == device or images.numel() * images.element_size() <= RESIDENT_BYTES:
+        resident = images.to(device)
+        return lambda idx: resident[idx]
+    return lambda idx: images[idx.cpu()].to(device, non_blocking=True)
+
+
 def train_mode(model: torch.nn.Module) -> None:
     """``model.train()``, except BatchNorm layers whose parameters are all frozen keep their statistics.
     Notebook 02_pretrain."""
@@ -154,12 +170,12 @@ def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch
     device = resolve_device(device)
     precision = resolve_precision(hp["amp"], device)
     model.to(device=device, memory_format=torch.channels_last)  # 1.3-1.7x faster on CPUs too (bench/)
-    images, labels = images.to(device), labels.to(device)
+    take, labels = batches_from(images, device), labels.to(device)
     clean = clean_labels.to(device) if clean_labels is not None else labels
     corrupted = labels != clean
 
     def step(idx: torch.Tensor, g: torch.Generator):
-        x, y = images[idx], labels[idx]
+        x, y = take(idx), labels[idx]
         if hp["augment"]:
             x = crop_flip(x, g, padding=hp["padding"])
         with autocast(device, precision):

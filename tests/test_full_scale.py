@@ -1,0 +1,96 @@
+"""The full-scale path on miniature data: another architecture, a memmap dataset with noisy-label files, probe
+tasks on data from disk, open_clip's full-size configs and image-text pairs through the CLIP loop."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import miniatures
+from nml_tutorial.cli import main
+from nml_tutorial.data.classes import imagenet_wnids
+from nml_tutorial.data.imagenet import folder_files
+from nml_tutorial.data.label_files import write_noisy_labels
+from nml_tutorial.data.memmap import write_memmap
+from nml_tutorial.presets import get_preset, run_config
+from nml_tutorial.pretrain import pretrain_clip, pretraining_labels
+from nml_tutorial.sweep import run_sweep
+
+
+@pytest.fixture(scope="module")
+def memmap_set(tmp_path_factory):
+    """5 ImageNet classes x 12 images as a memmap dataset at 16 px, with flip-noise files at 0 and 30 %."""
+    root = tmp_path_factory.mktemp("in5")
+    miniatures.imagenet_folder(root / "train", imagenet_wnids()[:5], per_class=12, size=24)
+    write_memmap(folder_files(root / "train"), root / "mm", image_size=16, progress=False)
+    labels = np.load(root / "mm" / "labels.npy")
+    for ratio in (0.0, 0.3):
+        write_noisy_labels(labels, 5, ratio, "flip", 0, root / "mm" / "noisy")
+    return root / "mm"
+
+
+def test_cli_sweep_pretrains_resnet18_on_a_memmap_with_its_noisy_label_files(memmap_set, tmp_path):
+    data = {"name": "memmap", "root": str(memmap_set), "noisy_labels": "noisy/flip_{ratio:g}_seed{seed}.npy"}
+    code = main(["sweep", "--preset", "tiny", "--arch", "resnet18", "--pretrain-data", json.dumps(data),
+                 "--noise-type", "file", "--methods", "linear_probe", "--protocols", "tuned", "--out",
+                 str(tmp_path / "out"), "--cache", str(tmp_path / "cache"), "--no-progress", "--no-png"])
+    assert code == 0
+    table = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert sorted(table["noise_ratio"].unique()) == [0.0, 0.3] and set(table["arch"]) == {"resnet18"}
+    configs = [json.loads(p.read_text()) for p in (tmp_path / "cache" / "pretrain").glob("*/config.json")]
+    assert sorted(c["arch"] for c in configs) == ["resnet18", "resnet18"]
+    noisy = next(c for c in configs if c["noise_ratio"] == 0.3)
+    assert noisy["data"]["noisy_labels"] == "noisy/flip_0.3_seed0.npy"
+    _, labels = pretraining_labels(noisy)
+    assert int(labels.corrupted.sum()) == 18  # 30 % of 60, read from the file, not drawn
+    history = torch.load(tmp_path / "cache" / "pretrain" / _key(tmp_path, 0.3) / "model.pt", weights_only=False)
+    assert "noisy_fitted" in history["history"][-1]  # the loop saw which labels the file corrupted
+
+
+def _key(tmp_path, ratio):
+    return next(p.parent.name for p in (tmp_path / "cache" / "pretrain").glob("*/config.json")
+                if json.loads(p.read_text())["noise_ratio"] == ratio)
+
+
+def test_a_file_noise_type_without_a_label_file_says_how_to_give_one():
+    config = run_config(get_preset("tiny", noise_type="file"), 0.1, 0)
+    with pytest.raises(ValueError, match="noisy-label file.*noisy_labels"):
+        pretraining_labels(config)
+
+
+def test_a_dataset_task_probes_on_data_from_disk(tmp_path):
+    miniatures.cifar(tmp_path, "cifar10", per_class=3)
+    cifar = {"name": "cifar10", "root": str(tmp_path), "image_size": 16}
+    preset = get_preset("tiny", tasks=["cifar10"], methods=["linear_probe", "nmtune"], method_tasks=["cifar10"],
+                        noise_ratios=[0.0], protocols=["tuned"],
+                        dataset_tasks={"cifar10": {"train": {**cifar, "split": "train"},
+                                                   "tests": {"cifar10": {**cifar, "split": "test"}}}})
+    table = run_sweep(preset, cache_dir=tmp_path / "cache", progress=False).table
+    assert set(table["task"]) == {"cifar10"} and set(table["test_domain"]) == {"cifar10"}
+    assert set(table["method"]) == {"linear_probe", "nmtune"}
+    assert (table["n_test"] == 30).all() and ((table["accuracy"] * 30).round(6) % 1 == 0).all()
+    with pytest.raises(ValueError, match="unknown tasks.*dataset_tasks"):
+        get_preset("tiny", tasks=["cifar100"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, dim", [("RN50", 1024), ("ViT-B-16", 512)])
+def test_open_clip_full_size_configs_build_untrained_and_encode(name, dim):
+    from nml_tutorial.clip import ClipModel
+    from nml_tutorial.features import extract
+
+    model = ClipModel(name)
+    assert model.feature_dim == dim
+    feats = extract(model, torch.randint(0, 256, (2, 3, 224, 224), dtype=torch.uint8), amp="fp32")
+    assert feats.shape == (2, dim) and torch.isfinite(feats).all()
+
+
+def test_image_text_pairs_pretrain_a_clip_with_their_own_captions(tmp_path):
+    miniatures.image_text(tmp_path / "pairs", count=12)
+    config = {"data": {"name": "image_text", "root": str(tmp_path / "pairs"), "image_size": 32},
+              "noise_ratio": 0.5, "epochs": 2, "batch_size": 4}
+    run = pretrain_clip(config, cache_dir=tmp_path / "cache", progress=False)
+    assert len(run.history) == 2 and run.history[-1]["noisy_fitted"] >= 0
+    assert pretrain_clip(config, cache_dir=tmp_path / "cache", progress=False).source == "cache"
