@@ -38,6 +38,23 @@ def _sweep(args) -> int:
     return 0
 
 
+def _pretrain(args) -> int:
+    from .presets import run_config
+    from .pretrain import pretrain_supervised
+    from .runtime import init_distributed, is_main_process, rank_and_world
+
+    device = init_distributed(args.device)
+    preset = presets.get_preset(args.preset, arch=args.arch, pretrain_data=args.pretrain_data,
+                                noise_type=args.noise_type)
+    run = pretrain_supervised(run_config(preset, args.noise, args.seed), cache_dir=args.cache, device=device,
+                              progress=not args.no_progress and is_main_process())
+    if is_main_process():
+        last = run.history[-1] if run.history else {}
+        print(f"{run.source}: {run.folder} ({rank_and_world()[1]} process(es), {len(run.history)} epochs, "
+              f"last loss {last.get('loss', float('nan')):.4f})")
+    return 0
+
+
 def _claims(args) -> int:
     path = Path(args.results)
     if not path.exists():
@@ -106,6 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_cmd.add_argument("--no-progress", action="store_true", help="no progress bars (batch runs)")
     sweep_cmd.add_argument("--no-png", action="store_true", help="write HTML figures only")
     sweep_cmd.set_defaults(func=_sweep)
+    pre = sub.add_parser("pretrain", help="pre-train one run of a preset (under torchrun: on every GPU, or gloo on CPUs)")
+    pre.add_argument("--preset", default="quick", choices=sorted(presets.PRESETS))
+    pre.add_argument("--noise", type=float, default=0.0, help="the noise ratio, a fraction in [0, 1]")
+    pre.add_argument("--seed", type=int, default=0)
+    pre.add_argument("--arch", help="resnet_small, resnet18 or resnet50")
+    pre.add_argument("--pretrain-data", type=_json_dict, metavar="JSON", help="as for sweep")
+    pre.add_argument("--noise-type", help="symmetric, pair, uniform, or file")
+    pre.add_argument("--cache", default=".cache", help="folder of cached runs (shared with sweep)")
+    pre.add_argument("--device", default="auto", help="auto, cpu, cuda (torchrun: one GPU per process)")
+    pre.add_argument("--no-progress", action="store_true")
+    pre.set_defaults(func=_pretrain)
     books = sub.add_parser("notebooks", help="execute the notebook series (quick parameters) with papermill")
     books.add_argument("--out", default="results/notebooks", help="folder for executed notebooks and figures")
     books.add_argument("--cache", default=".cache", help="folder of cached runs, shared with `sweep`")

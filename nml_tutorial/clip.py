@@ -26,7 +26,7 @@ from .data.captions import PROMPTS
 from .io import atomic_torch_save, atomic_write_json
 from .models import Normalise
 from .probe import top1
-from .runtime import autocast, resolve_device, resolve_precision
+from .runtime import autocast, rank_and_world, resolve_device, resolve_precision
 from .training import batches_from, fit, with_defaults
 
 CONFIG_DIR = Path(__file__).parent / "clip_configs"
@@ -157,6 +157,9 @@ def train_contrastive(model: ClipModel, images: torch.Tensor, tokens: torch.Tens
     Notebook 06_clip.
     """
     hp = with_defaults(hp, CLIP_TRAIN_DEFAULTS)
+    if rank_and_world()[1] > 1:
+        raise NotImplementedError("contrastive pre-training runs in one process; multi-GPU CLIP (features gathered "
+                                  "across processes for the loss) is not written yet: run it without torchrun")
     device = resolve_device(device)
     precision = resolve_precision(hp["amp"], device)
     model.to(device)
@@ -164,8 +167,8 @@ def train_contrastive(model: ClipModel, images: torch.Tensor, tokens: torch.Tens
     swapped = swapped.to(device) if swapped is not None else torch.zeros(len(images), dtype=torch.bool, device=device)
     loss_fn = ClipLoss()
 
-    def step(idx: torch.Tensor, g: torch.Generator):
-        x = crop_flip(take(idx), g, padding=hp["padding"]) if hp["augment"] else take(idx)
+    def step(idx: torch.Tensor, g: torch.Generator, span: tuple[int, int]):
+        x = crop_flip(take(idx), g, padding=hp["padding"], span=span) if hp["augment"] else take(idx)
         with autocast(device, precision):
             image_f = F.normalize(model.features(x).float(), dim=-1)
             text_f = F.normalize(model.encode_text(tokens[idx]).float(), dim=-1)

@@ -22,7 +22,7 @@ from .data.captions import synthetic_captions
 from .io import atomic_torch_save, atomic_write_json, config_key
 from .models import build_model
 from .noise import NoisyLabels, apply_label_noise, caption_noise
-from .runtime import resolve_device, resolve_precision, seed_everything
+from .runtime import barrier, is_main_process, resolve_device, resolve_precision, seed_everything
 from .training import TRAIN_DEFAULTS, train_classifier, with_defaults
 from .zoo import find as zoo_lookup
 
@@ -91,8 +91,10 @@ def _cached_run(kind: str, config: dict | None, defaults: dict, device, cache_di
         model, history = load(shipped or folder, config)
         return PretrainedRun(model, config, key, history, objective, "zoo" if shipped else "cache", shipped or folder)
     model, history = train(config, folder)
-    atomic_write_json(config, folder / "config.json")  # written last: marks the run finished
-    (folder / "checkpoint.pt").unlink(missing_ok=True)
+    if is_main_process():  # in a distributed run, rank 0 writes
+        atomic_write_json(config, folder / "config.json")  # written last: marks the run finished
+        (folder / "checkpoint.pt").unlink(missing_ok=True)
+    barrier()
     return PretrainedRun(model.eval(), config, key, history, objective, "trained", folder)
 
 
@@ -132,7 +134,8 @@ def pretrain_supervised(config: dict | None = None, cache_dir=".cache", device=N
         history = train_classifier(model, data.images, noisy.labels, {k: config[k] for k in TRAIN_DEFAULTS},
                                    clean_labels=data.labels, checkpoint_path=folder / "checkpoint.pt", device=device,
                                    progress=progress)
-        atomic_torch_save({"model": model.state_dict(), "history": history, "config": config}, folder / "model.pt")
+        if is_main_process():
+            atomic_torch_save({"model": model.state_dict(), "history": history, "config": config}, folder / "model.pt")
         return model, history
 
     def load(folder: Path, config: dict):

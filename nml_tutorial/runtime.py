@@ -73,3 +73,41 @@ def autocast(device: torch.device, precision: str):
     if precision == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def rank_and_world() -> tuple[int, int]:
+    """This process's rank and the number of processes: (0, 1) unless a process group is running (torchrun)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def is_main_process() -> bool:
+    """True in a single process and in rank 0 of a distributed run: the one that writes files."""
+    return rank_and_world()[0] == 0
+
+
+def barrier() -> None:
+    """Wait for every process of a distributed run (nothing in a single process)."""
+    import torch.distributed as dist
+
+    if rank_and_world()[1] > 1:
+        dist.barrier()
+
+
+def init_distributed(device=None) -> torch.device:
+    """Join the process group torchrun describes (``WORLD_SIZE`` > 1 in the environment): nccl on GPUs, one per
+    process (``LOCAL_RANK``), gloo on CPUs. Returns this process's device; without torchrun, ``resolve_device``."""
+    import torch.distributed as dist
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return resolve_device(device)
+    device = resolve_device(device)
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return device

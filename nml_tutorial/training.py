@@ -14,11 +14,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from tqdm.auto import tqdm
 
 from .augment import crop_flip
 from .io import atomic_torch_save
-from .runtime import autocast, resolve_device, resolve_precision
+from .runtime import autocast, barrier, is_main_process, rank_and_world, resolve_device, resolve_precision
 
 TRAIN_DEFAULTS = {
     "epochs": 10,
@@ -97,24 +98,33 @@ def _optimizer(model: torch.nn.Module, hp: dict) -> torch.optim.Optimizer:
 
 
 def _checkpoint(checkpoint_path, model, opt, sched, history: list[dict]) -> None:
-    if checkpoint_path is not None:
+    if checkpoint_path is not None and is_main_process():
         atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                            "history": history, "epoch": len(history)}, checkpoint_path)
 
 
 def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, checkpoint_path=None, device=None,
         progress: bool = True, desc: str = "train", on_epoch_end=None, after_step=None) -> list[dict]:
-    """Run ``hp["epochs"]`` epochs of ``step(idx, generator) -> tensor of STEP_TOTALS`` over shuffled batches.
+    """Run ``hp["epochs"]`` epochs of ``step(idx, generator, span) -> (loss, counts)`` over shuffled batches.
 
     Drops the ragged last batch (BatchNorm dislikes tiny ones); steps the optimiser and schedule after each
     ``step`` (which returns its loss, not yet backpropagated, and its counts), then calls ``after_step()`` if
     given (e.g. to clamp a parameter); checkpoints atomically
     after every epoch and resumes from ``checkpoint_path`` when an interrupted run left one there. Returns one
     record per epoch: loss, train_acc, lr, and noisy_fitted / noisy_predicted_true when corrupted samples were seen.
-    Notebook 02_pretrain.
+
+    In a distributed run (torchrun) the global batch ``hp["batch_size"]`` and the order of samples stay those of
+    one process: each of the W processes steps on its 1/W share (``span`` says which rows of the global batch,
+    for :func:`~nml_tutorial.augment.crop_flip`), the epoch's counts are summed over processes and rank 0 writes
+    the checkpoint. Notebook 02_pretrain.
     """
     bs = min(hp["batch_size"], num_samples)
     steps = num_samples // bs
+    rank, world = rank_and_world()
+    if bs % world:
+        raise ValueError(f"the global batch of {bs} does not split over {world} processes; choose a batch_size "
+                         f"divisible by {world}")
+    share = slice(rank * bs // world, (rank + 1) * bs // world)
     opt = _optimizer(model, hp)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(hp["epochs"] * steps, hp["warmup_fraction"]))
     history, start = [], 0
@@ -131,16 +141,20 @@ def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, c
         train_mode(model)
         totals = {}
         for i in range(steps):
-            loss, counts = step(order[i * bs:(i + 1) * bs], g)
+            idx = order[i * bs:(i + 1) * bs][share]
+            loss, counts = step(idx, g, (share.start, bs))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             if after_step is not None:
                 after_step()
-            for name, value in {"loss": loss.detach() * bs, **counts}.items():
+            for name, value in {"loss": loss.detach() * len(idx), **counts}.items():
                 totals[name] = totals.get(name, 0) + value
-        t = dict(zip(totals, torch.stack([v.float() for v in totals.values()]).tolist()))  # one device sync an epoch
+        summed = torch.stack([v.float() for v in totals.values()])
+        if world > 1:
+            torch.distributed.all_reduce(summed)
+        t = dict(zip(totals, summed.tolist()))  # one device sync an epoch
         seen, noisy = steps * bs, t.pop("noisy", 0)
         record = {"epoch": epoch + 1, "loss": t.pop("loss") / seen, "train_acc": t.pop("correct") / seen,
                   "lr": sched.get_last_lr()[0]}
@@ -149,10 +163,34 @@ def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, c
         history.append(record)
         bar.set_postfix(loss=f"{record['loss']:.3f}", acc=f"{record['train_acc']:.3f}")
         _checkpoint(checkpoint_path, model, opt, sched, history)
+        barrier()
         if on_epoch_end is not None:
             on_epoch_end(record)
     model.eval()
     return history
+
+
+class FeaturesAndLogits(nn.Module):
+    """A classifier's forward returning its features and its logits: one call, so DistributedDataParallel sees it."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        feats = self.model.features(x)
+        return feats, self.model.head(feats)
+
+
+def distributed(module: nn.Module, device) -> nn.Module:
+    """``module`` wrapped in DistributedDataParallel when a process group runs (BatchNorm synchronised across GPUs;
+    on CPUs, gloo has no SyncBatchNorm and each process normalises its own share), else ``module`` itself."""
+    if rank_and_world()[1] == 1:
+        return module
+    device = torch.device(device)
+    if device.type == "cuda":
+        module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
+    return nn.parallel.DistributedDataParallel(module, device_ids=[device] if device.type == "cuda" else None)
 
 
 def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, hp: dict | None = None, *,
@@ -173,14 +211,14 @@ def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch
     take, labels = batches_from(images, device), labels.to(device)
     clean = clean_labels.to(device) if clean_labels is not None else labels
     corrupted = labels != clean
+    net = distributed(FeaturesAndLogits(model), device)
 
-    def step(idx: torch.Tensor, g: torch.Generator):
+    def step(idx: torch.Tensor, g: torch.Generator, span: tuple[int, int]):
         x, y = take(idx), labels[idx]
         if hp["augment"]:
-            x = crop_flip(x, g, padding=hp["padding"])
+            x = crop_flip(x, g, padding=hp["padding"], span=span)
         with autocast(device, precision):
-            feats = model.features(x.contiguous(memory_format=torch.channels_last))
-            logits = model.head(feats)
+            feats, logits = net(x.contiguous(memory_format=torch.channels_last))
         loss = F.cross_entropy(logits.float(), y, label_smoothing=hp["label_smoothing"])
         if feature_loss is not None:
             loss = loss + feature_loss(feats.float())
