@@ -281,6 +281,12 @@ def format_claims(claims: pd.DataFrame) -> str:
             f"rows are the same features under both protocols)\n\n{summary}")
 
 
+def headline_effects(claims: pd.DataFrame) -> dict[str, float]:
+    """The claim table's effects as one flat dict, ``"protocol/claim/task/measure" -> effect``: what a batch run
+    gathers from every cell (notebook 07_full_scale)."""
+    return {f"{r.protocol}/{r.claim}/{r.task}/{r.measure}": float(r.effect) for r in claims.itertuples()}
+
+
 def per_seed_effects(claims: pd.DataFrame) -> pd.DataFrame:
     """The claim table's per-seed effects, one row per protocol, measure and seed (the reference file's form).
     Notebook 00_quickstart."""

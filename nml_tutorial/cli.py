@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -70,10 +71,32 @@ def _claims(args) -> int:
 def _notebooks(args) -> int:
     from .notebooks import run_series, summary
 
-    parameters = {"RETRAIN": True} if args.retrain else None
-    results = run_series(args.out, cache_dir=args.cache, only=args.only, folder=args.dir, parameters=parameters)
+    parameters = json.loads(Path(args.parameters).read_text()) if args.parameters else {}
+    if args.retrain:
+        parameters["RETRAIN"] = True
+    missing = [p for p in args.paths if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"no notebook at {missing[0]}")
+    results = run_series(args.out, cache_dir=args.cache, only=args.only, folder=args.dir, parameters=parameters,
+                         paths=args.paths)
     print(f"\n{summary(results)}\nfigures in {Path(args.out) / 'figures'}")
     return 0 if all(r.status == "ok" for r in results) else 1
+
+
+def _batch(args) -> int:
+    from . import batch
+
+    grid = batch.load_grid(args.grid)
+    if args.jobs:
+        grid.jobs = args.jobs
+    if args.dry_run:
+        print(batch.describe(grid))
+        return 0
+    table = batch.run_grid(grid)
+    states = [c.state for c in grid.cells]
+    print(f"{states.count('done')} of {len(states)} cells done; {len(table)} metric rows in "
+          f"{grid.out / 'metrics.csv'}, report in {grid.out / 'report.html'}")
+    return 0 if all(s == "done" for s in states) else 1
 
 
 def _zoo(args) -> int:
@@ -86,8 +109,6 @@ def _zoo(args) -> int:
 
 
 def _json_dict(text: str) -> dict:
-    import json
-
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
@@ -135,13 +156,21 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--no-progress", action="store_true")
     pre.set_defaults(func=_pretrain)
     books = sub.add_parser("notebooks", help="execute the notebook series (quick parameters) with papermill")
+    books.add_argument("paths", nargs="*", help="notebooks to run instead of the series (any .ipynb with a "
+                       "parameters cell)")
     books.add_argument("--out", default="results/notebooks", help="folder for executed notebooks and figures")
     books.add_argument("--cache", default=".cache", help="folder of cached runs, shared with `sweep`")
     books.add_argument("--only", nargs="+", help="notebook name prefixes, e.g. --only 00 03")
     books.add_argument("--dir", help="folder of the notebooks (default: the source checkout's notebooks/)")
     books.add_argument("--retrain", action="store_true",
                        help="train the pre-trained models here instead of starting from the model zoo")
+    books.add_argument("--parameters", help="a JSON file of parameter values for every notebook run")
     books.set_defaults(func=_notebooks)
+    grid = sub.add_parser("batch", help="run a notebook (papermill) or the sweep over a parameter grid (GRID.yaml)")
+    grid.add_argument("grid", help="the grid file: notebook or sweep, out, parameters, grid, jobs")
+    grid.add_argument("--dry-run", action="store_true", help="list the cells and their commands; run nothing")
+    grid.add_argument("--jobs", type=int, help="cells at once (default: the file's, else one per GPU, else 1)")
+    grid.set_defaults(func=_batch)
     zoo_cmd = sub.add_parser("zoo", help="train the model zoo the notebooks start from (the quick preset's runs)")
     zoo_cmd.add_argument("action", choices=["build"], help="build: train every zoo run afresh and write the zoo")
     zoo_cmd.add_argument("--out", default=str(zoo.ZOO_DIR), help="the zoo folder (default: the package's own)")

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .io import atomic_write_json
+
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"  # present in a source checkout
 
 
@@ -36,6 +38,15 @@ class NotebookResult:
     status: str
     output: Path
     error: str = ""
+
+
+def record_metrics(notebook: str, metrics: dict, out_dir) -> Path:
+    """Write a notebook's headline numbers to ``<out_dir>/<notebook>.metrics.json`` (atomically): what
+    ``nml-tutorial batch`` gathers from every cell of a grid. Notebook 00_quickstart."""
+    bad = {k: v for k, v in metrics.items() if not isinstance(v, (int, float))}
+    if bad:
+        raise ValueError(f"metrics must be numbers; convert {sorted(bad)} with float()")
+    return atomic_write_json({k: float(v) for k, v in metrics.items()}, Path(out_dir) / f"{notebook}.metrics.json")
 
 
 def _first_line(source: str) -> str:
@@ -93,13 +104,14 @@ def run_notebook(path, out_dir, cache_dir=".cache", parameters: dict | None = No
 
 
 def run_series(out_dir, cache_dir=".cache", only=None, parameters: dict | None = None, folder=None,
-               say=print) -> list[NotebookResult]:
-    """Execute the notebooks in order (``only``: name prefixes such as ``["00", "03"]``); one result each.
+               say=print, paths=None) -> list[NotebookResult]:
+    """Execute the notebooks in order (``only``: name prefixes such as ``["00", "03"]``; ``paths``: these notebook
+    files instead of the series); one result each.
 
     Every notebook runs even when an earlier one failed (each reads the shared cache, not the others).
     """
     results = []
-    for path in series(folder):
+    for path in [Path(p) for p in paths] if paths else series(folder):
         if only and not any(path.name.startswith(prefix) for prefix in only):
             continue
         if say is not None:

@@ -6,8 +6,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "nml_tutorial"
 # The layers of docs/architecture.md, lowest first.
 LAYERS = [
-    ["io", "runtime", "augment", "noise", "models", "zoo", "data.common", "data.classes", "notebooks"],
-    ["data.synthetic", "data.real", "data.files", "features", "results", "training", "viz.export"],
+    ["io", "runtime", "augment", "noise", "models", "zoo", "data.common", "data.classes"],
+    ["data.synthetic", "data.real", "data.files", "notebooks", "features", "results", "training", "viz.export"],
     ["data.captions", "data.imagenet", "data.cifar", "data.domainnet", "data.memmap", "data.label_files",
      "data.image_text", "probe", "spectrum", "embedding", "claims"],
     ["data", "clip", "nmtune", "viz.figures"],
@@ -16,6 +16,7 @@ LAYERS = [
     ["tasks"],
     ["evaluate"],
     ["sweep"],
+    ["batch"],
     ["cli"],
     ["__main__"],
 ]

@@ -334,3 +334,22 @@ def training_curves(histories: dict) -> go.Figure:
     fig.update_layout(template="plotly_white", height=480, width=1050, title="Pre-training on noisy labels")
     _legend_below(fig)
     return fig
+
+
+def batch_report(metrics: pd.DataFrame) -> go.Figure:
+    """A batch run's metrics (``nml-tutorial batch``): one row per metric, one dot per grid cell, coloured by the
+    parameters that vary across cells. Notebook 07_full_scale."""
+    fixed = {"cell", "metric", "value"}
+    varying = [c for c in metrics.columns if c not in fixed and metrics[c].astype(str).nunique() > 1]
+    label = metrics[varying].astype(str).agg(", ".join, axis=1) if varying else metrics["cell"]
+    fig = go.Figure()
+    for name, rows in metrics.assign(label=label).groupby("label", sort=False):
+        fig.add_trace(go.Scatter(x=rows["value"], y=rows["metric"], mode="markers", name=name, marker={"size": 9}))
+    metric_count = metrics["metric"].nunique()
+    fig.update_layout(title=_title("Batch run: each cell's metrics", f"{metrics['cell'].nunique()} cells; colour: "
+                                   + (", ".join(varying) if varying else "cell")),
+                      height=max(320, 60 + 28 * metric_count), width=900, template="plotly_white",
+                      margin={"l": 20, "r": 20, "t": 70, "b": 40}, yaxis={"automargin": True})
+    fig.update_xaxes(title_text="value (accuracy effects in points, SVE/LSVR in nats)")
+    _legend_below(fig)
+    return fig

@@ -1,0 +1,107 @@
+"""nml-tutorial batch: a grid of notebook runs (papermill) or sweeps, cells keyed by their parameters, finished
+cells skipped, killed runs resumed, metrics gathered; grid files with mistakes refused with the fix."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+
+from nml_tutorial.batch import describe, load_grid, run_grid
+from nml_tutorial.cli import main
+
+
+def write_notebook(path, sleep_per_unit=0.0):
+    """A notebook with a parameters cell (A, and the runner's OUT_DIR, CACHE_DIR, PROGRESS) that records 2 A."""
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    params = nbformat.v4.new_code_cell("A = 1\nOUT_DIR = '.'\nCACHE_DIR = '.'\nPROGRESS = True")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "import time\nfrom nml_tutorial.notebooks import record_metrics\n"
+        f"time.sleep({sleep_per_unit} * A)\nassert A != 13, 'unlucky'\n"
+        "record_metrics('tiny', {'twice': 2 * A}, OUT_DIR)")]
+    nbformat.write(nb, path)
+
+
+def write_grid(tmp_path, values, jobs=2, **extra):
+    lines = ["notebook: tiny.ipynb", "out: out", "jobs: %d" % jobs, "grid:", f"  A: {values}"]
+    lines += [f"{k}: {v}" for k, v in extra.items()]
+    (tmp_path / "grid.yaml").write_text("\n".join(lines) + "\n")
+    return tmp_path / "grid.yaml"
+
+
+def test_a_notebook_grid_runs_each_cell_once_and_gathers_its_metrics(tmp_path, capsys):
+    write_notebook(tmp_path / "tiny.ipynb")
+    grid = load_grid(write_grid(tmp_path, [1, 2, 13]))
+    assert len({c.key for c in grid.cells}) == 3 and "[new]" in describe(grid)
+    table = run_grid(grid)
+    assert sorted(table["value"]) == [2.0, 4.0] and set(table["metric"]) == {"twice"}
+    assert [c.state for c in grid.cells] == ["done", "done", "failed"]
+    assert "unlucky" in (grid.cells[2].folder / "log.txt").read_text()
+    assert (grid.out / "metrics.csv").is_file() and "Plotly.newPlot" in (grid.out / "report.html").read_text()
+    stamps = [(c.folder / "status.json").stat().st_mtime for c in grid.cells]
+    run_grid(grid)  # finished cells are skipped, the failed one runs again
+    assert [(c.folder / "status.json").stat().st_mtime for c in grid.cells][:2] == stamps[:2]
+    assert "2 done, 1 to run" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_killed_batch_resumes_without_rerunning_finished_cells(tmp_path):
+    write_notebook(tmp_path / "tiny.ipynb", sleep_per_unit=1.0)
+    path = write_grid(tmp_path, [1, 4, 5], jobs=1)
+    command = [sys.executable, "-m", "nml_tutorial", "batch", str(path)]
+    batch = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    grid = load_grid(path)
+    deadline = time.time() + 120
+    while grid.cells[0].state != "done" and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # the second cell is running now
+    os.killpg(batch.pid, signal.SIGKILL)
+    batch.wait()
+    assert [c.state for c in grid.cells] == ["done", "new", "new"]
+    first = (grid.cells[0].folder / "status.json").stat().st_mtime
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "1 done, 2 to run" in done.stdout
+    assert [c.state for c in grid.cells] == ["done"] * 3
+    assert (grid.cells[0].folder / "status.json").stat().st_mtime == first
+    metrics = {json.loads((c.folder / "parameters.json").read_text())["A"]:
+               json.loads(next(c.folder.rglob("*.metrics.json")).read_text())["twice"] for c in grid.cells}
+    assert metrics == {1: 2.0, 4: 8.0, 5: 10.0}
+
+
+@pytest.mark.parametrize("text, says", [
+    ("notebook: tiny.ipynb\nout: o\ngrdi:\n  A: [1]\n", "unknown keys \\['grdi'\\]; did you mean 'grid'"),
+    ("notebook: tiny.ipynb\nout: o\ngrid:\n  AA: [1]\n", "\\['AA'\\] are not parameters of tiny.ipynb; did you mean 'A'"),
+    ("notebook: tiny.ipynb\nout: o\ngrid:\n  A: 3\n", "grid values must be non-empty lists"),
+    ("notebook: missing.ipynb\nout: o\n", "no notebook at"),
+    ("sweep: true\nout: o\ngrid:\n  seeds: [0, 1]\n", "seeds should be list"),
+    ("notebook: tiny.ipynb\nsweep: true\nout: o\n", "exactly one of"),
+    ("notebook: tiny.ipynb\nout: o\njobs: 0\n", "'jobs' must be a positive integer"),
+    ("notebook: [tiny.ipynb\n", "not valid YAML"),
+])
+def test_grid_files_with_mistakes_are_refused_with_the_fix(tmp_path, text, says):
+    write_notebook(tmp_path / "tiny.ipynb")
+    (tmp_path / "grid.yaml").write_text(text)
+    with pytest.raises((ValueError, FileNotFoundError), match=says):
+        load_grid(tmp_path / "grid.yaml")
+
+
+@pytest.mark.slow
+def test_a_sweep_grid_gathers_each_cells_claim_effects(tmp_path, capsys):
+    (tmp_path / "grid.yaml").write_text(
+        "sweep: true\nout: out\ncache: cache\nparameters:\n  preset: tiny\n  methods: [linear_probe]\n"
+        "  protocols: [tuned]\ngrid:\n  seeds: [[0]]\n")
+    assert main(["batch", str(tmp_path / "grid.yaml"), "--dry-run"]) == 0
+    assert "--seeds 0" in capsys.readouterr().out
+    assert main(["batch", str(tmp_path / "grid.yaml")]) == 0
+    table = load_grid(tmp_path / "grid.yaml")
+    import pandas as pd
+
+    metrics = pd.read_csv(table.out / "metrics.csv")  # tiny has no slight noise: C2 and C3 rows, no C1
+    assert "tuned/C2/downstream_classes/OOD accuracy, every OOD set (max)" in set(metrics["metric"])
+    assert set(metrics["preset"]) == {"tiny"} and metrics["value"].notna().all()
