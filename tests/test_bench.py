@@ -12,6 +12,8 @@ TINY_ARGS = {
     "pretrain_throughput.py": ["--images", "320", "--epochs", "1", "--batch-size", "32", "--width", "4"],
     "nmtune_cached.py": ["--epochs", "1", "--cache", "{tmp}/cache"],
     "notebooks.py": ["--only", "01", "--cache", "{tmp}/cache-nb", "--out", "{tmp}/out"],
+    "gpu.py": ["--device", "cpu", "--archs", "resnet_small:16", "--precisions", "fp32", "--steps", "2",
+               "--batch-size", "8"],
 }
 SCRIPTS = sorted(p.name for p in BENCH.glob("*.py") if "__main__" in p.read_text())
 
