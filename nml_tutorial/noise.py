@@ -23,7 +23,7 @@ class NoisyLabels:
 
     @property
     def realised_ratio(self) -> float:
-        return float(self.corrupted.float().mean()) if self.corrupted.numel() else 0.0
+        return int(self.corrupted.sum()) / self.corrupted.numel() if self.corrupted.numel() else 0.0
 
 
 def _generator(seed: int) -> torch.Generator:

@@ -9,7 +9,7 @@ LAYERS = [
     ["io", "runtime", "augment", "noise", "models", "zoo", "data.common", "data.classes"],
     ["data.synthetic", "data.real", "data.files", "notebooks", "features", "results", "training", "viz.export"],
     ["data.captions", "data.imagenet", "data.cifar", "data.domainnet", "data.memmap", "data.label_files",
-     "data.image_text", "probe", "spectrum", "embedding", "claims"],
+     "data.image_text", "ladder", "probe", "spectrum", "embedding", "claims"],
     ["data", "clip", "nmtune", "viz.figures"],
     ["pretrain", "viz.widgets"],
     ["presets", "viz"],

@@ -5,6 +5,9 @@ are checked for errors and for the figures they promise; `pytest --nbval-lax not
 (cheap: every run is cached by then) as the second step of `make test`.
 """
 
+import json
+import math
+
 import nbformat
 import psutil
 import pandas as pd
@@ -20,7 +23,7 @@ FIGURES = {"00_quickstart": ["00_accuracy_vs_noise", "00_sve_lsvr_vs_noise"],
            "04_spectrum": ["04_spectra", "04_umap"],
            "05_nmtune": ["05_methods", "05_methods_pe", "05_umap"],
            "06_clip": ["06_zero_shot_vs_noise", "06_sve_lsvr_vs_noise"],
-           "07_full_scale": []}
+           "07_full_scale": ["07_ladder_accuracy_vs_noise"]}
 
 
 @pytest.mark.parametrize("path", series(), ids=lambda p: p.stem)
@@ -57,6 +60,9 @@ def test_series_runs_with_quick_parameters(notebook_run):
         assert not errors, f"{stem}: {errors[:1]}"
         for figure in figures:
             assert "Plotly.newPlot" in (out / "figures" / f"{figure}.html").read_text(), figure
+    for stem in ("00_quickstart", "03_id_ood", "05_nmtune", "07_full_scale"):  # what nml-tutorial batch gathers
+        metrics = json.loads((out / "figures" / f"{stem}.metrics.json").read_text())
+        assert metrics and all(math.isfinite(v) for v in metrics.values()), stem
     # the numbers the notebooks computed, read back: the spectrum claim and CLIP's zero-shot
     quick = pd.read_csv(out / "figures" / "00_results.csv")
     agree, message = claims.agrees_with_reference(quick, "C3", claims.reference_effects())

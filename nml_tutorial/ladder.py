@@ -1,0 +1,81 @@
+"""The ladder from the notebooks' scale to the study's: rungs of pre-training data, model and schedule, and what
+each costs, measured here for the rung that fits and estimated for the rest (notebook 07_full_scale).
+
+An estimate scales the pre-training throughput measured on this machine by the forward FLOPs per image (counted,
+not assumed) of each rung's model and image size; it is marked as an estimate wherever it is shown.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import torch
+
+from .data.classes import named_list
+from .models import build_model
+from .runtime import cpu_capability, resolve_device
+from .training import train_classifier
+
+# Full-scale rungs: train images (Imagenette 2: 9,469; ImageNet-100 of CMC: 126,689; ILSVRC-2012: 1,281,167),
+# image size, model and epochs (90: torchvision's ResNet-50 recipe; the study did not publish its schedule).
+RUNGS = [
+    {"rung": "Imagenette (10 classes)", "images": 9_469, "size": 64, "arch": "resnet50", "epochs": 90},
+    {"rung": "ImageNet-100 (CMC list)", "images": 126_689, "size": 64, "arch": "resnet50", "epochs": 90},
+    {"rung": "ImageNet-1K, downsampled 64 px", "images": 1_281_167, "size": 64, "arch": "resnet50", "epochs": 90},
+    {"rung": "ImageNet-1K (the study)", "images": 1_281_167, "size": 224, "arch": "resnet50", "epochs": 90},
+]
+FABRICATED_CLASSES = named_list("imagenette")  # the fabricated folder borrows Imagenette's WordNet ids
+
+
+def forward_flops(arch: str, size: int, width: int = 16) -> int:
+    """FLOPs of one image's forward pass (counted by torch's FlopCounterMode)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = build_model(arch, 1000, width=width).eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(torch.zeros(1, 3, size, size, dtype=torch.uint8))
+    return counter.get_total_flops()
+
+
+def training_throughput(arch: str, size: int, width: int = 16, batch: int = 64, steps: int = 4, device=None) -> float:
+    """Images/s of pre-training ``arch`` at ``size`` px through the package's loop (after a warm-up step)."""
+    device = resolve_device(device)
+    model = build_model(arch, 10, width=width)
+    images = torch.randint(0, 256, ((steps + 1) * batch, 3, size, size), dtype=torch.uint8)
+    labels = torch.randint(0, 10, ((steps + 1) * batch,))
+    train_classifier(model, images[:batch], labels[:batch], {"epochs": 1, "batch_size": batch, "amp": "fp32"},
+                     device=device, progress=False)
+    started = time.perf_counter()
+    train_classifier(model, images[batch:], labels[batch:], {"epochs": 1, "batch_size": batch, "amp": "fp32"},
+                     device=device, progress=False)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps * batch / (time.perf_counter() - started)
+
+
+def _duration(seconds: float) -> str:
+    for unit, length in (("years", 365 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= length:
+            return f"{seconds / length:,.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def ladder_costs(here: dict, width: int = 16, device=None) -> pd.DataFrame:
+    """What every rung's pre-training costs on this machine: ``here`` (``rung``, ``images``, ``size``, ``arch``,
+    ``epochs``: the rung a notebook ran) from the throughput measured now, then :data:`RUNGS` from the same
+    throughput scaled by counted FLOPs per image (marked as estimates). Notebook 07_full_scale."""
+    rate = training_throughput(here["arch"], here["size"], width=width, device=device)
+    flops_here = forward_flops(here["arch"], here["size"], width)
+    rows = []
+    for rung in [here, *RUNGS]:
+        seconds = rung["images"] * rung["epochs"] * forward_flops(rung["arch"], rung["size"], width) / (
+            rate * flops_here)
+        rows.append({**{k: rung[k] for k in ("rung", "images", "size", "arch", "epochs")},
+                     "pre-training here": _duration(seconds),
+                     "how": "measured throughput" if rung is here else "estimate: throughput x FLOPs"})
+    table = pd.DataFrame(rows)
+    table.attrs["note"] = (f"{resolve_device(device)}, CPU capability {cpu_capability()}, {torch.get_num_threads()} "
+                           f"threads: {here['arch']} at {here['size']} px pre-trains {rate:,.0f} images/s in fp32")
+    return table
