@@ -105,3 +105,10 @@ def test_a_sweep_grid_gathers_each_cells_claim_effects(tmp_path, capsys):
     metrics = pd.read_csv(table.out / "metrics.csv")  # tiny has no slight noise: C2 and C3 rows, no C1
     assert "tuned/C2/downstream_classes/OOD accuracy, every OOD set (max)" in set(metrics["metric"])
     assert set(metrics["preset"]) == {"tiny"} and metrics["value"].notna().all()
+
+
+def test_the_documented_example_grid_is_valid():
+    from pathlib import Path
+
+    grid = load_grid(Path(__file__).resolve().parent.parent / "docs" / "full-scale-grid.yaml")
+    assert len(grid.cells) == 4 and {c.parameters["PRESET"] for c in grid.cells} == {"fidelity"}
