@@ -54,13 +54,13 @@ def main():
     print(f"device {name}, torch {torch.__version__}, batch {args.batch_size}, {args.steps} steps")
     for spec in args.archs:
         arch, size = spec.split(":")
-        base = None
-        for compiled in [False, True] if args.compile else [False]:
-            for precision in args.precisions:
-                rate = images_per_second(arch, int(size), precision, compiled, args.steps, args.batch_size, device)
-                base = base or rate
-                print(f"{arch:<13} {size:>4} px  {precision:<5} {'compiled' if compiled else 'eager':<9} "
-                      f"{rate:9.0f} images/s   x{rate / base:.2f}")
+        rates = {(precision, compiled): images_per_second(arch, int(size), precision, compiled, args.steps,
+                                                          args.batch_size, device)
+                 for compiled in ([False, True] if args.compile else [False]) for precision in args.precisions}
+        base = rates.get(("fp32", False), next(iter(rates.values())))  # the ratios' baseline: fp32, eager
+        for (precision, compiled), rate in rates.items():
+            print(f"{arch:<13} {size:>4} px  {precision:<5} {'compiled' if compiled else 'eager':<9} "
+                  f"{rate:9.0f} images/s   x{rate / base:.2f}")
     if args.sweep:
         from nml_tutorial.sweep import run_sweep
 

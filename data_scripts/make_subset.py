@@ -7,7 +7,7 @@ import random
 
 from _common import run
 
-from nml_tutorial.data.classes import NAMED_LISTS, named_list, read_class_list
+from nml_tutorial.data.classes import NAMED_LISTS, class_list
 from nml_tutorial.data.imagenet import folder_files, write_manifest
 
 
@@ -22,7 +22,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", required=True, help="the manifest to write (.json)")
     args = parser.parse_args(argv)
     if args.classes:
-        classes = named_list(args.classes) if args.classes in NAMED_LISTS else read_class_list(args.classes)
+        classes = class_list(args.classes)
     else:
         present = folder_files(args.root, per_class=1).class_names
         if not 1 <= args.count <= len(present):

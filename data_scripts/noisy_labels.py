@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from _common import run
 
-from nml_tutorial.data.label_files import MODES, noisy_imagenette_labels, write_noisy_labels
+from nml_tutorial.data.label_files import MODES, write_noisy_imagenette, write_noisy_labels
 
 
 def main(argv=None) -> int:
@@ -28,10 +28,9 @@ def main(argv=None) -> int:
     if not meta_file.is_file():
         raise FileNotFoundError(f"{root} is not a finished memmap dataset (no meta.json); run build_memmap.py first")
     if args.noisy_imagenette:
-        noisy = noisy_imagenette_labels(args.noisy_imagenette, root, args.column)
-        (root / "noisy").mkdir(exist_ok=True)
-        np.save(root / "noisy" / f"imagenette_{args.column}.npy", noisy)
-        print(f"wrote noisy/imagenette_{args.column}.npy")
+        path = write_noisy_imagenette(args.noisy_imagenette, root, args.column)
+        report = json.loads(path.with_suffix(".json").read_text())
+        print(f"{path.relative_to(root)}: {report['realised_flip_rate']:.2%} of labels differ from the clean ones")
         return 0
     labels, classes = np.load(root / "labels.npy"), len(json.loads(meta_file.read_text())["classes"])
     for ratio in args.ratios:

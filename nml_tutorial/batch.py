@@ -138,6 +138,14 @@ def _gpu_count() -> int:
     return torch.cuda.device_count()
 
 
+def _gpu_ids() -> list[str]:
+    """The GPUs this process may use, as ``CUDA_VISIBLE_DEVICES`` names them (so a cell's setting keeps within them)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [g.strip() for g in visible.split(",") if g.strip()]
+    return [str(i) for i in range(_gpu_count())]
+
+
 def _command(grid: Grid, cell: Cell) -> list[str]:
     """The process one cell runs: the notebook runner on one notebook, or the sweep."""
     run = [sys.executable, "-m", "nml_tutorial"]
@@ -155,7 +163,7 @@ def _command(grid: Grid, cell: Cell) -> list[str]:
     return run + ["sweep", *args, "--out", str(cell.folder), "--cache", str(grid.cache), "--no-progress", "--no-png"]
 
 
-def run_cell(grid: Grid, cell: Cell, gpu: int | None = None) -> str:
+def run_cell(grid: Grid, cell: Cell, gpu: str | None = None) -> str:
     """Run one cell in its own process; write ``status.json`` last. Returns its status."""
     cell.folder.mkdir(parents=True, exist_ok=True)
     (cell.folder / "status.json").unlink(missing_ok=True)
@@ -174,7 +182,7 @@ def run_grid(grid: Grid, say=print) -> pd.DataFrame:
     """Run every cell that is not done, ``grid.jobs`` at once, then gather the metrics (see :func:`gather`)."""
     todo = [c for c in grid.cells if c.state != "done"]
     say(f"{len(grid.cells)} cells: {len(grid.cells) - len(todo)} done, {len(todo)} to run, {grid.jobs} at once")
-    gpus = list(range(_gpu_count()))
+    gpus = _gpu_ids()
     free = queue.Queue()  # job slots: slot i runs its cells on GPU i (mod the GPUs there are)
     for slot in range(grid.jobs):
         free.put(slot)

@@ -12,7 +12,6 @@ import time
 import pandas as pd
 import torch
 
-from .data.classes import named_list
 from .models import build_model
 from .runtime import cpu_capability, resolve_device
 from .training import train_classifier
@@ -25,7 +24,6 @@ RUNGS = [
     {"rung": "ImageNet-1K, downsampled 64 px", "images": 1_281_167, "size": 64, "arch": "resnet50", "epochs": 90},
     {"rung": "ImageNet-1K (the study)", "images": 1_281_167, "size": 224, "arch": "resnet50", "epochs": 90},
 ]
-FABRICATED_CLASSES = named_list("imagenette")  # the fabricated folder borrows Imagenette's WordNet ids
 
 
 def forward_flops(arch: str, size: int, width: int = 16) -> int:

@@ -12,6 +12,7 @@ import copy
 
 from .data import DOMAINS
 from .models import ARCHITECTURES
+from .noise import NOISE_TYPES
 from .nmtune import HEAD_DEFAULTS, METHODS, PE_DEFAULTS, PE_METHODS, STUDY_HEAD_DEFAULTS, resolve_weights
 from .pretrain import CLIP_DEFAULTS, PRETRAIN_DEFAULTS
 from .probe import STUDY_PROBE_DEFAULTS
@@ -127,7 +128,7 @@ def get_preset(name: str, objective: str = "supervised", arch: str | None = None
     ``objective="clip"`` applies the preset's ``clip`` section (contrastive pre-training, caption noise).
     ``arch`` replaces the pre-trained model (``"resnet50"``; for CLIP an open_clip config such as ``"RN50"``),
     ``pretrain_data`` the pre-training data (a :func:`~nml_tutorial.data.load_dataset` dict, e.g. a memmap
-    ImageNet subset whose ``noisy_labels`` may name ``{ratio}`` and ``{seed}``, with ``noise_type="file"``).
+    ImageNet subset whose ``noisy_labels`` may name ``{ratio:g}`` and ``{seed}``, with ``noise_type="file"``).
     Notebook 02_pretrain.
     """
     if name not in PRESETS:
@@ -156,6 +157,10 @@ def get_preset(name: str, objective: str = "supervised", arch: str | None = None
             raise ValueError("pretrain_data needs a 'name' (a load_dataset name such as 'memmap') and its arguments")
         preset.setdefault("probe_data", preset["pretrain"]["data"])  # the synthetic probe tasks keep their data
         preset["pretrain"]["data"] = dict(pretrain_data)
+    noise_types = ("caption",) if preset["objective"] == "clip" else (*NOISE_TYPES, "file")
+    if preset["noise_type"] not in noise_types:
+        raise ValueError(f"unknown noise_type {preset['noise_type']!r} for objective {preset['objective']!r}; choose "
+                         f"one of {list(noise_types)}")
     unknown_protocols = set(preset["protocols"]) - set(PROTOCOLS)
     if unknown_protocols:
         raise ValueError(f"unknown protocols {sorted(unknown_protocols)}; choose from {list(PROTOCOLS)}")
@@ -172,12 +177,11 @@ def get_preset(name: str, objective: str = "supervised", arch: str | None = None
 
 
 def run_config(preset: dict, noise_ratio: float, seed: int) -> dict:
-    """The pre-training config of one run of a sweep; ``{ratio}`` and ``{seed}`` in the data's string arguments
+    """The pre-training config of one run of a sweep; ``{ratio:g}`` and ``{seed}`` in the data's ``noisy_labels``
     (a noisy-label file per run) are filled in. Notebook 06_clip."""
     config = copy.deepcopy(preset["pretrain"])
-    if "data" in config:
-        config["data"] = {key: value.format(ratio=float(noise_ratio), seed=int(seed)) if isinstance(value, str)
-                          else value for key, value in config["data"].items()}
+    if isinstance(config.get("data", {}).get("noisy_labels"), str):
+        config["data"]["noisy_labels"] = config["data"]["noisy_labels"].format(ratio=float(noise_ratio), seed=int(seed))
     return {**config, "noise_type": preset["noise_type"], "noise_ratio": float(noise_ratio),
             "seed": int(seed)}
 

@@ -19,6 +19,8 @@ import torch
 from .clip import CLIP_TRAIN_DEFAULTS, ClipModel, load_clip, save_clip, train_contrastive
 from .data import ImageTextPairs, LabeledImages, load_dataset
 from .data.captions import synthetic_captions
+from .data.label_files import check_label_file
+from .data.memmap import noisy_label_path
 from .io import atomic_torch_save, atomic_write_json, config_key
 from .models import build_model
 from .noise import NoisyLabels, apply_label_noise, caption_noise
@@ -109,9 +111,14 @@ def pretraining_labels(config: dict, device=None) -> tuple[LabeledImages, NoisyL
     if config["noise_type"] == "file":
         if "noisy_labels" not in data.attributes:
             raise ValueError("noise_type 'file' needs a dataset with a noisy-label file: data={'name': 'memmap', "
-                             "'root': ..., 'noisy_labels': 'noisy/flip_0.1_seed0.npy'}")
+                             "'root': ..., 'noisy_labels': 'noisy/flip_{ratio:g}_seed{seed}.npy'}")
+        check_label_file(noisy_label_path(config["data"]["root"], config["data"]["noisy_labels"]),
+                         config["noise_ratio"], config["seed"])
         noisy = data.attributes["noisy_labels"].to(data.labels.device)
         return data, NoisyLabels(noisy, noisy != data.labels)
+    if "noisy_labels" in data.attributes:
+        raise ValueError(f"the data name a noisy-label file but noise_type is {config['noise_type']!r}: set "
+                         "noise_type='file' to train on it, or drop noisy_labels to draw the noise")
     return data, apply_label_noise(data.labels, data.num_classes, config["noise_type"], config["noise_ratio"],
                                    seed=config["seed"])
 

@@ -116,7 +116,8 @@ def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, c
     In a distributed run (torchrun) the global batch ``hp["batch_size"]`` and the order of samples stay those of
     one process: each of the W processes steps on its 1/W share (``span`` says which rows of the global batch,
     for :func:`~nml_tutorial.augment.crop_flip`), the epoch's counts are summed over processes and rank 0 writes
-    the checkpoint. Notebook 02_pretrain.
+    the checkpoint. The ``step`` must run its model through :func:`distributed` (as :func:`train_classifier`
+    does), or the processes' gradients are never averaged. Notebook 02_pretrain.
     """
     bs = min(hp["batch_size"], num_samples)
     steps = num_samples // bs
@@ -128,6 +129,13 @@ def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, c
     opt = _optimizer(model, hp)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(hp["epochs"] * steps, hp["warmup_fraction"]))
     history, start = [], 0
+    if checkpoint_path is not None and world > 1:  # every process must resume from the same checkpoint, or none
+        fewest, most = (torch.tensor(int(Path(checkpoint_path).exists()), device=device) for _ in range(2))  # nccl: on the GPU
+        torch.distributed.all_reduce(fewest, op=torch.distributed.ReduceOp.MIN)
+        torch.distributed.all_reduce(most, op=torch.distributed.ReduceOp.MAX)
+        if fewest != most:
+            raise RuntimeError(f"only some processes see the checkpoint {checkpoint_path}: put the cache on a "
+                               "filesystem every node shares")
     if checkpoint_path is not None and Path(checkpoint_path).exists():
         state = torch.load(checkpoint_path, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])

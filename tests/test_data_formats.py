@@ -10,7 +10,7 @@ import miniatures
 from nml_tutorial.data import load_dataset
 from nml_tutorial.data.classes import imagenet_names, imagenet_wnids, named_list, read_class_list, variant_classes
 from nml_tutorial.data.imagenet import folder_files, prepare_ilsvrc, read_manifest, restrict_logits, write_manifest
-from nml_tutorial.data.label_files import noisy_imagenette_labels, write_noisy_labels
+from nml_tutorial.data.label_files import noisy_imagenette_labels, write_noisy_imagenette, write_noisy_labels
 from nml_tutorial.data.memmap import convert_downsampled, write_memmap
 
 WNIDS = imagenet_wnids()
@@ -51,6 +51,17 @@ def test_image_folder_and_a_subset_manifest(tmp_path):
     assert from_manifest.class_names == [wnids[2], wnids[0]] and from_manifest.labels.tolist() == [0, 0, 1, 1]
     assert tuple(from_manifest.images.shape) == (4, 3, 16, 16)
     assert read_manifest(tmp_path / "subset.json").paths == subset.paths
+
+
+def test_a_manifest_from_a_relative_root_and_one_whose_files_changed(tmp_path, monkeypatch):
+    miniatures.imagenet_folder(tmp_path / "train", WNIDS[:2], per_class=2)
+    monkeypatch.chdir(tmp_path)
+    files = folder_files("train")
+    write_manifest(files, "train", "subset.json")
+    assert read_manifest("subset.json").paths == files.paths
+    files.paths[0].write_bytes(files.paths[0].read_bytes() + b"changed")
+    with pytest.raises(ValueError, match="changed since it was made.*rebuild the manifest"):
+        read_manifest("subset.json")
     with pytest.raises(FileNotFoundError, match="class folders missing.*n99"):
         folder_files(tmp_path / "train", classes=["n99"])
 
@@ -78,7 +89,12 @@ def test_tiny_imagenet_train_and_flat_val(tmp_path):
     assert loaded.class_names == order
     assert [order[y] for y in loaded.labels.tolist()] == [wnids[y] for y in val.labels.tolist()]
     assert same_pictures(loaded.images, val.images)
-    assert len(load_dataset("tiny_imagenet", root=tmp_path / "tiny-imagenet-200", split="train", image_size=32)) == 6
+    loaded_train = load_dataset("tiny_imagenet", root=tmp_path / "tiny-imagenet-200", split="train", image_size=32)
+    by_class = train.labels.argsort(stable=True)  # the loader reads class folders in sorted-wnid order
+    assert [order[y] for y in loaded_train.labels.tolist()] == sorted(wnids[y] for y in train.labels.tolist())
+    assert same_pictures(loaded_train.images[loaded_train.labels.argsort(stable=True)],
+                         train.images[by_class][np.argsort([order.index(wnids[y]) for y in train.labels[by_class]],
+                                                           kind="stable")])
     with pytest.raises(ValueError, match="no labels"):
         load_dataset("tiny_imagenet", root=tmp_path / "tiny-imagenet-200", split="test")
 
@@ -151,13 +167,27 @@ def test_memmap_form_round_trips_resumes_and_maps(tmp_path):
     assert not (tmp_path / "mm" / "meta.json").exists()
     with pytest.raises(FileNotFoundError, match="did not finish.*resume"):
         load_dataset("memmap", root=tmp_path / "mm")
-    write_memmap(files, tmp_path / "mm", image_size=24, chunk=5, progress=False)
+    calls.clear()
+    memmap.read_images = lambda *args: calls.append(args) or read(*args)
+    try:
+        write_memmap(files, tmp_path / "mm", image_size=24, chunk=5, progress=False)
+    finally:
+        memmap.read_images = read
+    assert len(calls) == 2  # 12 images in chunks of 5: the resumed run reads only the chunks at 5 and 10
     data = load_dataset("memmap", root=tmp_path / "mm")
     assert torch.equal(data.images, direct.images) and torch.equal(data.labels, direct.labels)
     assert isinstance(np.load(tmp_path / "mm" / "images.npy", mmap_mode="r"), np.memmap)
     assert data.images.stride()[1] == 1  # (N, H, W, 3) on disk: NCHW view in channels_last
     meta = json.loads((tmp_path / "mm" / "meta.json").read_text())
     assert meta["classes"] == wnids and meta["settings"]["image_size"] == 24 and len(meta["source_checksum"]) == 64
+    # another conversion into the same folder is refused before anything of the first is touched
+    before = (tmp_path / "mm" / "files.txt").read_text()
+    with pytest.raises(FileExistsError, match="another conversion"):
+        write_memmap(folder_files(tmp_path / "train", classes=wnids[:1]), tmp_path / "mm", image_size=24)
+    assert (tmp_path / "mm" / "files.txt").read_text() == before
+    # the images stay mapped in host memory whatever the device; the labels go there
+    elsewhere = load_dataset("memmap", root=tmp_path / "mm", device="meta")
+    assert elsewhere.images.device.type == "cpu" and elsewhere.labels.device.type == "meta"
 
 
 def test_downsampled_imagenet_labels_are_remapped_from_map_clsloc(tmp_path):
@@ -192,6 +222,9 @@ def test_noisy_labels_reach_a_memmap_dataset_and_noisy_imagenette_csvs_are_read(
     (tmp_path / "noisy_imagenette.csv").write_text("\n".join(rows) + "\n")
     noisy = noisy_imagenette_labels(tmp_path / "noisy_imagenette.csv", tmp_path / "mm")
     assert noisy.tolist() == [1, 0, 0, 1]
+    written = write_noisy_imagenette(tmp_path / "noisy_imagenette.csv", tmp_path / "mm")
+    assert written.name == "imagenette_0.05.npy" and np.load(written).tolist() == [1, 0, 0, 1]
+    assert json.loads(written.with_suffix(".json").read_text())["realised_flip_rate"] == 0.5
     np.save(tmp_path / "mm" / "noisy.npy", noisy)
     data = load_dataset("memmap", root=tmp_path / "mm", noisy_labels="noisy.npy")
     assert data.attributes["noisy_labels"].tolist() == [1, 0, 0, 1] and data.labels.tolist() == [0, 0, 1, 1]

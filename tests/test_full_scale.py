@@ -60,6 +60,18 @@ def test_a_file_noise_type_without_a_label_file_says_how_to_give_one():
         pretraining_labels(config)
 
 
+def test_a_label_file_for_another_ratio_or_a_mismatched_noise_type_is_refused(memmap_set):
+    data = {"name": "memmap", "root": str(memmap_set), "noisy_labels": "noisy/flip_0.3_seed0.npy"}  # no placeholder
+    config = run_config(get_preset("tiny", noise_type="file", pretrain_data=data), 0.0, 0)
+    with pytest.raises(ValueError, match="ratio 0.3, seed 0, but this run is ratio 0.0.*placeholders"):
+        pretraining_labels(config)
+    config = run_config(get_preset("tiny", pretrain_data=data), 0.3, 0)  # symmetric noise drawn, file ignored?
+    with pytest.raises(ValueError, match="noise_type='file'"):
+        pretraining_labels(config)
+    with pytest.raises(ValueError, match="unknown noise_type 'flip'"):
+        get_preset("tiny", noise_type="flip")
+
+
 def test_a_dataset_task_probes_on_data_from_disk(tmp_path):
     miniatures.cifar(tmp_path, "cifar10", per_class=3)
     cifar = {"name": "cifar10", "root": str(tmp_path), "image_size": 16}
@@ -81,10 +93,19 @@ def test_open_clip_full_size_configs_build_untrained_and_encode(name, dim):
     from nml_tutorial.clip import ClipModel
     from nml_tutorial.features import extract
 
+    from nml_tutorial.clip import train_contrastive
+
     model = ClipModel(name)
     assert model.feature_dim == dim
-    feats = extract(model, torch.randint(0, 256, (2, 3, 224, 224), dtype=torch.uint8), amp="fp32")
-    assert feats.shape == (2, dim) and torch.isfinite(feats).all()
+    images = torch.randint(0, 256, (4, 3, 224, 224), dtype=torch.uint8)
+    feats = extract(model, images, amp="fp32")
+    assert feats.shape == (4, dim) and torch.isfinite(feats).all()
+    before = model.clip.visual.state_dict()
+    before = {k: v.clone() for k, v in before.items()}
+    tokens = model.tokenize(["a red circle", "two blue squares", "a sketch of a star", "three green triangles"])
+    history = train_contrastive(model, images, tokens, {"epochs": 1, "batch_size": 4, "amp": "fp32"}, progress=False)
+    assert len(history) == 1 and history[0]["loss"] > 0  # one step of the package's contrastive loop at 224 px
+    assert any(not torch.equal(v, model.clip.visual.state_dict()[k]) for k, v in before.items())
 
 
 def test_image_text_pairs_pretrain_a_clip_with_their_own_captions(tmp_path):
@@ -94,3 +115,20 @@ def test_image_text_pairs_pretrain_a_clip_with_their_own_captions(tmp_path):
     run = pretrain_clip(config, cache_dir=tmp_path / "cache", progress=False)
     assert len(run.history) == 2 and run.history[-1]["noisy_fitted"] >= 0
     assert pretrain_clip(config, cache_dir=tmp_path / "cache", progress=False).source == "cache"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU: on a CPU the data are always resident")
+def test_a_set_too_large_for_the_device_streams_batch_by_batch_with_the_same_result(monkeypatch):
+    from nml_tutorial import training
+    from nml_tutorial.models import build_model
+
+    g = torch.Generator().manual_seed(0)
+    images, labels = torch.randint(0, 256, (256, 3, 16, 16), dtype=torch.uint8, generator=g), torch.arange(256) % 4
+    hp = {"epochs": 2, "batch_size": 64, "amp": "fp32"}
+    histories = []
+    for limit in (training.RESIDENT_BYTES, 0):  # resident on the GPU, then streamed from host memory
+        monkeypatch.setattr(training, "RESIDENT_BYTES", limit)
+        torch.manual_seed(0)
+        histories.append(training.train_classifier(build_model("resnet_small", 4, width=4), images, labels, hp,
+                                                   device="cuda", progress=False))
+    assert [r["loss"] for r in histories[0]] == pytest.approx([r["loss"] for r in histories[1]], rel=1e-5)

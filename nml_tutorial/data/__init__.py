@@ -9,7 +9,7 @@ from .cifar import load_cifar
 from .common import LabeledImages
 from .domainnet import load_domainnet
 from .image_text import ImageTextPairs, load_image_text
-from .imagenet import load_image_folder, load_imagenet_variant, load_tiny_imagenet
+from .imagenet import VARIANTS, load_image_folder, load_imagenet_variant, load_tiny_imagenet
 from .memmap import load_memmap
 from .real import load_digits, load_fashion_mnist, load_mnist5k
 from .synthetic import DOMAINS, load_synthetic
@@ -27,8 +27,7 @@ _LOADERS = {
     "cifar10": partial(load_cifar, variant="cifar10"),
     "cifar100": partial(load_cifar, variant="cifar100"),
     "domainnet": load_domainnet,
-    **{variant: partial(load_imagenet_variant, variant=variant)
-       for variant in ("imagenet_v2", "imagenet_sketch", "imagenet_r", "imagenet_a")},
+    **{variant: partial(load_imagenet_variant, variant=variant) for variant in VARIANTS},
     "image_text": load_image_text,
 }
 

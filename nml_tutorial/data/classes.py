@@ -62,6 +62,11 @@ def variant_classes(variant: str) -> tuple[list[str], torch.Tensor]:
     return wnids, indices
 
 
+def class_list(name_or_path) -> list[str]:
+    """A named subset (``"imagenet100"``, ``"imagenette"``, ``"imagewoof"``) or a class-list file. Notebook 07_full_scale."""
+    return named_list(name_or_path) if name_or_path in NAMED_LISTS else read_class_list(name_or_path)
+
+
 def named_list(name: str) -> list[str]:
     """A named class subset's WordNet ids, in their published order. Notebook 07_full_scale."""
     if name not in NAMED_LISTS:

@@ -37,15 +37,15 @@ class ImageFiles:
 
 
 def require_dir(path, what: str, fix: str) -> Path:
-    """``path`` as a Path, or a FileNotFoundError naming what was expected there and how to get it."""
-    path = Path(path).expanduser()
+    """``path`` as an absolute Path, or a FileNotFoundError naming what was expected there and how to get it."""
+    path = Path(path).expanduser().resolve()
     if not path.is_dir():
         raise FileNotFoundError(f"no {what} at {path}: {fix}")
     return path
 
 
 def require_file(path, what: str, fix: str) -> Path:
-    path = Path(path).expanduser()
+    path = Path(path).expanduser().resolve()
     if not path.is_file():
         raise FileNotFoundError(f"no {what} at {path}: {fix}")
     return path
@@ -63,6 +63,8 @@ def read_image(path: Path, size: int, crop: str = "center") -> np.ndarray:
 
     if crop not in CROPS:
         raise ValueError(f"unknown crop {crop!r}; choose one of {list(CROPS)}")
+    if isinstance(path, (str, Path)) and not Path(path).is_file():
+        raise FileNotFoundError(f"image {path} is listed but not there; extract the dataset again or fix its listing")
     try:
         with Image.open(path) as img:
             img = img.convert("RGB")

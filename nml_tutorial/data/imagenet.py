@@ -8,6 +8,7 @@ with :func:`restrict_logits`, which reads a 1,000-way classifier's logits at the
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tarfile
 from pathlib import Path
@@ -18,7 +19,7 @@ import torch
 from ..io import atomic_write_json
 from .classes import imagenet_wnids, variant_classes
 from .common import LabeledImages
-from .files import ImageFiles, image_files, listing_checksum, load_files, require_dir, require_file
+from .files import IMAGE_SUFFIXES, ImageFiles, image_files, listing_checksum, load_files, require_dir, require_file
 
 VARIANTS = ("imagenet_v2", "imagenet_sketch", "imagenet_r", "imagenet_a")
 
@@ -40,7 +41,8 @@ def folder_files(root, classes: list[str] | None = None, per_class: int | None =
     for label, name in enumerate(classes):
         found = image_files(root / name)[:per_class]
         if not found:
-            raise FileNotFoundError(f"class folder {root / name} holds no images ({', '.join(('.jpg', '.png'))}, ...)")
+            raise FileNotFoundError(f"class folder {root / name} holds no images ({', '.join(IMAGE_SUFFIXES)}); "
+                                    "remove the folder or pass the classes to use")
         paths += found
         labels += [label] * len(found)
     return ImageFiles(paths, np.array(labels), classes)
@@ -63,11 +65,14 @@ def read_manifest(path) -> ImageFiles:
     except (json.JSONDecodeError, KeyError, TypeError) as err:
         raise ValueError(f"{path} is not a subset manifest ({err}); rebuild it with data_scripts/make_subset.py") from err
     paths = [root / rel for rel, _ in entries]
-    missing = [p for p in paths[:1000] if not p.is_file()]
+    missing = [p for p in paths if not p.is_file()]
     if missing:
-        raise FileNotFoundError(f"the manifest {path} lists files that are gone, e.g. {missing[0]}; the data moved: "
+        raise FileNotFoundError(f"the manifest {path} lists {len(missing)} files that are gone, e.g. {missing[0]}; "
                                 "rebuild the manifest where the data now are")
-    return ImageFiles(paths, np.array([y for _, y in entries]), classes)
+    files = ImageFiles(paths, np.array([y for _, y in entries]), classes)
+    if manifest.get("checksum") not in (None, listing_checksum(files, root)):
+        raise ValueError(f"the files {path} lists changed since it was made (sizes differ); rebuild the manifest")
+    return files
 
 
 def load_image_folder(root=None, manifest=None, classes=None, per_class: int | None = None, image_size: int = 64,
@@ -157,45 +162,68 @@ def _devkit_labels(devkit: Path) -> list[str]:
                          "extract ILSVRC2012_devkit_t12.tar.gz")
     synsets = loadmat(meta, squeeze_me=True)["synsets"]
     wnid_of = {int(s["ILSVRC2012_ID"]): str(s["WNID"]) for s in synsets if int(s["num_children"]) == 0}
-    return [wnid_of[int(line)] for line in truth.read_text().split()]
+    ids = [int(line) for line in truth.read_text().split()]
+    unknown = sorted(set(ids) - set(wnid_of))
+    if unknown:
+        raise ValueError(f"{truth} names class ids {unknown[:5]} that {meta} does not define; are both from the "
+                         "same ILSVRC2012_devkit_t12?")
+    return [wnid_of[i] for i in ids]
 
 
-def _extract(archive: Path, out: Path) -> None:
-    """Extract a tar into ``out`` through a temporary folder, so an interrupted run leaves no half-filled one."""
+def _extract(archive, out: Path) -> None:
+    """Extract a tar (a path or an open file) into ``out`` through a temporary folder, so an interrupted run leaves
+    no half-filled one."""
     tmp = out.with_name(out.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
-    with tarfile.open(archive) as tar:
+    with (tarfile.open(archive) if isinstance(archive, Path) else tarfile.open(fileobj=archive)) as tar:
         tar.extractall(tmp, filter="data")
     tmp.rename(out)
+
+
+def _place(image: Path, target: Path) -> None:
+    """``image`` at ``target``: a hard link where the filesystem allows one, else a copy (atomic either way)."""
+    partial = target.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        os.link(image, partial)
+    except OSError:
+        shutil.copy2(image, partial)
+    partial.rename(target)
 
 
 def prepare_ilsvrc(train, val, devkit, out) -> dict[str, int]:
     """ILSVRC-2012 as class folders ``out/train/<wnid>/`` and ``out/val/<wnid>/``.
 
-    ``train``: ``ILSVRC2012_img_train.tar`` or a folder of its per-class ``n*.tar``; ``val``:
-    ``ILSVRC2012_img_val.tar`` or the folder of its 50,000 flat JPEGs, relabelled by the devkit's ground truth
-    (``devkit``: the extracted ``ILSVRC2012_devkit_t12``; its ids follow ``meta.mat``, not sorted wnids).
-    Classes already prepared are skipped, so an interrupted run resumes. Returns images per split.
+    ``train``: ``ILSVRC2012_img_train.tar`` (its per-class tars are read from it, never written out) or a folder of
+    those ``n*.tar``; ``val``: ``ILSVRC2012_img_val.tar`` or the folder of its 50,000 flat JPEGs, relabelled by the
+    devkit's ground truth (``devkit``: the extracted ``ILSVRC2012_devkit_t12``; its ids follow ``meta.mat``, not
+    sorted wnids) and hard-linked where possible. Classes already prepared are skipped, so an interrupted run
+    resumes. Returns images per split.
     """
     out, devkit = Path(out), require_dir(devkit, "ILSVRC-2012 devkit", "extract ILSVRC2012_devkit_t12.tar.gz")
     train, val = Path(train), Path(val)
+    wnids = _devkit_labels(devkit)
+    (out / "train").mkdir(parents=True, exist_ok=True)
     if train.is_file():
-        _extract_once(train, out / "train-tars")
-        train = out / "train-tars"
-    tars = sorted(require_dir(train, "ILSVRC-2012 train tars", "pass ILSVRC2012_img_train.tar or its extracted "
-                              "folder of n*.tar").glob("n*.tar"))
-    if not tars:
-        raise FileNotFoundError(f"no per-class n*.tar files in {train}; pass ILSVRC2012_img_train.tar")
-    for tar in tars:
-        if not (out / "train" / tar.stem).is_dir():
-            (out / "train").mkdir(parents=True, exist_ok=True)
-            _extract(tar, out / "train" / tar.stem)
+        with tarfile.open(train) as outer:
+            for member in outer:
+                name = Path(member.name)
+                if member.isfile() and name.suffix == ".tar" and not (out / "train" / name.stem).is_dir():
+                    _extract(outer.extractfile(member), out / "train" / name.stem)
+    else:
+        tars = sorted(require_dir(train, "ILSVRC-2012 train tars", "pass ILSVRC2012_img_train.tar or its extracted "
+                                  "folder of n*.tar").glob("n*.tar"))
+        if not tars:
+            raise FileNotFoundError(f"no per-class n*.tar files in {train}; pass ILSVRC2012_img_train.tar")
+        for tar in tars:
+            if not (out / "train" / tar.stem).is_dir():
+                _extract(tar, out / "train" / tar.stem)
     if val.is_file():
-        _extract_once(val, out / "val-flat")
+        if not (out / "val-flat").is_dir():
+            _extract(val, out / "val-flat")
         val = out / "val-flat"
     flat = sorted(require_dir(val, "ILSVRC-2012 val images", "pass ILSVRC2012_img_val.tar or its extracted folder")
                   .glob("ILSVRC2012_val_*.JPEG"))
-    wnids = _devkit_labels(devkit)
     if len(flat) != len(wnids):
         raise ValueError(f"{len(flat)} validation images in {val} but {len(wnids)} ground-truth labels; "
                          "is the val folder complete?")
@@ -203,11 +231,6 @@ def prepare_ilsvrc(train, val, devkit, out) -> dict[str, int]:
         target = out / "val" / wnid / image.name
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
-            shutil.copy2(image, target.with_suffix(".partial"))
-            target.with_suffix(".partial").rename(target)
+            _place(image, target)
     return {split: len(image_files(out / split)) for split in ("train", "val")}
 
-
-def _extract_once(archive: Path, out: Path) -> None:
-    if not out.is_dir():
-        _extract(archive, out)

@@ -21,6 +21,25 @@ from .files import require_file
 MODES = {"flip": "symmetric", "uniform": "uniform"}  # file mode -> noise type of nml_tutorial.noise
 
 
+def label_file_name(mode: str, ratio: float, seed: int | None) -> str:
+    """``flip_0.1_seed0.npy``: the name a noisy-label file gets, and what ``noisy/{mode}_{ratio:g}_seed{seed}.npy``
+    in a pre-training config resolves to for each run."""
+    return f"{mode}_{ratio:g}" + (f"_seed{seed}" if seed is not None else "") + ".npy"
+
+
+def check_label_file(path, ratio: float, seed: int) -> None:
+    """Refuse a noisy-label file whose report says it was written for another ratio or seed than the run that is
+    about to train on it (a file name without ``{ratio:g}`` and ``{seed}`` would give every run the same labels)."""
+    report = Path(path).with_suffix(".json")
+    if not report.is_file():
+        return  # a file from elsewhere: the run's noise_ratio is what its config says
+    written = json.loads(report.read_text())
+    if abs(written["ratio"] - ratio) > 1e-9 or written.get("seed") not in (None, seed):
+        raise ValueError(f"{path} holds labels for ratio {written['ratio']}, seed {written.get('seed')}, but this run "
+                         f"is ratio {ratio}, seed {seed}: name the file with placeholders, e.g. "
+                         "'noisy/flip_{ratio:g}_seed{seed}.npy'")
+
+
 def _save_npy(array: np.ndarray, path: Path) -> Path:
     import io
 
@@ -38,7 +57,7 @@ def write_noisy_labels(labels, num_classes: int, ratio: float, mode: str, seed: 
     clean = torch.as_tensor(np.asarray(labels)).long()
     noisy = apply_label_noise(clean, num_classes, MODES[mode], ratio, seed=seed)
     out_dir = Path(out_dir)
-    path = out_dir / f"{mode}_{ratio:g}_seed{seed}.npy"
+    path = out_dir / label_file_name(mode, ratio, seed)
     T = empirical_transition(clean, noisy.labels, num_classes)
     designed = transition_matrix(MODES[mode], num_classes, ratio)
     present = torch.bincount(clean, minlength=num_classes) > 0
@@ -52,6 +71,22 @@ def write_noisy_labels(labels, num_classes: int, ratio: float, mode: str, seed: 
     atomic_write_json(report, path.with_suffix(".json"))
     _save_npy(noisy.labels.numpy(), path)
     return path, report
+
+
+def write_noisy_imagenette(csv_path, memmap_root, column: str = "noisy_labels_5") -> Path:
+    """Noisy Imagenette's labels of ``column`` as ``<memmap_root>/noisy/imagenette_<ratio>.npy`` with a report
+    (its realised flip rate against the memmap's clean labels)."""
+    if not column.startswith("noisy_labels_") or not column.rsplit("_", 1)[1].isdigit():
+        raise ValueError(f"column must be one of noisy_labels_0, _1, _5, _25, _50, got {column!r}")
+    ratio = int(column.rsplit("_", 1)[1]) / 100
+    noisy = noisy_imagenette_labels(csv_path, memmap_root, column)
+    clean = np.load(Path(memmap_root) / "labels.npy")
+    path = Path(memmap_root) / "noisy" / label_file_name("imagenette", ratio, None)
+    atomic_write_json({"file": path.name, "mode": "noisy imagenette", "ratio": ratio, "seed": None,
+                       "source": str(csv_path), "column": column, "count": len(noisy),
+                       "realised_flip_rate": float((noisy != clean).mean())}, path.with_suffix(".json"))
+    _save_npy(noisy, path)
+    return path
 
 
 def noisy_imagenette_labels(csv_path, memmap_root, column: str = "noisy_labels_5") -> np.ndarray:

@@ -25,17 +25,21 @@ FILES = "files.txt"  # the source path of each image, relative to the source roo
 
 
 def _write(out: Path, n: int, size: int, chunks: Callable[[int, int], np.ndarray], labels: np.ndarray, meta: dict,
-           chunk: int, progress: bool) -> Path:
+           chunk: int, progress: bool, files_txt: str | None = None) -> Path:
     """Fill ``images.npy`` chunk by chunk through a ``.partial`` file, recording how far it got after every chunk,
-    so an interrupted conversion resumes there; ``meta.json`` last."""
+    so an interrupted conversion resumes there; ``meta.json`` last. A finished conversion of the same source and
+    settings is kept; of another, refused."""
     from tqdm.auto import tqdm
 
-    out.mkdir(parents=True, exist_ok=True)
     if (out / META).exists():
         done = json.loads((out / META).read_text())
         if done["settings"] != meta["settings"] or done["source_checksum"] != meta["source_checksum"]:
-            raise FileExistsError(f"{out} already holds another conversion ({done['settings']}); choose another --out")
+            raise FileExistsError(f"{out} already holds another conversion ({done['settings']}, source "
+                                  f"{done['source']}); choose another --out or delete it")
         return out
+    out.mkdir(parents=True, exist_ok=True)
+    if files_txt is not None:
+        atomic_write_text(files_txt, out / FILES)
     partial, record = out / (IMAGES + ".partial"), out / PROGRESS
     state = json.loads(record.read_text()) if record.exists() and partial.exists() else {}
     start = state.get("done", 0) if state.get("meta") == meta else 0
@@ -59,11 +63,9 @@ def write_memmap(files: ImageFiles, out, image_size: int = 64, crop: str = "cent
     meta = {"classes": list(files.class_names), "count": len(files), "domain": files.domain,
             "source": str(root), "source_checksum": listing_checksum(files, root),
             "settings": {"image_size": image_size, "crop": crop, "resize": "bilinear, shorter side"}}
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text("".join(f"{Path(p).relative_to(root)}\n" for p in files.paths), out / FILES)
-    return _write(out, len(files), image_size, lambda a, b: read_images(files.paths[a:b], image_size, crop),
-                  files.labels, meta, chunk, progress)
+    return _write(Path(out), len(files), image_size, lambda a, b: read_images(files.paths[a:b], image_size, crop),
+                  files.labels, meta, chunk, progress,
+                  files_txt="".join(f"{Path(p).relative_to(root)}\n" for p in files.paths))
 
 
 def _common_root(paths) -> str:
@@ -72,19 +74,45 @@ def _common_root(paths) -> str:
     return os.path.commonpath([str(p) for p in paths]) if paths else "."
 
 
-def _read_downsampled(path: Path) -> dict:
+def _read_downsampled(path: Path, key: str) -> np.ndarray:
+    """One array (``data`` or ``labels``) of a downsampled-ImageNet batch file (``.npz``: only that array is read)."""
     if path.suffix == ".npz":
         with np.load(path) as f:
-            return {"data": f["data"], "labels": f["labels"]}
+            return np.asarray(f[key])
     with path.open("rb") as f:
-        return pickle.load(f)
+        return np.asarray(pickle.load(f)[key])
+
+
+class _Rows:
+    """Rows ``a:b`` of the images of consecutive batch files, holding one file's pixels in memory at a time."""
+
+    def __init__(self, batches: list[Path], counts: list[int], size: int):
+        self.batches, self.size = batches, size
+        self.starts = np.concatenate([[0], np.cumsum(counts)])
+        self.loaded = (None, None)
+
+    def _file(self, i: int) -> np.ndarray:
+        if self.loaded[0] != i:
+            self.loaded = (None, None)  # free the previous file first
+            self.loaded = (i, _read_downsampled(self.batches[i], "data").reshape(-1, 3, self.size, self.size))
+        return self.loaded[1]
+
+    def __call__(self, a: int, b: int) -> np.ndarray:
+        parts = []
+        for i in range(len(self.batches)):
+            lo, hi = max(a, self.starts[i]), min(b, self.starts[i + 1])
+            if lo < hi:
+                parts.append(self._file(i)[lo - self.starts[i]:hi - self.starts[i]])
+        return np.concatenate(parts).transpose(0, 2, 3, 1)
 
 
 def convert_downsampled(src, map_clsloc, out, split: str = "train", chunk: int = 8192, progress: bool = True) -> Path:
     """The downsampled ImageNet release (Chrabaszcz et al. 2017; 32x32 or 64x64; ``train_data_batch_*`` and
     ``val_data``, ``.npz`` or pickles) to the memmap form, its labels remapped to sorted WordNet ids: the release
-    numbers classes 1 ... 1,000 in the devkit's ``map_clsloc.txt`` order."""
+    numbers classes 1 ... 1,000 in the devkit's ``map_clsloc.txt`` order. Reads one batch file at a time."""
     src = require_dir(src, "downsampled ImageNet folder", "extract Imagenet32_train_npz.zip (or 64x64) there")
+    if split not in ("train", "val"):
+        raise ValueError(f"split must be 'train' or 'val', got {split!r}")
     pattern = "train_data_batch_*" if split == "train" else "val_data*"
     batches = sorted(src.glob(pattern), key=lambda p: int(p.stem.rsplit("_", 1)[1]) if split == "train" else 0)
     if not batches:
@@ -97,28 +125,40 @@ def convert_downsampled(src, map_clsloc, out, split: str = "train", chunk: int =
             raise ValueError(f"{map_clsloc} line {n} is not '<wnid> <id> <name>': {line!r}")
         wnid_of[int(parts[1])] = parts[0]
     index = {w: i for i, w in enumerate(imagenet_wnids())}
-    arrays = [_read_downsampled(p) for p in batches]
-    data = np.concatenate([a["data"] for a in arrays])
-    size = int(round((data.shape[1] / 3) ** 0.5))
-    if 3 * size * size != data.shape[1]:
-        raise ValueError(f"rows of {data.shape[1]} values are not 3 x s x s images")
-    labels = np.array([index[wnid_of[int(y)]] for a in arrays for y in a["labels"]], dtype=np.int64)
+    raw = [_read_downsampled(p, "labels").astype(np.int64) for p in batches]
+    unknown = sorted({int(y) for y in np.concatenate(raw)} - {k for k, w in wnid_of.items() if w in index})
+    if unknown:
+        raise ValueError(f"labels {unknown[:5]} of {src} are not ImageNet-1K classes in {map_clsloc}; pass the "
+                         "map_clsloc.txt of the ILSVRC devkit")
+    labels = np.array([index[wnid_of[int(y)]] for part in raw for y in part], dtype=np.int64)
+    first = _read_downsampled(batches[0], "data")
+    size = int(round((first.shape[1] / 3) ** 0.5))
+    if 3 * size * size != first.shape[1]:
+        raise ValueError(f"rows of {first.shape[1]} values in {batches[0]} are not 3 x s x s images")
+    del first
     digest = hashlib.sha256()
     for p in batches:
-        digest.update(p.read_bytes())
+        with p.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 24), b""):
+                digest.update(block)
     meta = {"classes": imagenet_wnids(), "count": len(labels), "domain": "photo", "source": str(src),
             "source_checksum": digest.hexdigest(),
             "settings": {"image_size": size, "crop": "as released", "resize": "box (Chrabaszcz et al. 2017)",
                          "labels": "map_clsloc ids remapped to sorted wnids"}}
-    pixels = data.reshape(-1, 3, size, size)
-    return _write(Path(out), len(labels), size, lambda a, b: pixels[a:b].transpose(0, 2, 3, 1), labels, meta, chunk,
+    return _write(Path(out), len(labels), size, _Rows(batches, [len(r) for r in raw], size), labels, meta, chunk,
                   progress)
 
 
+def noisy_label_path(root, name) -> Path:
+    """Where a memmap dataset's noisy-label file is: ``name`` itself when absolute, else under ``root``."""
+    return Path(name) if Path(name).is_absolute() else Path(root) / name
+
+
 def load_memmap(root, noisy_labels=None, device=None) -> LabeledImages:
-    """A memmap-form dataset, mapped (not read) when ``device`` is the CPU. ``noisy_labels``: a ``.npy`` of labels
-    (a path, or a name under ``root``, e.g. from ``data_scripts/noisy_labels.py``), kept as
-    ``attributes["noisy_labels"]`` for pre-training with ``noise_type="file"``."""
+    """A memmap-form dataset. The images stay mapped in host memory, never read whole: training moves them to the
+    device at once when they fit, else batch by batch (:func:`~nml_tutorial.training.batches_from`); the labels go
+    to ``device``. ``noisy_labels``: a ``.npy`` of labels (a path, or a name under ``root``, e.g. from
+    ``data_scripts/noisy_labels.py``), kept as ``attributes["noisy_labels"]`` for ``noise_type="file"``."""
     root = require_dir(root, "memmap dataset", "build one with data_scripts/build_memmap.py")
     if not (root / META).exists():
         raise FileNotFoundError(f"{root} has no {META}: the conversion did not finish; rerun data_scripts/"
@@ -131,13 +171,15 @@ def load_memmap(root, noisy_labels=None, device=None) -> LabeledImages:
                          "the folder is damaged: delete it and convert again")
     attributes = {}
     if noisy_labels is not None:
-        path = Path(noisy_labels) if Path(noisy_labels).is_absolute() else root / noisy_labels
+        path = noisy_label_path(root, noisy_labels)
         noisy = torch.from_numpy(np.load(require_file(path, "noisy-label file", "write one with "
                                                       "data_scripts/noisy_labels.py"))).long()
         if noisy.shape != labels.shape or int(noisy.min()) < 0 or int(noisy.max()) >= len(meta["classes"]):
             raise ValueError(f"{path}: {tuple(noisy.shape)} labels in [{int(noisy.min())}, {int(noisy.max())}] do not "
                              f"fit {labels.numel()} images of {len(meta['classes'])} classes; was it made for this set?")
         attributes["noisy_labels"] = noisy
-    data = LabeledImages(torch.from_numpy(images).permute(0, 3, 1, 2), labels, meta["classes"], meta["domain"],
+    if device is not None:
+        labels = labels.to(device)
+        attributes = {k: v.to(device) for k, v in attributes.items()}
+    return LabeledImages(torch.from_numpy(images).permute(0, 3, 1, 2), labels, meta["classes"], meta["domain"],
                          attributes)
-    return data.to(device) if device is not None and torch.device(device).type != "cpu" else data
