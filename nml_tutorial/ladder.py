@@ -1,8 +1,8 @@
 """The ladder from the notebooks' scale to the study's: rungs of pre-training data, model and schedule, and what
-each costs, measured here for the rung that fits and estimated for the rest (notebook 07_full_scale).
+each costs on this machine (notebook 07_full_scale).
 
-An estimate scales the pre-training throughput measured on this machine by the forward FLOPs per image (counted,
-not assumed) of each rung's model and image size; it is marked as an estimate wherever it is shown.
+Every model's pre-training throughput is measured here, at the smallest image size a rung uses it; a rung at a
+larger size scales that by the forward FLOPs per image (counted, not assumed) and is marked as an estimate.
 """
 
 from __future__ import annotations
@@ -62,18 +62,27 @@ def _duration(seconds: float) -> str:
 
 def ladder_costs(here: dict, width: int = 16, device=None) -> pd.DataFrame:
     """What every rung's pre-training costs on this machine: ``here`` (``rung``, ``images``, ``size``, ``arch``,
-    ``epochs``: the rung a notebook ran) from the throughput measured now, then :data:`RUNGS` from the same
-    throughput scaled by counted FLOPs per image (marked as estimates). Notebook 07_full_scale."""
-    rate = training_throughput(here["arch"], here["size"], width=width, device=device)
-    flops_here = forward_flops(here["arch"], here["size"], width)
+    ``epochs``: the rung a notebook ran) and :data:`RUNGS`. Each model's throughput is measured now at the smallest
+    size a rung uses it; a rung at a larger size is scaled from it by the FLOPs per image (counted), and marked as an
+    estimate. Notebook 07_full_scale."""
+    rungs = [here, *RUNGS]
+    measured = {}
+    for rung in sorted(rungs, key=lambda r: r["size"]):
+        if rung["arch"] not in measured:
+            batch = 64 if rung["arch"] == "resnet_small" else 8
+            measured[rung["arch"]] = (rung["size"], training_throughput(rung["arch"], rung["size"], width=width,
+                                                                        batch=batch, steps=2, device=device))
     rows = []
-    for rung in [here, *RUNGS]:
-        seconds = rung["images"] * rung["epochs"] * forward_flops(rung["arch"], rung["size"], width) / (
-            rate * flops_here)
+    for rung in rungs:
+        size, rate = measured[rung["arch"]]
+        scale = 1.0 if rung["size"] == size else (
+            forward_flops(rung["arch"], rung["size"], width) / forward_flops(rung["arch"], size, width))
+        seconds = rung["images"] * rung["epochs"] * scale / rate
         rows.append({**{k: rung[k] for k in ("rung", "images", "size", "arch", "epochs")},
                      "pre-training here": _duration(seconds),
-                     "how": "measured throughput" if rung is here else "estimate: throughput x FLOPs"})
+                     "how": (f"{rate:,.0f} images/s measured" if scale == 1.0 else
+                             f"estimate: {rate:,.0f} images/s at {size} px x {scale:.1f} (FLOPs)")})
     table = pd.DataFrame(rows)
     table.attrs["note"] = (f"{resolve_device(device)}, CPU capability {cpu_capability()}, {torch.get_num_threads()} "
-                           f"threads: {here['arch']} at {here['size']} px pre-trains {rate:,.0f} images/s in fp32")
+                           "threads, fp32; each model's throughput measured just now at its smallest size")
     return table

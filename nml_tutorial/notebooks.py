@@ -9,6 +9,7 @@ talk over local IPC sockets rather than TCP (no network port, and no unencrypted
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,13 +94,16 @@ def run_notebook(path, out_dir, cache_dir=".cache", parameters: dict | None = No
         papermill_engines.register(engine, _cell_lines(path.stem, say))
     output = out_dir / path.name
     started = time.perf_counter()
-    try:
-        papermill.execute_notebook(str(path), str(output), parameters=params, cwd=str(path.parent),
-                                   progress_bar=False, kernel_name="python3", engine_name=engine,
-                                   config=Config({"KernelManager": {"transport": "ipc"}}))
-    except PapermillExecutionError as err:
-        error = f"In [{err.exec_count}] `{_first_line(err.source)[:60]}`: {err.ename}: {err.evalue}"
-        return NotebookResult(path.stem, time.perf_counter() - started, "failed", output, error)
+    # each kernel's IPC sockets in a folder of its own: kernels started at once (nml-tutorial batch) never share one
+    with tempfile.TemporaryDirectory(prefix="nml-kernel-") as sockets:
+        try:
+            papermill.execute_notebook(str(path), str(output), parameters=params, cwd=str(path.parent),
+                                       progress_bar=False, kernel_name="python3", engine_name=engine,
+                                       config=Config({"KernelManager": {"transport": "ipc",
+                                                                        "ip": str(Path(sockets) / "kernel")}}))
+        except PapermillExecutionError as err:
+            error = f"In [{err.exec_count}] `{_first_line(err.source)[:60]}`: {err.ename}: {err.evalue}"
+            return NotebookResult(path.stem, time.perf_counter() - started, "failed", output, error)
     return NotebookResult(path.stem, time.perf_counter() - started, "ok", output)
 
 
