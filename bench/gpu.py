@@ -13,29 +13,8 @@ import time
 
 import torch
 
-from nml_tutorial.models import build_model
+from nml_tutorial.ladder import training_throughput
 from nml_tutorial.runtime import cpu_capability, resolve_device
-from nml_tutorial.training import train_classifier
-from timing import timed
-
-
-def images_per_second(arch: str, size: int, precision: str, compiled: bool, steps: int, batch: int, device) -> float:
-    """Images/s of ``steps`` training steps (after one warm-up epoch of the same length) on random uint8 images."""
-    torch.manual_seed(0)
-    model = build_model(arch, 1000, width=16)
-    if compiled:
-        model.encoder = torch.compile(model.encoder)
-    images = torch.randint(0, 256, (steps * batch, 3, size, size), dtype=torch.uint8, device=device)
-    labels = torch.randint(0, 1000, (steps * batch,), device=device)
-    hp = {"epochs": 1, "batch_size": batch, "amp": precision, "lr": 0.01}
-
-    def epoch():
-        train_classifier(model, images, labels, hp, device=device, progress=False)
-        return steps * batch
-
-    epoch()  # warm-up: cuDNN autotuning, compilation
-    seen, seconds = timed(epoch)
-    return seen / seconds
 
 
 def main():
@@ -54,8 +33,9 @@ def main():
     print(f"device {name}, torch {torch.__version__}, batch {args.batch_size}, {args.steps} steps")
     for spec in args.archs:
         arch, size = spec.split(":")
-        rates = {(precision, compiled): images_per_second(arch, int(size), precision, compiled, args.steps,
-                                                          args.batch_size, device)
+        rates = {(precision, compiled): training_throughput(arch, int(size), batch=args.batch_size,
+                                                            steps=args.steps, device=device, amp=precision,
+                                                            compiled=compiled)
                  for compiled in ([False, True] if args.compile else [False]) for precision in args.precisions}
         base = rates.get(("fp32", False), next(iter(rates.values())))  # the ratios' baseline: fp32, eager
         for (precision, compiled), rate in rates.items():

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from _common import run
 
-from nml_tutorial.data.label_files import MODES, write_noisy_imagenette, write_noisy_labels
+from nml_tutorial.data.label_files import MODES, report_line, write_noisy_imagenette, write_noisy_label_files
 
 
 def main(argv=None) -> int:
@@ -19,7 +19,7 @@ def main(argv=None) -> int:
                         help="noise ratios, fractions in [0, 1] (default: the study's 5, 10, 20, 30 %%)")
     parser.add_argument("--mode", default="flip", choices=sorted(MODES),
                         help="flip: always another class (the package); uniform: any class (the official code)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one file per ratio and seed")
     parser.add_argument("--noisy-imagenette", help="noisy_imagenette.csv: write its labels instead of drawing")
     parser.add_argument("--column", default="noisy_labels_5", help="its column (noisy_labels_{0,1,5,25,50})")
     args = parser.parse_args(argv)
@@ -33,11 +33,8 @@ def main(argv=None) -> int:
         print(f"{path.relative_to(root)}: {report['realised_flip_rate']:.2%} of labels differ from the clean ones")
         return 0
     labels, classes = np.load(root / "labels.npy"), len(json.loads(meta_file.read_text())["classes"])
-    for ratio in args.ratios:
-        path, report = write_noisy_labels(labels, classes, ratio, args.mode, args.seed, root / "noisy")
-        print(f"{path.relative_to(root)}: {report['realised_flip_rate']:.2%} flipped "
-              f"(expected {report['expected_flip_rate']:.2%}), transition diagonal mean "
-              f"{report['transition_diagonal_mean']:.3f}")
+    for report in write_noisy_label_files(labels, classes, args.ratios, args.mode, args.seeds, root / "noisy"):
+        print(f"noisy/{report_line(report)}")
     return 0
 
 

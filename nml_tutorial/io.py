@@ -50,5 +50,16 @@ def atomic_write_text(text: str, path) -> Path:
     return atomic_write_bytes(text.encode(), path)
 
 
+def atomic_save_npy(array, path) -> Path:
+    """``numpy.save`` to ``path``, atomically."""
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return atomic_write_bytes(buffer.getvalue(), path)
+
+
 def atomic_write_json(obj, path) -> Path:
     return atomic_write_text(json.dumps(obj, indent=2, sort_keys=True, default=str), path)

@@ -37,19 +37,25 @@ def forward_flops(arch: str, size: int, width: int = 16) -> int:
     return counter.get_total_flops()
 
 
-def training_throughput(arch: str, size: int, width: int = 16, batch: int = 64, steps: int = 4, device=None) -> float:
-    """Images/s of pre-training ``arch`` at ``size`` px through the package's loop (after a warm-up step)."""
+def training_throughput(arch: str, size: int, width: int = 16, batch: int = 64, steps: int = 4, device=None,
+                        amp: str = "fp32", compiled: bool = False) -> float:
+    """Images/s of pre-training ``arch`` at ``size`` px through the package's loop: ``steps`` steps on random uint8
+    images already on the device, after one warm-up step (``compiled``: the encoder under ``torch.compile``), the
+    device synchronised on both ends. ``bench/gpu.py`` measures with it too."""
     device = resolve_device(device)
     model = build_model(arch, 10, width=width)
-    images = torch.randint(0, 256, ((steps + 1) * batch, 3, size, size), dtype=torch.uint8)
-    labels = torch.randint(0, 10, ((steps + 1) * batch,))
-    train_classifier(model, images[:batch], labels[:batch], {"epochs": 1, "batch_size": batch, "amp": "fp32"},
-                     device=device, progress=False)
-    started = time.perf_counter()
-    train_classifier(model, images[batch:], labels[batch:], {"epochs": 1, "batch_size": batch, "amp": "fp32"},
-                     device=device, progress=False)
+    if compiled:
+        model.encoder = torch.compile(model.encoder)
+    images = torch.randint(0, 256, ((steps + 1) * batch, 3, size, size), dtype=torch.uint8, device=device)
+    labels = torch.randint(0, 10, ((steps + 1) * batch,), device=device)
+    hp = {"epochs": 1, "batch_size": batch, "amp": amp}
+    train_classifier(model, images[:batch], labels[:batch], hp, device=device, progress=False)  # warm-up
     if device.type == "cuda":
-        torch.cuda.synchronize()
+        torch.cuda.synchronize(device)
+    started = time.perf_counter()
+    train_classifier(model, images[batch:], labels[batch:], hp, device=device, progress=False)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     return steps * batch / (time.perf_counter() - started)
 
 

@@ -134,7 +134,8 @@ def variant_files(root, variant: str) -> ImageFiles:
         raise ValueError(f"{root} holds folders that are not {variant} classes, e.g. {strangers[:3]}; "
                          "point root at the folder of WordNet-id class folders")
     files = folder_files(root, [w for w in wnids if w in present])
-    labels = np.array([wnids.index(files.class_names[y]) for y in files.labels])
+    position = {w: i for i, w in enumerate(wnids)}
+    labels = np.array([position[c] for c in files.class_names])[files.labels]
     return ImageFiles(files.paths, labels, wnids, variant)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..io import atomic_write_json, atomic_write_bytes
+from ..io import atomic_save_npy, atomic_write_json
 from ..noise import apply_label_noise, empirical_transition, transition_matrix
 from .files import require_file
 
@@ -40,14 +40,6 @@ def check_label_file(path, ratio: float, seed: int) -> None:
                          "'noisy/flip_{ratio:g}_seed{seed}.npy'")
 
 
-def _save_npy(array: np.ndarray, path: Path) -> Path:
-    import io
-
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    return atomic_write_bytes(buffer.getvalue(), path)
-
-
 def write_noisy_labels(labels, num_classes: int, ratio: float, mode: str, seed: int, out_dir) -> tuple[Path, dict]:
     """``<out_dir>/<mode>_<ratio>_seed<seed>.npy`` and a ``.json`` report beside it: ``flip`` moves exactly
     round(ratio N) labels to another class (the package's symmetric noise); ``uniform`` redraws them from all classes
@@ -67,9 +59,9 @@ def write_noisy_labels(labels, num_classes: int, ratio: float, mode: str, seed: 
               "transition_diagonal_mean": float(T.diagonal()[present].mean()),
               "transition_max_abs_error": float((T - designed)[present].abs().max()),
               "transition_file": path.with_suffix(".transition.npy").name}
-    _save_npy(T.numpy(), path.with_suffix(".transition.npy"))
+    atomic_save_npy(T.numpy(), path.with_suffix(".transition.npy"))
     atomic_write_json(report, path.with_suffix(".json"))
-    _save_npy(noisy.labels.numpy(), path)
+    atomic_save_npy(noisy.labels.numpy(), path)
     return path, report
 
 
@@ -85,8 +77,20 @@ def write_noisy_imagenette(csv_path, memmap_root, column: str = "noisy_labels_5"
     atomic_write_json({"file": path.name, "mode": "noisy imagenette", "ratio": ratio, "seed": None,
                        "source": str(csv_path), "column": column, "count": len(noisy),
                        "realised_flip_rate": float((noisy != clean).mean())}, path.with_suffix(".json"))
-    _save_npy(noisy, path)
+    atomic_save_npy(noisy, path)
     return path
+
+
+def write_noisy_label_files(labels, num_classes: int, ratios, mode: str, seeds, out_dir) -> list[dict]:
+    """One noisy-label file per ratio and seed (:func:`write_noisy_labels`); their reports, in that order.
+    ``data_scripts/noisy_labels.py`` and notebook 07_full_scale."""
+    return [write_noisy_labels(labels, num_classes, ratio, mode, seed, out_dir)[1] for seed in seeds for ratio in ratios]
+
+
+def report_line(report: dict) -> str:
+    """A noisy-label file's report in one line: its realised and expected flip rates and transition diagonal."""
+    return (f"{report['file']}: {report['realised_flip_rate']:.2%} flipped (expected "
+            f"{report['expected_flip_rate']:.2%}), transition diagonal mean {report['transition_diagonal_mean']:.3f}")
 
 
 def noisy_imagenette_labels(csv_path, memmap_root, column: str = "noisy_labels_5") -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 from collections.abc import Callable
 from pathlib import Path
@@ -59,19 +60,13 @@ def _write(out: Path, n: int, size: int, chunks: Callable[[int, int], np.ndarray
 def write_memmap(files: ImageFiles, out, image_size: int = 64, crop: str = "center", source_root=None,
                  chunk: int = 512, progress: bool = True) -> Path:
     """Convert listed image files (a folder, a subset manifest, ...) to the memmap form at ``out``."""
-    root = Path(source_root) if source_root is not None else Path(_common_root(files.paths))
+    root = Path(source_root) if source_root is not None else Path(os.path.commonpath([str(p) for p in files.paths]))
     meta = {"classes": list(files.class_names), "count": len(files), "domain": files.domain,
             "source": str(root), "source_checksum": listing_checksum(files, root),
             "settings": {"image_size": image_size, "crop": crop, "resize": "bilinear, shorter side"}}
     return _write(Path(out), len(files), image_size, lambda a, b: read_images(files.paths[a:b], image_size, crop),
                   files.labels, meta, chunk, progress,
                   files_txt="".join(f"{Path(p).relative_to(root)}\n" for p in files.paths))
-
-
-def _common_root(paths) -> str:
-    import os
-
-    return os.path.commonpath([str(p) for p in paths]) if paths else "."
 
 
 def _read_downsampled(path: Path, key: str) -> np.ndarray:
