@@ -6,6 +6,6 @@ import sys
 def run(main) -> None:
     try:
         sys.exit(main())
-    except (ValueError, FileNotFoundError, FileExistsError) as err:
+    except (ValueError, OSError) as err:  # OSError: a missing or existing file, a read-only or full disk
         print(f"{sys.argv[0].rsplit('/', 1)[-1]}: error: {err}", file=sys.stderr)
         sys.exit(2)

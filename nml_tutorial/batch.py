@@ -25,8 +25,9 @@ from pathlib import Path
 import pandas as pd
 
 from . import claims
-from .io import atomic_write_json, config_key
-from .results import write_table
+from .cache import config_key
+from .io import atomic_write_json, file_sha256
+from .results import read_table, write_table
 
 GRID_KEYS = {"notebook", "sweep", "out", "cache", "parameters", "grid", "jobs"}
 # The sweep's parameters: nml-tutorial sweep options (value types as its command line takes them).
@@ -112,10 +113,11 @@ def load_grid(path) -> Grid:
                          + "".join(f"; did you mean {h[0]!r}?" for h in hints.values() if h)
                          + f" (its parameters: {sorted(known)})")
     if target == "sweep":
-        wrong = [f"{k} should be {SWEEP_PARAMETERS[k].__name__}" for combo in _combinations(fixed, grid)
+        wrong = [f"{k} should be {SWEEP_PARAMETERS[k].__name__}, got {v!r}" for combo in _combinations(fixed, grid)
                  for k, v in combo.items() if not isinstance(v, SWEEP_PARAMETERS[k])]
         if wrong:
-            raise ValueError(f"{path}: {sorted(set(wrong))}")
+            raise ValueError(f"{path}: {sorted(set(wrong))}; give each value as the sweep's option takes it, e.g. "
+                             "'seeds: [[0], [0, 1]]' in grid (a list of lists) or 'seeds: [0, 1]' in parameters")
     jobs = spec.get("jobs", _gpu_count() or 1)
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"{path}: 'jobs' must be a positive integer (cells at once), got {jobs!r}")
@@ -123,7 +125,10 @@ def load_grid(path) -> Grid:
     cache = (base / spec.get("cache", ".cache")).resolve()
     cells = []
     for combo in _combinations(fixed, grid):
-        key = config_key({"target": Path(target).name, "parameters": combo})
+        # keyed by the notebook's content and the package's code too: after either changes, cells run again
+        what = {"target": Path(target).name, "parameters": combo,
+                "notebook": None if target == "sweep" else file_sha256(target)}
+        key = config_key(what, code=("nml_tutorial.sweep",) if target == "sweep" else ("nml_tutorial",))
         cells.append(Cell(key, combo, out / "cells" / key))
     return Grid(target, out, cache, cells, jobs)
 
@@ -204,7 +209,7 @@ def run_grid(grid: Grid, say=print) -> pd.DataFrame:
 def cell_metrics(grid: Grid, cell: Cell) -> dict[str, float]:
     """What a finished cell measured: the ``*.metrics.json`` its notebook wrote, or its sweep's claim effects."""
     if grid.target == "sweep":
-        table = claims.claim_table(pd.read_csv(cell.folder / "results.csv"),
+        table = claims.claim_table(read_table(cell.folder / "results.csv"),
                                    objective=cell.parameters.get("objective", "supervised"))
         return claims.headline_effects(table)
     metrics = {}

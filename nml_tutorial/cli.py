@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from . import claims, presets, results, sweep, viz, zoo
@@ -57,10 +56,7 @@ def _pretrain(args) -> int:
 
 
 def _claims(args) -> int:
-    path = Path(args.results)
-    if not path.exists():
-        raise FileNotFoundError(f"no results table at {path}; run `nml-tutorial sweep --out {path.parent}` first")
-    table = claims.claim_table(pd.read_csv(path), objective=args.objective)
+    table = claims.claim_table(results.read_table(args.results), objective=args.objective)
     print(claims.format_claims(table))
     if args.out:
         results.write_table(table, args.out)
@@ -71,7 +67,7 @@ def _claims(args) -> int:
 def _notebooks(args) -> int:
     from .notebooks import run_series, summary
 
-    parameters = json.loads(Path(args.parameters).read_text()) if args.parameters else {}
+    parameters = _parameters(args.parameters) if args.parameters else {}
     if args.retrain:
         parameters["RETRAIN"] = True
     missing = [p for p in args.paths if not Path(p).is_file()]
@@ -81,6 +77,20 @@ def _notebooks(args) -> int:
                          paths=args.paths)
     print(f"\n{summary(results)}\nfigures in {Path(args.out) / 'figures'}")
     return 0 if all(r.status == "ok" for r in results) else 1
+
+
+def _parameters(path) -> dict:
+    """A --parameters file: one JSON object of notebook parameter names to values."""
+    path, example = Path(path), '{"SEEDS": [0, 1], "NOISE_RATIOS": [0.0, 0.3]}'
+    if not path.is_file():
+        raise FileNotFoundError(f"no parameters file at {path}; write one holding a JSON object, e.g. {example}")
+    try:
+        parameters = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not JSON ({err}); write one JSON object, e.g. {example}") from err
+    if not isinstance(parameters, dict):
+        raise ValueError(f"{path} holds a {type(parameters).__name__}, not a JSON object; write one, e.g. {example}")
+    return parameters
 
 
 def _batch(args) -> int:
@@ -189,7 +199,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, OSError) as err:  # OSError: a missing file, a read-only or full disk
         print(f"nml-tutorial: error: {err}", file=sys.stderr)
         return 2
 

@@ -23,7 +23,7 @@ from torch import nn
 
 from .augment import crop_flip
 from .data.captions import PROMPTS
-from .io import atomic_torch_save, atomic_write_json
+from .io import atomic_torch_save, atomic_write_json, seal
 from .models import Normalise
 from .probe import top1
 from .runtime import autocast, rank_and_world, resolve_device, resolve_precision
@@ -88,15 +88,16 @@ class ClipModel(nn.Module):
 
 
 def save_clip(model: ClipModel, folder) -> Path:
-    """Write ``folder`` as open_clip reads it: ``open_clip_config.json`` and the weights.
+    """Write ``folder`` as open_clip reads it: ``open_clip_config.json`` and the weights (each sealed with its
+    checksum, :func:`~nml_tutorial.io.seal`).
 
     ``open_clip.create_model_and_transforms("local-dir:" + folder)`` loads it back.
     Notebook 06_clip.
     """
     folder = Path(folder)
-    atomic_torch_save({k: v.cpu() for k, v in model.clip.state_dict().items()}, folder / WEIGHTS_FILE)
-    atomic_write_json({"model_cfg": model.config, "preprocess_cfg": PREPROCESS, "nml_tutorial_model": model.name},
-                      folder / "open_clip_config.json")
+    seal(atomic_torch_save({k: v.cpu() for k, v in model.clip.state_dict().items()}, folder / WEIGHTS_FILE))
+    seal(atomic_write_json({"model_cfg": model.config, "preprocess_cfg": PREPROCESS, "nml_tutorial_model": model.name},
+                           folder / "open_clip_config.json"))
     return folder
 
 

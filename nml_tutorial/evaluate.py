@@ -4,7 +4,9 @@ Each method is trained on the task's training images (or their frozen features) 
 accuracy, and the spectrum (SVE, LSVR) of what its classifier reads. Under the ``"tuned"`` protocol the L-BFGS
 probe and heads read standardised features, epochs picked on held-out data; under ``"study"`` the study's recipe:
 the AdamW probe and heads on raw features, heads on two augmented views per image, the last epoch kept. Features
-and finished rows are cached by run, task, method and settings, so an interrupted sweep resumes where it stopped.
+and finished rows are cached by run, task, method, settings and the code that computes them, each file sealed with
+its checksum (a damaged one is recomputed), so an interrupted sweep resumes where it stopped. A lock per run and
+task stops two processes evaluating one run at once: the second waits, then reads the rows.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from . import spectrum
 from .augment import resized_crop_flip
 from .clip import zero_shot_accuracy, zero_shot_weights
 from .features import extract, extract_cached
-from .io import atomic_write_json, config_key
+from .cache import config_key, lock
+from .io import atomic_write_json, intact, seal
 from .nmtune import METHODS, PE_METHODS, train_head, train_head_on_views, tune_encoder
 from .presets import ALL_METHODS, PROBE_METHODS, VIEWS, protocol_methods, resolve_settings
 from .probe import fit_linear_probe, fit_study_probe, top1
@@ -83,7 +86,7 @@ def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, devic
 
 def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), settings: dict | None = None,
                  device=None) -> list[dict]:
-    """Rows for every method on one pre-trained run and task; cached by run, task, method and settings.
+    """Rows for every method on one pre-trained run and task; cached by run, task, method, settings and code.
 
     ``settings`` as :func:`resolve_settings` returns them (default: the tuned protocol's defaults); they name
     the protocol.
@@ -92,14 +95,14 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
     settings = settings or resolve_settings({})
     protocol = settings["protocol"]
     cfg = run.config
-    task_key = config_key(task.spec)
+    task_key = config_key(task.spec, code=("nml_tutorial.tasks", "nml_tutorial.features", "nml_tutorial.augment"))
     feature_dir = Path(cache_dir) / "features" / run.key
     loaded = {}  # every method of this task reads the same feature files: load each once
 
     def feats(name: str, images) -> torch.Tensor:
         path = feature_dir / f"{task.name}-{task_key}-{name}.pt"
         if path not in loaded:
-            if callable(images) and path.exists():  # made on demand: skip making them when cached
+            if callable(images) and intact(path):  # made on demand: skip making them when cached
                 loaded[path] = torch.load(path, map_location=next(run.model.parameters()).device)
             else:
                 loaded[path] = extract_cached(run.model, images() if callable(images) else images, path,
@@ -108,28 +111,40 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
 
     last = run.history[-1] if run.history else {}
     rows = []
-    for method in protocol_methods(methods, protocol):
-        probe_settings = {k: v for k, v in settings.items() if k in ("protocol", "probe_hp")}
-        method_key = config_key(probe_settings if method in PROBE_METHODS else settings)
-        path = Path(cache_dir) / "eval" / run.key / f"{task.name}-{task_key}-{method}-{method_key}.json"
-        if path.exists():
-            rows.extend(json.loads(path.read_text()))  # pd.read_json would round 0.3 to 0.30000000000000004
-            continue
-        results, extra = _method_rows(method, run, task, feats, settings, device)
-        results = {domain: (acc, spectrum.shares(reps), spectrum.shares(reps, center="row"))
-                   for domain, (acc, reps) in results.items()}
-        method_rows = [{
-            "objective": run.objective, "protocol": protocol, "method": method,
-            "arch": cfg.get("arch", cfg.get("model")), "noise_type": cfg["noise_type"],
-            "noise_ratio": cfg["noise_ratio"], "seed": cfg["seed"], "task": task.name,
-            "train_domain": task.train.domain, "test_domain": domain,
-            "shift": "id" if domain == task.train.domain else "ood", "num_classes": task.train.num_classes,
-            "accuracy": acc, "sve": spectrum.sve_of_shares(p), "lsvr": spectrum.lsvr_of_shares(p),
-            "sve_row": spectrum.sve_of_shares(p_row), "lsvr_row": spectrum.lsvr_of_shares(p_row),
-            "n_train": len(task.train), "n_test": len(task.tests[domain]), "probe_l2": extra.get("probe_l2"),
-            "pretrain_train_acc": last.get("train_acc"), "noisy_fitted": last.get("noisy_fitted"),
-            "precision": cfg["amp"], "run_key": run.key, "spectrum": p.tolist(),
-        } for domain, (acc, p, p_row) in results.items()]
-        atomic_write_json(method_rows, path)
-        rows.extend(method_rows)
+    eval_dir = Path(cache_dir) / "eval" / run.key
+    with lock(eval_dir / f"{task.name}-{task_key}.lock", f"the evaluation of run {run.key} on {task.name}"):
+        for method in protocol_methods(methods, protocol):
+            rows.extend(_cached_rows(method, run, task, feats, settings, device,
+                                     eval_dir / f"{task.name}-{task_key}-{method}-{_method_key(method, settings)}.json",
+                                     last))
     return rows
+
+
+def _method_key(method: str, settings: dict) -> str:
+    """What a method's rows depend on besides run and task: its settings (a probe: only its own) and its code."""
+    probe_settings = {k: v for k, v in settings.items() if k in ("protocol", "probe_hp")}
+    return config_key(probe_settings if method in PROBE_METHODS else settings, code=("nml_tutorial.evaluate",))
+
+
+def _cached_rows(method: str, run, task: ProbeTask, feats, settings: dict, device, path: Path, last: dict):
+    """One method's rows, read from ``path`` when intact there, else computed and written there."""
+    cfg, protocol = run.config, settings["protocol"]
+    if intact(path):
+        return json.loads(path.read_text())  # pd.read_json would round 0.3 to 0.30000000000000004
+    results, extra = _method_rows(method, run, task, feats, settings, device)
+    results = {domain: (acc, spectrum.shares(reps), spectrum.shares(reps, center="row"))
+               for domain, (acc, reps) in results.items()}
+    method_rows = [{
+        "objective": run.objective, "protocol": protocol, "method": method,
+        "arch": cfg.get("arch", cfg.get("model")), "noise_type": cfg["noise_type"],
+        "noise_ratio": cfg["noise_ratio"], "seed": cfg["seed"], "task": task.name,
+        "train_domain": task.train.domain, "test_domain": domain,
+        "shift": "id" if domain == task.train.domain else "ood", "num_classes": task.train.num_classes,
+        "accuracy": acc, "sve": spectrum.sve_of_shares(p), "lsvr": spectrum.lsvr_of_shares(p),
+        "sve_row": spectrum.sve_of_shares(p_row), "lsvr_row": spectrum.lsvr_of_shares(p_row),
+        "n_train": len(task.train), "n_test": len(task.tests[domain]), "probe_l2": extra.get("probe_l2"),
+        "pretrain_train_acc": last.get("train_acc"), "noisy_fitted": last.get("noisy_fitted"),
+        "precision": cfg["amp"], "run_key": run.key, "spectrum": p.tolist(),
+    } for domain, (acc, p, p_row) in results.items()]
+    seal(atomic_write_json(method_rows, path))
+    return method_rows

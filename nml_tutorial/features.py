@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from .io import atomic_torch_save
+from .io import atomic_torch_save, intact, seal
 from .runtime import autocast, resolve_precision
 
 
@@ -145,14 +145,14 @@ def extract(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 256,
 
 
 def extract_cached(model: torch.nn.Module, images: torch.Tensor, cache_path, **kwargs) -> torch.Tensor:
-    """``extract`` once and keep the result at ``cache_path`` (a name that identifies model and data).
-    Notebook 03_id_ood."""
+    """``extract`` once and keep the result at ``cache_path`` (a name that identifies model and data), sealed with
+    its checksum: a damaged file is extracted again, never loaded. Notebook 03_id_ood."""
     path = Path(cache_path)
-    device = _device(model)
-    if path.exists():
-        feats = torch.load(path, map_location=device)
+    if intact(path):
+        feats = torch.load(path, map_location=_device(model))
         if feats.shape[0] == images.shape[0]:
             return feats
     feats = extract(model, images, **kwargs)
     atomic_torch_save(feats.cpu(), path)
+    seal(path)
     return feats

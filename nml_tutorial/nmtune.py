@@ -29,7 +29,7 @@ from . import spectrum
 from .data.common import stratified_split
 from .features import check_features
 from .models import last_block
-from .probe import top1
+from .probe import check_labels, top1
 from .training import train_classifier, warmup_cosine, with_defaults
 
 DEFAULT_WEIGHTS = {"mse": 1.0, "cov": 0.04, "svd": 0.001}
@@ -182,6 +182,7 @@ def train_head(method: str, features: torch.Tensor, labels: torch.Tensor, hp: di
     hp = with_defaults(hp, HEAD_DEFAULTS)
     weights = resolve_weights(method, weights)
     check_features(features, labels, "training features")
+    check_labels(labels)
     device = features.device
     labels = labels.to(device).long()
     num_classes = int(labels.max()) + 1
@@ -249,11 +250,13 @@ def train_head_on_views(method: str, views: torch.Tensor, labels: torch.Tensor, 
     hp = with_defaults(hp, STUDY_HEAD_DEFAULTS)
     weights = resolve_weights(method, weights)
     if views.dim() != 3 or views.shape[0] < 2:
-        raise ValueError(f"views must be (K, N, D) features of K >= 2 views per image, got {tuple(views.shape)}")
+        raise ValueError(f"views must be (K, N, D) features of K >= 2 views per image, got {tuple(views.shape)}; "
+                         "stack each view's (N, D) features with torch.stack")
     k, n, d = views.shape
     check_features(views.reshape(k * n, d), name="view features")
     if labels.shape != (n,):
-        raise ValueError(f"views of {n} images but labels of shape {tuple(labels.shape)}")
+        raise ValueError(f"views of {n} images but labels of shape {tuple(labels.shape)}; pass one label per image")
+    check_labels(labels)
     device = views.device
     labels = labels.to(device).long()
     head, opt, sched = study_head(method, d, int(labels.max()) + 1, n, hp, device)
@@ -298,6 +301,7 @@ def tune_encoder(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, m
     """
     if method not in PE_METHODS:
         raise ValueError(f"unknown parameter-efficient method {method!r}; choose one of {list(PE_METHODS)}")
+    check_labels(labels)
     weights = {"cov": DEFAULT_WEIGHTS["cov"], "svd": DEFAULT_WEIGHTS["svd"], **(weights or {})}
     if set(weights) - {"cov", "svd"}:
         raise ValueError("parameter-efficient NMTune takes only the 'cov' and 'svd' weights")

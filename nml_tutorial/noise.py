@@ -30,7 +30,8 @@ def _generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed))
 
 
-def _check_ratio(ratio: float) -> float:
+def check_ratio(ratio: float) -> float:
+    """``ratio`` as a float; a clear error unless it is a fraction in [0, 1] (every noise ratio). Notebook 01_noise."""
     ratio = float(ratio)
     if not 0.0 <= ratio <= 1.0:
         raise ValueError(
@@ -56,7 +57,7 @@ def _check_labels(labels: torch.Tensor, num_classes: int) -> None:
 def _flip(labels: torch.Tensor, ratio: float, seed: int, new_label) -> NoisyLabels:
     """Pick exactly round(ratio * N) samples uniformly and give them ``new_label(old, generator)``."""
     n = labels.numel()
-    k = round(_check_ratio(ratio) * n)
+    k = round(check_ratio(ratio) * n)
     g = _generator(seed)
     chosen = torch.randperm(n, generator=g)[:k]
     clean_cpu = labels.detach().cpu()
@@ -96,11 +97,15 @@ def uniform_noise(labels: torch.Tensor, num_classes: int, ratio: float, seed: in
 def _check_transition(T: torch.Tensor) -> torch.Tensor:
     T = torch.as_tensor(T, dtype=torch.float64).cpu()
     if T.dim() != 2 or T.shape[0] != T.shape[1]:
-        raise ValueError(f"transition matrix must be square (C, C), got shape {tuple(T.shape)}")
+        raise ValueError(f"transition matrix must be square (C, C), got shape {tuple(T.shape)}; give it one row and "
+                         "one column per class, T[i, j] = P(noisy = j | true = i)")
     if torch.isnan(T).any() or (T < 0).any():
         raise ValueError("transition matrix entries must be non-negative numbers (no NaN)")
-    if not torch.allclose(T.sum(1), torch.ones(T.shape[0], dtype=T.dtype), atol=1e-6):
-        raise ValueError("each row of the transition matrix must sum to 1: T[i, j] = P(noisy = j | true = i)")
+    sums = T.sum(1)
+    bad = torch.nonzero(~torch.isclose(sums, torch.ones_like(sums), atol=1e-6)).flatten()[:5].tolist()
+    if bad:
+        raise ValueError(f"rows {bad} of the transition matrix sum to {[round(float(sums[i]), 6) for i in bad]}, "
+                         "not 1; normalise them (T / T.sum(1, keepdim=True)): T[i, j] = P(noisy = j | true = i)")
     return T
 
 
@@ -140,7 +145,7 @@ def transition_noise(labels: torch.Tensor, T: torch.Tensor, seed: int = 0) -> No
 def symmetric_matrix(num_classes: int, ratio: float) -> torch.Tensor:
     """Transition matrix of symmetric noise: 1 - ratio on the diagonal, ratio spread over the rest of each row.
     Notebook 01_noise."""
-    ratio = _check_ratio(ratio)
+    ratio = check_ratio(ratio)
     T = torch.full((num_classes, num_classes), ratio / (num_classes - 1), dtype=torch.float64)
     T.fill_diagonal_(1.0 - ratio)
     return T
@@ -148,7 +153,7 @@ def symmetric_matrix(num_classes: int, ratio: float) -> torch.Tensor:
 
 def pair_matrix(num_classes: int, ratio: float) -> torch.Tensor:
     """Transition matrix of pair-flip noise: class c keeps 1 - ratio and sends ratio to c + 1. Notebook 01_noise."""
-    ratio = _check_ratio(ratio)
+    ratio = check_ratio(ratio)
     T = torch.eye(num_classes, dtype=torch.float64) * (1.0 - ratio)
     T[torch.arange(num_classes), (torch.arange(num_classes) + 1) % num_classes] += ratio
     return T
@@ -156,7 +161,7 @@ def pair_matrix(num_classes: int, ratio: float) -> torch.Tensor:
 
 def uniform_matrix(num_classes: int, ratio: float) -> torch.Tensor:
     """Transition matrix of uniform noise: ratio / C everywhere, plus 1 - ratio on the diagonal. Notebook 07_full_scale."""
-    ratio = _check_ratio(ratio)
+    ratio = check_ratio(ratio)
     return torch.full((num_classes, num_classes), ratio / num_classes, dtype=torch.float64) + \
         torch.eye(num_classes, dtype=torch.float64) * (1.0 - ratio)
 
@@ -200,7 +205,7 @@ def caption_noise(num_samples: int, ratio: float, seed: int = 0, device=None) ->
     The result is a permutation of range(N): the chosen samples trade captions in one random cycle,
     so none keeps its own and every caption is still used once (introduced in notebook 06_clip).
     """
-    ratio = _check_ratio(ratio)
+    ratio = check_ratio(ratio)
     if num_samples < 0:
         raise ValueError(f"num_samples must be >= 0, got {num_samples}")
     k = round(ratio * num_samples)

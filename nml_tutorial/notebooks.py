@@ -107,6 +107,23 @@ def run_notebook(path, out_dir, cache_dir=".cache", parameters: dict | None = No
     return NotebookResult(path.stem, time.perf_counter() - started, "ok", output)
 
 
+def _check_parameters(parameters: dict, notebooks: list[Path]) -> None:
+    """Refuse a parameter that no notebook of the run has: papermill would inject it and the run would ignore it."""
+    import difflib
+
+    import papermill
+
+    if not parameters:
+        return
+    known = set().union(*(papermill.inspect_notebook(str(path)) for path in notebooks))
+    typos = sorted(set(parameters) - known)
+    if typos:
+        hints = {t: difflib.get_close_matches(t, known, n=1) for t in typos}
+        raise ValueError(f"{typos} are not parameters of {', '.join(p.stem for p in notebooks)}"
+                         + "".join(f"; did you mean {h[0]!r} for {t!r}?" for t, h in hints.items() if h)
+                         + f"; fix or remove them (their parameters: {sorted(known)})")
+
+
 def run_series(out_dir, cache_dir=".cache", only=None, parameters: dict | None = None, folder=None,
                say=print, paths=None) -> list[NotebookResult]:
     """Execute the notebooks in order (``only``: name prefixes such as ``["00", "03"]``; ``paths``: these notebook
@@ -114,10 +131,11 @@ def run_series(out_dir, cache_dir=".cache", only=None, parameters: dict | None =
 
     Every notebook runs even when an earlier one failed (each reads the shared cache, not the others).
     """
+    notebooks = [Path(p) for p in paths] if paths else series(folder)
+    notebooks = [p for p in notebooks if not only or any(p.name.startswith(prefix) for prefix in only)]
+    _check_parameters(parameters or {}, notebooks)
     results = []
-    for path in [Path(p) for p in paths] if paths else series(folder):
-        if only and not any(path.name.startswith(prefix) for prefix in only):
-            continue
+    for path in notebooks:
         if say is not None:
             say(f"{path.stem}: running ...")
         result = run_notebook(path, out_dir, cache_dir, parameters, say=say)

@@ -12,7 +12,7 @@ import copy
 
 from .data import DOMAINS
 from .models import ARCHITECTURES
-from .noise import NOISE_TYPES
+from .noise import NOISE_TYPES, check_ratio
 from .nmtune import HEAD_DEFAULTS, METHODS, PE_DEFAULTS, PE_METHODS, STUDY_HEAD_DEFAULTS, resolve_weights
 from .pretrain import CLIP_DEFAULTS, PRETRAIN_DEFAULTS
 from .probe import STUDY_PROBE_DEFAULTS
@@ -161,6 +161,8 @@ def get_preset(name: str, objective: str = "supervised", arch: str | None = None
     if preset["noise_type"] not in noise_types:
         raise ValueError(f"unknown noise_type {preset['noise_type']!r} for objective {preset['objective']!r}; choose "
                          f"one of {list(noise_types)}")
+    for ratio in preset["noise_ratios"]:
+        check_ratio(ratio)
     unknown_protocols = set(preset["protocols"]) - set(PROTOCOLS)
     if unknown_protocols:
         raise ValueError(f"unknown protocols {sorted(unknown_protocols)}; choose from {list(PROTOCOLS)}")
@@ -179,10 +181,11 @@ def get_preset(name: str, objective: str = "supervised", arch: str | None = None
 def run_config(preset: dict, noise_ratio: float, seed: int) -> dict:
     """The pre-training config of one run of a sweep; ``{ratio:g}`` and ``{seed}`` in the data's ``noisy_labels``
     (a noisy-label file per run) are filled in. Notebook 06_clip."""
+    noise_ratio = check_ratio(noise_ratio)
     config = copy.deepcopy(preset["pretrain"])
     if isinstance(config.get("data", {}).get("noisy_labels"), str):
-        config["data"]["noisy_labels"] = config["data"]["noisy_labels"].format(ratio=float(noise_ratio), seed=int(seed))
-    return {**config, "noise_type": preset["noise_type"], "noise_ratio": float(noise_ratio),
+        config["data"]["noisy_labels"] = config["data"]["noisy_labels"].format(ratio=noise_ratio, seed=int(seed))
+    return {**config, "noise_type": preset["noise_type"], "noise_ratio": noise_ratio,
             "seed": int(seed)}
 
 

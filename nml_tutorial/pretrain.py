@@ -2,9 +2,12 @@
 
 ``pretrain_supervised`` (noisy labels, notebook 02_pretrain) and ``pretrain_clip`` (swapped captions, notebook
 06_clip) share one cached-run mechanism: a run's folder ``<cache>/<kind>/<key>`` is named by a hash of its whole
-config, training checkpoints there every epoch (:mod:`nml_tutorial.training`), and ``config.json`` is written
-last: a folder with it and without a checkpoint holds a finished run. With ``zoo=True`` a run the package ships
-(:mod:`nml_tutorial.zoo`) is read instead of trained.
+config, of the package code that trains it and of the data files it reads (:func:`~nml_tutorial.cache.config_key`),
+so a run is never served for code or data that would train another. Training checkpoints there every epoch
+(:mod:`nml_tutorial.training`); every file is sealed with its checksum, and ``config.json`` is written last: a
+folder with it and without a checkpoint holds a finished run, and one whose files are damaged is trained again.
+A lock stops two processes training one run at once: the second waits, then reads it. With ``zoo=True`` a run the
+package ships (:mod:`nml_tutorial.zoo`) is read instead of trained.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from .data import ImageTextPairs, LabeledImages, load_dataset
 from .data.captions import synthetic_captions
 from .data.label_files import check_label_file
 from .data.memmap import noisy_label_path
-from .io import atomic_torch_save, atomic_write_json, config_key
+from .cache import config_key, lock
+from .io import SEAL, atomic_torch_save, atomic_write_json, intact, seal
 from .models import build_model
 from .noise import NoisyLabels, apply_label_noise, caption_noise
 from .runtime import barrier, is_main_process, resolve_device, resolve_precision, seed_everything
@@ -80,24 +84,42 @@ def _cached_run(kind: str, config: dict | None, defaults: dict, device, cache_di
                 train: Callable[[dict, Path], tuple[torch.nn.Module, list[dict]]],
                 load: Callable[[Path, dict], tuple[torch.nn.Module, list[dict]]], objective: str) -> PretrainedRun:
     """The one cached-run mechanism: read a finished run (the cache, then with ``zoo`` the package's zoo), else
-    ``train(config, folder)`` there (resuming its checkpoint) and write ``config.json`` last.
+    ``train(config, folder)`` there (resuming its checkpoint) and write ``config.json`` last, under the run's lock.
 
     The config's precision is resolved for ``device`` first, so the key says what ran."""
     config = with_defaults(config, defaults)
     config["amp"] = resolve_precision(config["amp"], device)
-    key = config_key(config)
+    key = config_key(config, code=("nml_tutorial.pretrain",))
     folder = Path(cache_dir) / kind / key
-    finished = (folder / "config.json").exists() and not (folder / "checkpoint.pt").exists()
-    shipped = zoo_lookup(kind, key) if zoo and not finished else None
-    if finished or shipped is not None:
-        model, history = load(shipped or folder, config)
-        return PretrainedRun(model, config, key, history, objective, "zoo" if shipped else "cache", shipped or folder)
-    model, history = train(config, folder)
-    if is_main_process():  # in a distributed run, rank 0 writes
-        atomic_write_json(config, folder / "config.json")  # written last: marks the run finished
-        (folder / "checkpoint.pt").unlink(missing_ok=True)
-    barrier()
+    with lock(folder.with_name(key + ".lock"), f"the {kind} run {key}"):
+        if _finished(folder):
+            model, history = load(folder, config)
+            return PretrainedRun(model, config, key, history, objective, "cache", folder)
+        shipped = zoo_lookup(kind, key) if zoo else None
+        if shipped is not None:
+            model, history = load(shipped, config)
+            return PretrainedRun(model, config, key, history, objective, "zoo", shipped)
+        model, history = train(config, folder)
+        if is_main_process():  # in a distributed run, rank 0 writes
+            seal(atomic_write_json(config, folder / "config.json"))  # written last: marks the run finished
+            for name in ("checkpoint.pt", "checkpoint.pt" + SEAL):
+                (folder / name).unlink(missing_ok=True)
+        barrier()
     return PretrainedRun(model.eval(), config, key, history, objective, "trained", folder)
+
+
+def _finished(folder: Path) -> bool:
+    """Whether ``folder`` holds a finished run whose every file is intact; a damaged one is unmarked (trained again)."""
+    marker = folder / "config.json"
+    if not marker.exists() or (folder / "checkpoint.pt").exists():
+        return False
+    files = [p for p in folder.rglob("*") if p.is_file() and p.suffix != SEAL]
+    if all([intact(p) for p in files]):  # a list: every damaged file is named
+        return True
+    if is_main_process():
+        marker.unlink()
+    barrier()
+    return False
 
 
 def pretraining_labels(config: dict, device=None) -> tuple[LabeledImages, NoisyLabels]:
@@ -142,7 +164,8 @@ def pretrain_supervised(config: dict | None = None, cache_dir=".cache", device=N
                                    clean_labels=data.labels, checkpoint_path=folder / "checkpoint.pt", device=device,
                                    progress=progress)
         if is_main_process():
-            atomic_torch_save({"model": model.state_dict(), "history": history, "config": config}, folder / "model.pt")
+            seal(atomic_torch_save({"model": model.state_dict(), "history": history, "config": config},
+                                   folder / "model.pt"))
         return model, history
 
     def load(folder: Path, config: dict):
@@ -176,8 +199,9 @@ def pretrain_clip(config: dict | None = None, cache_dir=".cache", device=None, p
         history = train_contrastive(model, data.images, tokens[index], {k: config[k] for k in CLIP_TRAIN_DEFAULTS},
                                     swapped=index != torch.arange(len(data)), checkpoint_path=folder / "checkpoint.pt",
                                     device=device, progress=progress)
-        save_clip(model, folder / "model")
-        atomic_write_json(history, folder / "history.json")
+        if is_main_process():
+            save_clip(model, folder / "model")
+            seal(atomic_write_json(history, folder / "history.json"))
         return model, history
 
     def load(folder: Path, config: dict):

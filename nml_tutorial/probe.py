@@ -30,6 +30,14 @@ def top1(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return (logits.argmax(1) == labels.to(logits.device)).float().mean().item()
 
 
+def check_labels(y: torch.Tensor) -> None:
+    """A clear error unless ``y`` holds integer class indices 0 ... C-1 (every head and probe). Notebook 03_id_ood."""
+    if y.dtype.is_floating_point or y.dtype == torch.bool:
+        raise ValueError(f"labels must be integer class indices, got {y.dtype}; convert them with labels.long()")
+    if y.numel() and int(y.min()) < 0:
+        raise ValueError(f"labels must be class indices 0 ... C-1, found {int(y.min())}; remap them to 0 ... C-1")
+
+
 @dataclass
 class LinearProbe:
     """A fitted linear classifier on features standardised by (mean, std); ``l2`` its penalty (or weight decay).
@@ -71,10 +79,9 @@ def fit_linear_probe(x: torch.Tensor, y: torch.Tensor, l2: float | None = None, 
                      val_fraction: float = 0.2, max_iter: int = 300, seed: int = 0) -> LinearProbe:
     """Fit the probe; ``l2=None`` picks it from ``l2_grid`` by validation accuracy. Notebook 03_id_ood."""
     check_features(x, y, "training features")
+    check_labels(y)
     y = y.to(x.device).long()
     num_classes = int(y.max()) + 1
-    if y.min() < 0:
-        raise ValueError("labels must be non-negative class indices")
     mean, std = x.float().mean(0), x.float().std(0).clamp_min(1e-6)
     z = (x.float() - mean) / std
     start = None
@@ -100,9 +107,8 @@ def fit_study_probe(x: torch.Tensor, y: torch.Tensor, hp: dict | None = None) ->
     Notebook 03_id_ood."""
     hp = with_defaults(hp, STUDY_PROBE_DEFAULTS)
     check_features(x, y, "training features")
+    check_labels(y)
     y = y.to(x.device).long()
-    if y.min() < 0:
-        raise ValueError("labels must be non-negative class indices")
     torch.manual_seed(hp["seed"])
     layer = torch.nn.Linear(x.shape[1], int(y.max()) + 1).to(x.device)
     torch.nn.init.zeros_(layer.bias)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .io import atomic_write_text
+from .io import SEAL, atomic_write_text, damage, seal
 
 # sve / lsvr: spectrum of what the method's classifier reads on that test set (dataset-mean centred; sve_row /
 # lsvr_row: each row centred on its own mean, as the authors' analysis script does): the raw frozen features
@@ -109,7 +109,22 @@ def spectra_table(rows: list[dict]) -> pd.DataFrame:
 
 
 def write_table(table: pd.DataFrame, path) -> Path:
-    """Write ``table`` as CSV atomically (a reader never sees half a file). Notebook 00_quickstart."""
+    """Write ``table`` as CSV atomically (a reader never sees half a file), sealed with its checksum.
+    Notebook 00_quickstart."""
     buffer = io.StringIO()
     table.to_csv(buffer, index=False)
-    return atomic_write_text(buffer.getvalue(), path)
+    path = atomic_write_text(buffer.getvalue(), path)
+    seal(path)
+    return path
+
+
+def read_table(path) -> pd.DataFrame:
+    """A table :func:`write_table` wrote, refused when its checksum no longer matches (a CSV without one, made
+    elsewhere, is read as it is). Notebook 00_quickstart."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no results table at {path}; write one with `nml-tutorial sweep --out FOLDER`")
+    why = damage(path) if path.with_name(path.name + SEAL).exists() else None
+    if why:
+        raise ValueError(f"{path} is damaged ({why}); run the sweep again: it rewrites the table from its cache")
+    return pd.read_csv(path)

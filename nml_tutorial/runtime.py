@@ -21,10 +21,18 @@ def seed_everything(seed: int) -> None:
 
 
 def resolve_device(device=None) -> torch.device:
-    """``None`` or ``"auto"``: the GPU when there is one, else the CPU."""
+    """``None`` or ``"auto"``: the GPU when there is one, else the CPU; a device this machine lacks is an error."""
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"unknown device {device!r}; use 'auto', 'cpu', 'cuda' or 'cuda:N'") from err
+    gpus = torch.cuda.device_count()
+    if resolved.type == "cuda" and (resolved.index or 0) >= gpus:
+        raise ValueError(f"device {str(resolved)!r} does not exist: this machine sees {gpus} CUDA GPU(s); use 'auto' "
+                         "(the GPU when there is one) or 'cpu'")
+    return resolved
 
 
 def cpu_capability() -> str:

@@ -44,7 +44,8 @@ def shares(features: torch.Tensor, center="mean") -> torch.Tensor:
     s = singular_values(features, center)
     total = s.sum()
     if total <= 0:
-        raise ValueError("all singular values are zero (identical rows after centring); nothing to measure")
+        raise ValueError("all singular values are zero (identical rows after centring); nothing to measure: pass at "
+                         "least two different feature rows")
     return s / total
 
 

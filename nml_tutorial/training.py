@@ -18,7 +18,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .augment import crop_flip
-from .io import atomic_torch_save
+from .io import atomic_torch_save, intact, seal
 from .runtime import autocast, barrier, is_main_process, rank_and_world, resolve_device, resolve_precision
 
 TRAIN_DEFAULTS = {
@@ -101,6 +101,7 @@ def _checkpoint(checkpoint_path, model, opt, sched, history: list[dict]) -> None
     if checkpoint_path is not None and is_main_process():
         atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                            "history": history, "epoch": len(history)}, checkpoint_path)
+        seal(checkpoint_path)
 
 
 def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, checkpoint_path=None, device=None,
@@ -110,7 +111,8 @@ def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, c
     Drops the ragged last batch (BatchNorm dislikes tiny ones); steps the optimiser and schedule after each
     ``step`` (which returns its loss, not yet backpropagated, and its counts), then calls ``after_step()`` if
     given (e.g. to clamp a parameter); checkpoints atomically
-    after every epoch and resumes from ``checkpoint_path`` when an interrupted run left one there. Returns one
+    after every epoch (sealed with a checksum) and resumes from ``checkpoint_path`` when an interrupted run left an
+    intact one there. Returns one
     record per epoch: loss, train_acc, lr, and noisy_fitted / noisy_predicted_true when corrupted samples were seen.
 
     In a distributed run (torchrun) the global batch ``hp["batch_size"]`` and the order of samples stay those of
@@ -136,7 +138,7 @@ def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, c
         if fewest != most:
             raise RuntimeError(f"only some processes see the checkpoint {checkpoint_path}: put the cache on a "
                                "filesystem every node shares")
-    if checkpoint_path is not None and Path(checkpoint_path).exists():
+    if checkpoint_path is not None and intact(checkpoint_path):  # a damaged checkpoint: start afresh
         state = torch.load(checkpoint_path, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])

@@ -113,7 +113,7 @@ def test_finished_run_is_reused_not_retrained(tmp_path, monkeypatch):
 
 def test_library_defaults_are_the_quick_preset_so_notebooks_reuse_its_cache():
     from nml_tutorial.presets import get_preset
-    from nml_tutorial.io import config_key
+    from nml_tutorial.cache import config_key
     from nml_tutorial.pretrain import PRETRAIN_DEFAULTS
 
     quick = {**PRETRAIN_DEFAULTS, **get_preset("quick")["pretrain"], "noise_ratio": 0.1}

@@ -26,7 +26,8 @@ def domainnet_files(root, domain: str, split: str = "train", per_class: int | No
         if not parts:
             continue
         if len(parts) != 2 or not parts[1].isdigit() or len(parts[0].split("/")) < 3:
-            raise ValueError(f"{listing} line {n} is not '<domain>/<class>/<file> <label>': {line!r}")
+            raise ValueError(f"{listing} line {n} is not '<domain>/<class>/<file> <label>': {line!r}; fix the line "
+                             "or download the split file again")
         label, name = int(parts[1]), parts[0].split("/")[1]
         if names.setdefault(label, name) != name:
             raise ValueError(f"{listing} line {n}: label {label} names both {names[label]!r} and {name!r}")

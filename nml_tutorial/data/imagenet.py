@@ -30,6 +30,9 @@ def folder_files(root, classes: list[str] | None = None, per_class: int | None =
     root = require_dir(root, "image folder", "point root at a folder holding one sub-folder of images per class "
                        "(ImageNet's train/ or val/ after data_scripts/prepare_ilsvrc.py)")
     present = sorted(p.name for p in root.iterdir() if p.is_dir())
+    if not present:
+        raise FileNotFoundError(f"{root} holds no class folders; put each class's images in a folder of its own, "
+                                "root/<class>/<image>, as ImageNet's train/ is laid out")
     classes = list(classes) if classes is not None else present
     missing = [c for c in classes if c not in present]
     if missing:
@@ -89,19 +92,22 @@ def tiny_imagenet_files(root, split: str = "train") -> ImageFiles:
     """Tiny-ImageNet-200: ``train/<wnid>/images/*.JPEG``, and the flat ``val/images`` labelled by
     ``val/val_annotations.txt``; classes are ``wnids.txt`` sorted. Notebook 07_full_scale."""
     root = require_dir(root, "Tiny-ImageNet-200 folder", "unzip tiny-imagenet-200.zip and point root at tiny-imagenet-200/")
-    wnids = sorted(require_file(root / "wnids.txt", "wnids.txt", "the folder is not tiny-imagenet-200/").read_text().split())
+    wnids = sorted(require_file(root / "wnids.txt", "wnids.txt", "point root at the unzipped tiny-imagenet-200/ "
+                                "folder").read_text().split())
     index = {w: i for i, w in enumerate(wnids)}
     if split == "train":
         files = folder_files(root / "train", wnids)
         return ImageFiles(files.paths, files.labels, wnids)
     if split != "val":
         raise ValueError(f"Tiny-ImageNet split must be 'train' or 'val' (its test set has no labels), got {split!r}")
-    notes = require_file(root / "val" / "val_annotations.txt", "val_annotations.txt", "the val/ folder is incomplete")
+    notes = require_file(root / "val" / "val_annotations.txt", "val_annotations.txt", "the val/ folder is incomplete; "
+                         "unzip tiny-imagenet-200.zip again")
     paths, labels = [], []
     for n, line in enumerate(notes.read_text().splitlines(), 1):
         parts = line.split("\t")
         if len(parts) < 2 or parts[1] not in index:
-            raise ValueError(f"{notes} line {n} is not 'file<TAB>wnid...' with a wnid of wnids.txt: {line!r}")
+            raise ValueError(f"{notes} line {n} is not 'file<TAB>wnid...' with a wnid of wnids.txt: {line!r}; "
+                             "unzip tiny-imagenet-200.zip again (val/ and wnids.txt from the same release)")
         paths.append(root / "val" / "images" / parts[0])
         labels.append(index[parts[1]])
     return ImageFiles(paths, np.array(labels), wnids)

@@ -1,0 +1,170 @@
+"""Cache keys that change with whatever computes an artefact, and a lock so no artefact is computed twice at once.
+
+A key hashes the config, the source of the package code that computes the artefact (the named module and every
+package module it imports, followed transitively; comments and docstrings do not count) and the data files the
+config names (a named file by its content, a folder by the path, size and modification time of every file in it,
+as ``make`` and ``rsync`` judge freshness). Editing a computing function, or rebuilding a dataset, therefore
+gives new keys: the old artefacts are never served. Code is fingerprinted once per process, as first read: a
+kernel that keeps running old code after the library is edited must be restarted (Kernel > Restart) to see it.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import fcntl
+import functools
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from .io import file_sha256
+from .runtime import barrier, is_main_process
+
+PACKAGE = Path(__file__).resolve().parent
+# Files that are code although not Python: the CLIP model configs that clip.py registers with open_clip.
+PACKAGE_DATA = {"nml_tutorial.clip": "clip_configs"}
+# Config entries that name data on disk: their content (files) or listing (folders) enters the key.
+DATA_PATH_KEYS = ("root", "manifest", "noisy_labels", "classes")
+
+
+def _module_file(name: str, package_dir: Path) -> Path | None:
+    parts = name.split(".")[1:]
+    base = package_dir.joinpath(*parts)
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                node.body = node.body[1:] or [ast.Pass()]
+    return tree
+
+
+def _imported(name: str, path: Path, tree: ast.AST) -> set[str]:
+    """The package modules a module imports (``from .x import y``: ``x``, and ``x.y`` when that is a module)."""
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    top = name.split(".")[0]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - (node.level - 1)])
+                module = f"{base}.{node.module}" if node.module else base
+            elif node.module and node.module.split(".")[0] == top:
+                module = node.module
+            else:
+                continue
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.split(".")[0] == top)
+    return found
+
+
+@functools.cache
+def code_fingerprint(*modules: str, package_dir: Path = PACKAGE) -> str:
+    """SHA-256 of the code of ``modules`` (e.g. ``"nml_tutorial.pretrain"``) and every package module they import,
+    transitively; ``"nml_tutorial"`` itself: the whole package. Docstrings and comments are left out; each module is
+    read once per process."""
+    top = package_dir.name
+    if top in modules:
+        modules = tuple(".".join((top, *p.relative_to(package_dir).with_suffix("").parts)).removesuffix(".__init__")
+                        for p in sorted(package_dir.rglob("*.py")))
+    digests, todo = {}, list(modules)
+    while todo:
+        name = todo.pop()
+        path = _module_file(name, package_dir) if name not in digests else None
+        if path is None:
+            continue
+        tree = _strip_docstrings(ast.parse(path.read_text()))
+        digests[name] = hashlib.sha256(ast.dump(tree).encode()).hexdigest()
+        if name in PACKAGE_DATA:
+            for data_file in sorted((package_dir / PACKAGE_DATA[name]).iterdir()):
+                digests[f"{name}:{data_file.name}"] = file_sha256(data_file)
+        todo.extend(_imported(name, path, tree))
+    return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
+
+
+@functools.cache
+def _folder_digest(path: Path, modified: tuple[int, ...]) -> str:
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            stat = os.stat(os.path.join(folder, name))
+            rel = os.path.relpath(os.path.join(folder, name), path)
+            digest.update(f"{rel}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def data_fingerprint(spec: dict) -> dict[str, str]:
+    """A digest of every file or folder a data config names (``root``, ``manifest``, ``noisy_labels`` (read
+    relative to ``root``), a ``classes`` file), by key; empty for generated data."""
+    found = {}
+    for key in DATA_PATH_KEYS:
+        value = spec.get(key)
+        if not isinstance(value, (str, os.PathLike)):
+            continue
+        path = Path(value)
+        if not path.exists() and spec.get("root") is not None:
+            path = Path(spec["root"]) / value
+        if path.is_file():
+            found[key] = file_sha256(path)
+        elif path.is_dir():
+            # re-listed when the folder or a folder in it gains, loses or replaces a file (their mtimes change)
+            modified = tuple(entry.stat().st_mtime_ns for entry in [path, *sorted(path.iterdir())] if entry.is_dir())
+            found[key] = _folder_digest(path.resolve(), modified)
+    return found
+
+
+def config_key(config: dict, code: tuple[str, ...] = (), length: int = 16) -> str:
+    """A stable hash of a JSON-serialisable config (key order does not matter), of the code that computes from it
+    (:func:`code_fingerprint` of the ``code`` modules, none: the config alone) and of the data files it names
+    (:func:`data_fingerprint` of every ``data`` entry, and of the config itself)."""
+    data = {name: data_fingerprint(value) for name, value in _data_specs(config)}
+    material = {"config": config, "code": code_fingerprint(*code) if code else None, "data": data}
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()[:length]
+
+
+def _data_specs(config, path: str = ""):
+    """Every dict nested in ``config`` (itself included) that may name data files, with where it sits."""
+    if isinstance(config, dict):
+        if any(key in config for key in DATA_PATH_KEYS):
+            yield path or ".", config
+        for key, value in config.items():
+            yield from _data_specs(value, f"{path}.{key}")
+    elif isinstance(config, (list, tuple)):
+        for i, value in enumerate(config):
+            yield from _data_specs(value, f"{path}.{i}")
+
+
+@contextlib.contextmanager
+def lock(path, what: str = "this artefact"):
+    """Hold an exclusive lock on the file ``path`` (created if missing) while computing ``what``: another process
+    asking for it waits, then finds it done. The operating system drops the lock when a process dies. Under
+    torchrun, rank 0 takes it and every process of the run waits until it has (one decision for all)."""
+    if not is_main_process():
+        barrier()
+        yield
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"another process is computing {what}; waiting for it to finish", flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            barrier()
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
