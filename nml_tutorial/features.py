@@ -16,11 +16,11 @@ def check_features(x: torch.Tensor, y: torch.Tensor | None = None, name: str = "
     Notebook 03_id_ood."""
     if not isinstance(x, torch.Tensor) or x.dim() != 2 or min(x.shape) == 0:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"{name} must be a non-empty (N, D) tensor, got {shape}")
+        raise ValueError(f"{name} must be a non-empty (N, D) tensor, got {shape}; pass one row of features per sample")
     if not torch.isfinite(x).all():
         raise ValueError(f"{name} contain NaN or infinite values; check the encoder or drop those rows")
     if y is not None and y.shape != (x.shape[0],):
-        raise ValueError(f"{name}: {x.shape[0]} rows but labels of shape {tuple(y.shape)}")
+        raise ValueError(f"{name}: {x.shape[0]} rows but labels of shape {tuple(y.shape)}; pass one label per row")
 
 
 POOLINGS = ("avg", "max", "cls")

@@ -25,8 +25,10 @@ _UNWRITABLE = {
 
 
 def _unwritable(err: OSError, path: Path) -> OSError:
-    return OSError(err.errno, f"cannot write {path}: {_UNWRITABLE[err.errno]}; free some space or point the cache "
-                              "(cache_dir=, --cache) or the output (out_dir=, --out) at a writable folder")
+    full = err.errno in (errno.ENOSPC, errno.EDQUOT)
+    return OSError(err.errno, f"cannot write {path}: {_UNWRITABLE[err.errno]}; {'free some space, or ' if full else ''}"
+                              "point the cache (cache_dir=, --cache) or the output (out_dir=, --out) at a writable "
+                              "folder")
 
 
 def _atomic(path, write) -> Path:

@@ -93,8 +93,8 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
                 for protocol_settings in settings:
                     rows.extend(evaluate_run(run, task, cache_dir, task_methods(preset, task.name), protocol_settings,
                                              device))
-            source = {"trained": f"trained here ({run.config['amp']})", "cache": "from the run cache",
-                      "zoo": model_zoo.describe(run.config)}[run.source]
+            source = (model_zoo.describe(run.config) if run.source == "zoo" else
+                      {"trained": f"trained here ({run.config['amp']})", "cache": "from the run cache"}[run.source])
             print(f"seed {seed}, noise {ratio:.1%}: {source}; evaluated "
                   f"({time.perf_counter() - run_started:.0f} s, {time.perf_counter() - started:.0f} s in all)", flush=True)
     sweep = Sweep(pd.DataFrame(rows, columns=COLUMNS), spectra_table(rows))
