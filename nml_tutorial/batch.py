@@ -26,13 +26,13 @@ import pandas as pd
 
 from . import claims
 from .cache import config_key
-from .io import atomic_write_json, file_sha256
+from .io import atomic_write_json, file_sha256, intact, seal
 from .results import read_table, write_table
 
 GRID_KEYS = {"notebook", "sweep", "out", "cache", "parameters", "grid", "jobs"}
 # The sweep's parameters: nml-tutorial sweep options (value types as its command line takes them).
 SWEEP_PARAMETERS = {"preset": str, "objective": str, "seeds": list, "noise": list, "methods": list, "protocols": list,
-                    "arch": str, "noise_type": str, "pretrain_data": dict, "device": str}
+                    "arch": str, "noise_type": str, "pretrain_data": dict, "device": str, "threads": int}
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Cell:
     @property
     def state(self) -> str:
         status = self.folder / "status.json"
-        return json.loads(status.read_text())["status"] if status.exists() else "new"
+        return json.loads(status.read_text())["status"] if intact(status) else "new"  # damaged: run it again
 
 
 @dataclass
@@ -178,8 +178,8 @@ def run_cell(grid: Grid, cell: Cell, gpu: str | None = None) -> str:
     with (cell.folder / "log.txt").open("w") as log:
         code = subprocess.run(_command(grid, cell), stdout=log, stderr=subprocess.STDOUT, env=env).returncode
     status = "done" if code == 0 else "failed"
-    atomic_write_json({"status": status, "exit_code": code, "seconds": round(time.perf_counter() - started, 1)},
-                      cell.folder / "status.json")
+    seal(atomic_write_json({"status": status, "exit_code": code,
+                            "seconds": round(time.perf_counter() - started, 1)}, cell.folder / "status.json"))
     return status
 
 

@@ -95,7 +95,7 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
     settings = settings or resolve_settings({})
     protocol = settings["protocol"]
     cfg = run.config
-    task_key = config_key(task.spec, code=("nml_tutorial.tasks", "nml_tutorial.features", "nml_tutorial.augment"))
+    task_key = config_key(task.spec, code=("nml_tutorial.tasks",))  # the tasks' images, and all the features read
     feature_dir = Path(cache_dir) / "features" / run.key
     loaded = {}  # every method of this task reads the same feature files: load each once
 

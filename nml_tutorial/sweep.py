@@ -49,6 +49,8 @@ def build_zoo(out_dir=model_zoo.ZOO_DIR, device="cpu", progress: bool = True) ->
     built_with = {"command": "nml-tutorial zoo build", "torch": torch.__version__, "cpu": cpu_capability(),
                   "date": time.strftime("%Y-%m-%d")}
     atomic_write_json({"built_with": built_with, "runs": runs}, building / model_zoo.MANIFEST)
+    for lock in building.glob("*/*.lock"):  # the runs' locks (nml_tutorial.cache) are not part of the zoo
+        lock.unlink()
     if out_dir.exists():
         shutil.rmtree(out_dir)
     building.rename(out_dir)

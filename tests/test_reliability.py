@@ -1,7 +1,7 @@
 """Reliability: killed, concurrent and repeated sweeps end with the same results table; stale and damaged cache
 files are never served.
 
-Every run here is a real process (``python -m nml_tutorial``) on the tiny preset. A kill is SIGKILL to the whole
+The slow tests run real processes (``python -m nml_tutorial``) on the tiny preset. A kill is SIGKILL to the whole
 process group the moment a chosen file appears in the cache (mid-training, a run just finished, mid-evaluation,
 a feature file not yet sealed): nothing in the package knows a test is watching.
 """
@@ -19,8 +19,6 @@ import pandas as pd
 import pytest
 
 from nml_tutorial.io import atomic_write_json, intact, seal
-
-pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
 SWEEP = ["sweep", "--preset", "tiny", "--methods", "linear_probe", "nmtune", "--protocols", "tuned", "study",
@@ -83,6 +81,7 @@ def reference(tmp_path_factory) -> pd.DataFrame:
     return sweep_table(tmp_path_factory.mktemp("reference"))[0]
 
 
+@pytest.mark.slow
 def test_a_sweep_killed_at_four_points_resumes_to_the_same_table(tmp_path, reference):
     table, hit = killed_and_resumed(tmp_path, SWEEP, [
         ("cache/pretrain", "*/checkpoint.pt.sha256"),  # the first run mid-training (its first epoch saved)
@@ -94,6 +93,7 @@ def test_a_sweep_killed_at_four_points_resumes_to_the_same_table(tmp_path, refer
     pd.testing.assert_frame_equal(table, reference, check_exact=True)
 
 
+@pytest.mark.slow
 def test_a_clip_sweep_killed_at_three_points_resumes_to_the_same_table(tmp_path, tmp_path_factory):
     uninterrupted = sweep_table(tmp_path_factory.mktemp("clip-reference"), CLIP_SWEEP)[0]
     table, hit = killed_and_resumed(tmp_path, CLIP_SWEEP, [
@@ -105,41 +105,33 @@ def test_a_clip_sweep_killed_at_three_points_resumes_to_the_same_table(tmp_path,
     pd.testing.assert_frame_equal(table, uninterrupted, check_exact=True)
 
 
-def write_sweep_grid(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "grid.yaml"
-    path.write_text("sweep: true\nout: out\ncache: cache\njobs: 1\n"
-                    "parameters:\n  preset: tiny\n  methods: [linear_probe]\n  protocols: [tuned]\n"
-                    "grid:\n  seeds: [[0], [1]]\n")
-    return path
-
-
-def test_a_batch_killed_at_three_points_resumes_without_rerunning_finished_cells(tmp_path, tmp_path_factory):
+@pytest.mark.slow
+def test_a_batch_killed_at_three_points_resumes_without_rerunning_finished_cells(tmp_path, reference):
+    """A grid of the reference sweep's two protocols, one cell each: every cell's table is the reference's rows."""
     from nml_tutorial.batch import load_grid
 
-    reference_grid = write_sweep_grid(tmp_path_factory.mktemp("batch-reference"))
-    finish(["batch", str(reference_grid)], reference_grid.parent / "log.txt")
-    expected = pd.read_csv(reference_grid.parent / "out" / "metrics.csv")
-
-    path = write_sweep_grid(tmp_path)
-    log = tmp_path / "log.txt"
-    command = ["batch", str(path)]
+    path = tmp_path / "grid.yaml"
+    path.write_text("sweep: true\nout: out\ncache: cache\njobs: 1\nparameters:\n  preset: tiny\n"
+                    "  methods: [linear_probe, nmtune]\n  threads: 1\ngrid:\n  protocols: [[tuned], [study]]\n")
+    command, log = ["batch", str(path)], tmp_path / "log.txt"
     (tmp_path / "cache").mkdir()
     (tmp_path / "out" / "cells").mkdir(parents=True)
     kill_when(start(command, log), tmp_path / "cache", "pretrain/*/checkpoint.pt.sha256")  # the first cell training
-    kill_when(start(command, log), tmp_path / "out" / "cells", "*/status.json")  # the first cell just finished
+    kill_when(start(command, log), tmp_path / "out" / "cells", "*/status.json.sha256")  # the first cell just done
     grid = load_grid(path)
-    assert sorted(c.state for c in grid.cells) == ["done", "new"]
-    first = next(c for c in grid.cells if c.state == "done")
-    stamp = (first.folder / "status.json").stat().st_mtime_ns
+    assert [c.state for c in grid.cells] == ["done", "new"]
+    stamp = (grid.cells[0].folder / "status.json").stat().st_mtime_ns
     kill_when(start(command, log), tmp_path / "cache", "eval/*/*.json.sha256")  # the second cell evaluating
-    output = finish(command, log)
-    assert "1 done, 1 to run" in output
+    assert "1 done, 1 to run" in finish(command, log)
     assert [c.state for c in grid.cells] == ["done", "done"]
-    assert (first.folder / "status.json").stat().st_mtime_ns == stamp  # the finished cell did not run again
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "out" / "metrics.csv"), expected, check_exact=True)
+    assert (grid.cells[0].folder / "status.json").stat().st_mtime_ns == stamp  # the finished cell did not run again
+    for cell in grid.cells:
+        expected = reference[reference["protocol"] == cell.parameters["protocols"][0]].reset_index(drop=True)
+        pd.testing.assert_frame_equal(pd.read_csv(cell.folder / "results.csv"), expected, check_exact=True)
+    assert len(pd.read_csv(tmp_path / "out" / "metrics.csv")) > 0
 
 
+@pytest.mark.slow
 def test_two_sweeps_at_once_on_one_cache_both_finish_and_train_each_run_once(tmp_path, reference):
     logs = [tmp_path / "a.txt", tmp_path / "b.txt"]
     processes = [start([*SWEEP, "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / name)], log)
@@ -154,18 +146,18 @@ def test_two_sweeps_at_once_on_one_cache_both_finish_and_train_each_run_once(tmp
     assert not list((tmp_path / "cache").rglob("*.tmp"))  # no half-written file left behind
 
 
-def test_the_same_sweep_twice_and_in_a_fresh_clone_gives_an_identical_table(tmp_path, reference):
-    again, _ = sweep_table(tmp_path / "again")
-    pd.testing.assert_frame_equal(again, reference, check_exact=True)
+@pytest.mark.slow
+def test_the_same_sweep_in_a_fresh_clone_and_cache_gives_an_identical_table(tmp_path, reference):
+    """Computed a second time from nothing: the code of a fresh clone of the repository, an empty cache."""
     if not (REPO / ".git").exists():
-        pytest.skip("not a git checkout: no fresh clone to compare with")
+        pytest.skip("not a git checkout: no fresh clone to run")
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
+    in_clone, _ = sweep_table(tmp_path / "from-clone", package_root=clone)
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "nml_tutorial"], cwd=REPO,
                            capture_output=True, text=True, check=True).stdout
-    in_clone, _ = sweep_table(tmp_path / "from-clone", package_root=clone)
-    # the run keys hash the code: equal when the clone's code is the working tree's
-    columns = [c for c in reference.columns if dirty and c != "run_key" or not dirty]
+    # the run keys hash the code: compared only when the working tree's code is the clone's (always, in CI)
+    columns = [c for c in reference.columns if not (dirty and c == "run_key")]
     pd.testing.assert_frame_equal(in_clone[columns], reference[columns], check_exact=True)
 
 
@@ -175,6 +167,7 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
+@pytest.mark.slow
 def test_editing_a_computing_function_is_never_served_from_the_cache(tmp_path):
     """In a copy of the package: a docstring or a module outside the computation edited, the cache serves; the
     spectrum edited, the rows are recomputed from the cached runs; training edited, the runs train again."""
@@ -201,7 +194,6 @@ def test_editing_a_computing_function_is_never_served_from_the_cache(tmp_path):
     assert text.count("from the run cache") == 2
     new = now - files
     assert {p.parent.name for p in new} >= {p.parent.name for p in files if p.parent.parent.name == "eval"}
-    assert not [p for p in new if "features" in p.parts]  # the features do not depend on the spectrum
     edit(package / "nml_tutorial" / "training.py", "return (step + 1) / warmup", "return (step + 1.0) / warmup")
     text, _ = sweep()
     assert text.count("trained here") == 2
@@ -281,3 +273,22 @@ def test_a_file_whose_writer_was_stopped_before_sealing_is_not_trusted(tmp_path)
     assert "no rows.json.sha256" in str(caught[0].message)
     seal(path)
     assert intact(path)
+
+
+@pytest.mark.parametrize("change", ["noisy-label file", "image file", "nothing"])
+def test_a_cache_key_changes_with_the_data_files_a_config_names(tmp_path, change):
+    import numpy as np
+
+    from nml_tutorial.cache import config_key
+    from nml_tutorial.io import atomic_save_npy
+
+    root = tmp_path / "memmap"
+    atomic_save_npy(np.zeros((4, 2, 2, 3), np.uint8), root / "images.npy")
+    atomic_save_npy(np.array([0, 1, 0, 1]), root / "noisy.npy")
+    config = {"data": {"name": "memmap", "root": str(root), "noisy_labels": "noisy.npy"}, "noise_ratio": 0.5}
+    before = config_key(config)
+    if change == "noisy-label file":  # the same size, other labels
+        atomic_save_npy(np.array([1, 1, 0, 1]), root / "noisy.npy")
+    elif change == "image file":  # rebuilt by the tools, which replace files atomically
+        atomic_save_npy(np.ones((4, 2, 2, 3), np.uint8), root / "images.npy")
+    assert (config_key(config) != before) == (change != "nothing")

@@ -25,6 +25,19 @@ def test_zoo_holds_exactly_the_listed_runs_with_matching_checksums():
         assert all(zoo.sha256(zoo.ZOO_DIR / name) == digest for name, digest in run["files"].items())
 
 
+def test_the_zoo_was_built_by_the_code_as_it_is(tmp_path, monkeypatch):
+    """Run keys hash the training code, so a change to it makes the shipped runs unreachable: rebuild them."""
+    stale = "the training code changed since the zoo was built: run `nml-tutorial zoo build`, commit nml_tutorial/zoo"
+    monkeypatch.setattr(pretrain_module, "train_classifier", lambda *a, **k: pytest.fail(stale))
+    monkeypatch.setattr(pretrain_module, "train_contrastive", lambda *a, **k: pytest.fail(stale))
+    for objective, ratios in ZOO_RUNS.items():
+        pretrain = pretrain_module.pretrain_clip if objective == "clip" else pretrain_supervised
+        for ratio in ratios:
+            run = pretrain(run_config(get_preset("quick", objective), ratio, 0), cache_dir=tmp_path, progress=False,
+                           zoo=True)
+            assert run.source == "zoo"
+
+
 def test_zoo_is_used_only_when_asked(tmp_path, monkeypatch):
     monkeypatch.setattr(pretrain_module, "train_classifier", lambda *a, **k: pytest.fail("trained"))
     run = pretrain_supervised({"noise_ratio": 0.1}, cache_dir=tmp_path, progress=False, zoo=True)
