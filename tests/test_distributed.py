@@ -135,7 +135,7 @@ def test_torchrun_pretrains_a_preset_run_on_two_cpu_processes(tmp_path):
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-3000:]
     assert "trained:" in done.stdout and "2 process(es), 2 epochs" in done.stdout
-    folders = list((tmp_path / "pretrain").iterdir())
+    folders = [p for p in (tmp_path / "pretrain").iterdir() if p.is_dir()]  # beside them: each run's lock file
     assert len(folders) == 1 and not (folders[0] / "checkpoint.pt").exists()
     config = json.loads((folders[0] / "config.json").read_text())
     assert config["noise_ratio"] == 0.3 and (folders[0] / "model.pt").is_file()

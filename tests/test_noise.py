@@ -85,7 +85,7 @@ def test_labels_out_of_range_are_rejected():
 
 
 def test_bad_transition_matrix_is_rejected():
-    with pytest.raises(ValueError, match="sum to 1"):
+    with pytest.raises(ValueError, match=r"sum to \[0.7\], not 1"):
         noise.transition_noise(torch.tensor([0, 1]), torch.tensor([[0.5, 0.2], [0.0, 1.0]]))
     with pytest.raises(ValueError, match="square"):
         noise.transition_noise(torch.tensor([0, 1]), torch.ones(2, 3) / 3)

@@ -30,6 +30,7 @@ def test_auto_uses_bf16_only_on_cpus_that_compute_it_natively(monkeypatch, avx51
 def test_auto_on_cuda_follows_the_gpus_bf16_support(monkeypatch, supported, expected):
     monkeypatch.delenv(runtime.PRECISION_ENV, raising=False)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: supported)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)  # a machine with one GPU
     assert runtime.resolve_precision("auto", "cuda") == expected
 
 
