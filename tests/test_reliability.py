@@ -225,9 +225,9 @@ def test_a_damaged_checkpoint_feature_or_results_file_is_recomputed_never_loaded
 
     preset = get_preset("tiny", methods=["linear_probe"], protocols=["tuned"])
     config = run_config(preset, 0.3, 0)
-    run = pretrain_supervised(config, cache_dir=tmp_path, progress=False)
+    run = pretrain_supervised(config, cache_dir=tmp_path, progress=False, device="cpu")  # bit-identical reruns
     task = build_probe_tasks(preset, "cpu")[0]
-    rows = evaluate_run(run, task, tmp_path)
+    rows = evaluate_run(run, task, tmp_path, device="cpu")
     files = {kind: next((tmp_path / kind).rglob(pattern)) for kind, pattern in
              (("pretrain", "model.pt"), ("eval", "*.json"), ("features", "*-train.pt"))}
     for kind, path in files.items():
@@ -235,8 +235,8 @@ def test_a_damaged_checkpoint_feature_or_results_file_is_recomputed_never_loaded
         if kind == "features":  # features are read only when rows are computed
             shutil.rmtree(tmp_path / "eval")
         with pytest.warns(UserWarning, match=f"{path.name} is damaged.*recomputing"):
-            again = (pretrain_supervised(config, cache_dir=tmp_path, progress=False) if kind == "pretrain"
-                     else evaluate_run(run, task, tmp_path))
+            again = (pretrain_supervised(config, cache_dir=tmp_path, progress=False, device="cpu") if kind == "pretrain"
+                     else evaluate_run(run, task, tmp_path, device="cpu"))
         assert intact(path)  # recomputed and sealed again
         if kind == "pretrain":
             assert again.source == "trained"
@@ -248,14 +248,16 @@ def test_a_damaged_checkpoint_feature_or_results_file_is_recomputed_never_loaded
     data = load_dataset(**config["data"])
     hp = {**{k: run.config[k] for k in TRAIN_DEFAULTS}, "epochs": 1}
     checkpoint = tmp_path / "checkpoint.pt"
-    train_classifier(fresh_model(data), data.images, data.labels, hp, checkpoint_path=checkpoint, progress=False)
+    train_classifier(fresh_model(data), data.images, data.labels, hp, checkpoint_path=checkpoint, progress=False,
+                     device="cpu")
     damage(checkpoint, how)
     hp["epochs"] = 2
     with pytest.warns(UserWarning, match="checkpoint.pt is damaged"):
         resumed = fresh_model(data)
-        history = train_classifier(resumed, data.images, data.labels, hp, checkpoint_path=checkpoint, progress=False)
+        history = train_classifier(resumed, data.images, data.labels, hp, checkpoint_path=checkpoint, progress=False,
+                                   device="cpu")
     uninterrupted = fresh_model(data)
-    train_classifier(uninterrupted, data.images, data.labels, hp, progress=False)
+    train_classifier(uninterrupted, data.images, data.labels, hp, progress=False, device="cpu")
     assert [r["epoch"] for r in history] == [1, 2]
     assert all(torch.equal(a, b) for a, b in zip(resumed.state_dict().values(), uninterrupted.state_dict().values()))
     table = tmp_path / "results.csv"
