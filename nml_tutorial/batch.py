@@ -27,6 +27,7 @@ import pandas as pd
 from . import claims
 from .cache import config_key
 from .io import atomic_write_json, file_sha256, intact, seal
+from .notebooks import check_parameter_names, notebook_parameters
 from .results import read_table, write_table
 
 GRID_KEYS = {"notebook", "sweep", "out", "cache", "parameters", "grid", "jobs"}
@@ -58,12 +59,6 @@ class Grid:
     cache: Path
     cells: list[Cell]
     jobs: int
-
-
-def _notebook_parameters(path: Path) -> set[str]:
-    import papermill
-
-    return set(papermill.inspect_notebook(str(path)))
 
 
 def load_grid(path) -> Grid:
@@ -102,16 +97,13 @@ def load_grid(path) -> Grid:
         notebook = (base / spec["notebook"]).resolve()
         if not notebook.is_file():
             raise FileNotFoundError(f"{path}: no notebook at {notebook}")
-        known, target = _notebook_parameters(notebook), str(notebook)
+        known, target = notebook_parameters(notebook), str(notebook)
     else:
         known, target = set(SWEEP_PARAMETERS), "sweep"
-    names = set(fixed) | set(grid)
-    typos = sorted(names - known)
-    if typos:
-        hints = {k: difflib.get_close_matches(k, known, n=1) for k in typos}
-        raise ValueError(f"{path}: {typos} are not parameters of {Path(target).name}"
-                         + "".join(f"; did you mean {h[0]!r}?" for h in hints.values() if h)
-                         + f" (its parameters: {sorted(known)})")
+    try:
+        check_parameter_names(set(fixed) | set(grid), known, Path(target).name)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
     if target == "sweep":
         wrong = [f"{k} should be {SWEEP_PARAMETERS[k].__name__}, got {v!r}" for combo in _combinations(fixed, grid)
                  for k, v in combo.items() if not isinstance(v, SWEEP_PARAMETERS[k])]

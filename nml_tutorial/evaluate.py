@@ -109,14 +109,12 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
                                               amp=cfg["amp"])
         return loaded[path]
 
-    last = run.history[-1] if run.history else {}
     rows = []
     eval_dir = Path(cache_dir) / "eval" / run.key
     with lock(eval_dir / f"{task.name}-{task_key}.lock", f"the evaluation of run {run.key} on {task.name}"):
         for method in protocol_methods(methods, protocol):
             rows.extend(_cached_rows(method, run, task, feats, settings, device,
-                                     eval_dir / f"{task.name}-{task_key}-{method}-{_method_key(method, settings)}.json",
-                                     last))
+                                     eval_dir / f"{task.name}-{task_key}-{method}-{_method_key(method, settings)}.json"))
     return rows
 
 
@@ -126,9 +124,10 @@ def _method_key(method: str, settings: dict) -> str:
     return config_key(probe_settings if method in PROBE_METHODS else settings, code=("nml_tutorial.evaluate",))
 
 
-def _cached_rows(method: str, run, task: ProbeTask, feats, settings: dict, device, path: Path, last: dict):
+def _cached_rows(method: str, run, task: ProbeTask, feats, settings: dict, device, path: Path):
     """One method's rows, read from ``path`` when intact there, else computed and written there."""
     cfg, protocol = run.config, settings["protocol"]
+    last = run.history[-1] if run.history else {}
     if intact(path):
         return json.loads(path.read_text())  # pd.read_json would round 0.3 to 0.30000000000000004
     results, extra = _method_rows(method, run, task, feats, settings, device)

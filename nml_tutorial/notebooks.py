@@ -107,19 +107,22 @@ def run_notebook(path, out_dir, cache_dir=".cache", parameters: dict | None = No
     return NotebookResult(path.stem, time.perf_counter() - started, "ok", output)
 
 
-def _check_parameters(parameters: dict, notebooks: list[Path]) -> None:
-    """Refuse a parameter that no notebook of the run has: papermill would inject it and the run would ignore it."""
-    import difflib
-
+def notebook_parameters(path) -> set[str]:
+    """The names a notebook's ``parameters`` cell defines (what papermill may set). Notebook 07_full_scale."""
     import papermill
 
-    if not parameters:
-        return
-    known = set().union(*(papermill.inspect_notebook(str(path)) for path in notebooks))
-    typos = sorted(set(parameters) - known)
+    return set(papermill.inspect_notebook(str(path)))
+
+
+def check_parameter_names(names, known: set[str], target: str) -> None:
+    """Refuse a parameter name that ``target`` (notebooks, the sweep) does not have, suggesting the closest known one:
+    papermill would inject it and the run would ignore it. Notebook 07_full_scale."""
+    import difflib
+
+    typos = sorted(set(names) - known)
     if typos:
         hints = {t: difflib.get_close_matches(t, known, n=1) for t in typos}
-        raise ValueError(f"{typos} are not parameters of {', '.join(p.stem for p in notebooks)}"
+        raise ValueError(f"{typos} are not parameters of {target}"
                          + "".join(f"; did you mean {h[0]!r} for {t!r}?" for t, h in hints.items() if h)
                          + f"; fix or remove them (their parameters: {sorted(known)})")
 
@@ -133,7 +136,9 @@ def run_series(out_dir, cache_dir=".cache", only=None, parameters: dict | None =
     """
     notebooks = [Path(p) for p in paths] if paths else series(folder)
     notebooks = [p for p in notebooks if not only or any(p.name.startswith(prefix) for prefix in only)]
-    _check_parameters(parameters or {}, notebooks)
+    if parameters:
+        known = set().union(*map(notebook_parameters, notebooks))
+        check_parameter_names(parameters, known, ", ".join(p.stem for p in notebooks))
     results = []
     for path in notebooks:
         if say is not None:
