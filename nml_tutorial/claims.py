@@ -365,11 +365,23 @@ def _measure_sentence(claim: str, row) -> str:
     return text + reason.get(row.verdict, row.verdict)
 
 
+def prediction_half_width(reference_seeds, new_seeds: int, level: float = LEVEL) -> float:
+    """Half-width of the prediction interval for the mean of ``new_seeds`` new seeds around the mean of the
+    reference's n seeds: t(n - 1) * sd * sqrt(1/m + 1/n). Under the same code, on any machine (whose rounding makes
+    each seed a new draw), the new mean falls outside it with probability 1 - ``level``. Seeds lie along the last
+    axis of an array (one half-width per leading index). Notebook 00_quickstart."""
+    seeds = np.asarray(reference_seeds, dtype=float)
+    n = seeds.shape[-1]
+    half = stats.t.ppf((1 + level) / 2, n - 1) * seeds.std(axis=-1, ddof=1) * math.sqrt(1 / new_seeds + 1 / n)
+    return float(half) if np.ndim(half) == 0 else half
+
+
 def agrees_with_reference(table: pd.DataFrame, claim: str, reference: pd.DataFrame, objective: str = "supervised",
-                          protocol: str = "tuned") -> tuple[bool, str]:
-    """Is each primary effect of ``claim`` in ``table`` (the mean of m seeds) inside the 95 % prediction interval
-    of the ``reference`` sweep's n seeds (mean +- t(n - 1) * sd * sqrt(1/m + 1/n))? A failure means the numbers
-    moved from what was measured with this code, not that the claim changed verdict. Notebook 00_quickstart."""
+                          protocol: str = "tuned", level: float = LEVEL) -> tuple[bool, str]:
+    """Is each primary effect of ``claim`` in ``table`` (the mean of m seeds) inside the ``level`` prediction interval
+    of the ``reference`` sweep's n seeds (:func:`prediction_half_width`)? ``level`` holds per measure: checking k
+    measures at once, pass ``1 - (1 - family level) / k``. A failure means the numbers moved from what was measured
+    with this code, not that the claim changed verdict. Notebook 00_quickstart."""
     rows = claim_table(table, objective)
     primary = rows[(rows["protocol"] == protocol) & (rows["claim"] == claim) & rows["primary"]]
     ref = reference[reference["protocol"] == protocol]
@@ -382,10 +394,9 @@ def agrees_with_reference(table: pd.DataFrame, claim: str, reference: pd.DataFra
             agree = False
             lines.append(f"{row.measure}: not in the reference")
             continue
-        n = len(seeds)
-        half = stats.t.ppf((1 + LEVEL) / 2, n - 1) * seeds.std(ddof=1) * math.sqrt(1 / row.seeds + 1 / n)
+        half = prediction_half_width(seeds, row.seeds, level)
         inside = abs(row.effect - seeds.mean()) <= half
         agree &= inside
         lines.append(f"{row.measure}: {row.effect:+.3f} here, {seeds.mean():+.3f} +- {half:.3f} expected from "
-                     f"{n} reference seeds ({'inside' if inside else 'OUTSIDE'})")
+                     f"{len(seeds)} reference seeds ({'inside' if inside else 'OUTSIDE'})")
     return bool(agree), f"{claim}, {protocol} protocol: " + "; ".join(lines)

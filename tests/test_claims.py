@@ -177,3 +177,22 @@ def test_agreement_with_the_reference_is_a_prediction_interval_for_new_seeds():
     assert agree and "inside" in message
     moved = claims.agrees_with_reference(fake_table(seeds=(0,), sve_slope=2.0), "C3", reference)
     assert not moved[0] and "OUTSIDE" in moved[1]
+
+
+def test_the_science_guard_false_alarms_at_most_5_percent_of_the_time_when_nothing_changed():
+    """tests/test_science.py's rule, simulated: 20 measures, 8 reference seeds, 4 new seeds, all drawn from one
+    distribution per measure (the same code on another machine); it alarms when any new mean leaves its
+    prediction interval at the per-measure level 1 - 0.05 / 20."""
+    rng, sims, measures = np.random.default_rng(0), 20_000, 20
+    level = 1 - 0.05 / measures
+    reference = rng.normal(size=(sims, measures, 8))
+    new = rng.normal(size=(sims, measures, 4)).mean(-1)
+    half = claims.prediction_half_width(reference, 4, level)
+    alarms = (np.abs(new - reference.mean(-1)) > half).any(-1).mean()
+    assert 0.035 < alarms < 0.055, alarms  # Bonferroni's bound, nearly reached: the measures are independent here
+    shifted = new.copy()
+    shifted[:, 0] += 4.0  # a change that moves one effect by 4 seed-to-seed sd
+    caught = (np.abs(shifted - reference.mean(-1)) > half).any(-1).mean()
+    assert caught > 0.6, caught
+    one = claims.prediction_half_width([1.0, 2.0, 3.0], 1)
+    assert one == pytest.approx(stats.t.ppf(0.975, 2) * 1.0 * np.sqrt(1 + 1 / 3))

@@ -1,10 +1,15 @@
 """CI guards the science: the quick preset's claim effects must stay where they were measured.
 
-The quick preset's held-out-class task runs for seeds 0-3 under both protocols in this session's own temporary cache (seed 0's
-models from the model zoo, which tests/test_zoo.py checks against a retrained one; seeds 1-3 trained here).
-Each primary measure's mean effect must lie inside the 95 % t interval of the same seeds' effects recorded in
-``nml_tutorial/reference/quick_effects.csv`` (written by ``studies/seed_spread.py``, see docs/quick-results.md).
-A verdict may change either way; the test fails only when a number has moved out of its recorded interval.
+The quick preset's held-out-class task runs for seeds 0-3 under both protocols in the repository's run cache (seed 0's
+models from the model zoo, which tests/test_zoo.py checks against a retrained one; seeds 1-3 trained here). Each
+primary measure's mean effect over the 4 seeds must lie in the prediction interval of the 8 seeds recorded in
+``nml_tutorial/reference/quick_effects.csv`` (written by ``studies/seed_spread.py``, see docs/quick-results.md):
+reference mean +- t(7) * sd * sqrt(1/4 + 1/8), at the per-measure level 1 - 0.05 / m for m measures (Bonferroni), so
+that when nothing changed the whole test alarms at most 5 % of the time. That holds on any machine: where the CPU
+rounds as the recording one did the 4 seeds reproduce their recorded effects; elsewhere each seed trains into a new
+draw of the same distribution (retraining a zoo run on another CPU agrees with it on about half the images), which
+is what the interval is for. tests/test_claims.py simulates the rule: 4.9 % false alarms, a shift of 4 sd caught 91 %
+of the time. A verdict may change either way; the test fails only when a number has moved out of its interval.
 """
 
 import pytest
@@ -24,21 +29,25 @@ def quick_claims(run_cache):
     return claims.claim_table(table)
 
 
-def recorded_intervals():
-    reference = claims.reference_effects()
-    reference = reference[reference["seed"].isin(SEEDS)]
-    return {key: claims.t_interval(group.sort_values("seed")["effect"])
-            for key, group in reference.groupby(["protocol", "claim", "measure", "task"])}
+FAMILY_LEVEL = 0.95  # all primary measures of both protocols together
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("protocol", claims.PROTOCOLS)
-def test_primary_effects_stay_inside_their_recorded_intervals(quick_claims, protocol):
-    intervals = recorded_intervals()
-    primary = quick_claims[(quick_claims["protocol"] == protocol) & quick_claims["primary"]]
-    assert set(primary["claim"]) == set(claims.CLAIMS), primary["claim"].tolist()
+def test_primary_effects_stay_inside_their_prediction_intervals(quick_claims):
+    reference = claims.reference_effects()
+    primary = quick_claims[quick_claims["primary"]]
+    for protocol in claims.PROTOCOLS:
+        assert set(primary[primary["protocol"] == protocol]["claim"]) == set(claims.CLAIMS), protocol
+    level = 1 - (1 - FAMILY_LEVEL) / len(primary)
+    outside = []
     for row in primary.itertuples():
         assert row.seeds == len(SEEDS)
-        low, high = intervals[(protocol, row.claim, row.measure, row.task)]
-        assert low <= row.effect <= high, (f"{protocol} {row.claim} {row.measure}: {row.effect:+.3f} left its "
-                                           f"recorded interval [{low:+.3f}, {high:+.3f}] ({row.verdict})")
+        key = (reference["protocol"] == row.protocol) & (reference["claim"] == row.claim) & (
+            reference["measure"] == row.measure) & (reference["task"] == row.task)
+        recorded = reference[key]["effect"]
+        assert len(recorded) >= 8, f"{row.protocol} {row.claim} {row.measure}: not in the reference"
+        half = claims.prediction_half_width(recorded, row.seeds, level)
+        if abs(row.effect - recorded.mean()) > half:
+            outside.append(f"{row.protocol} {row.claim} {row.measure}: {row.effect:+.3f} over seeds {SEEDS}, "
+                           f"{recorded.mean():+.3f} +- {half:.3f} expected ({row.verdict})")
+    assert not outside, f"effects left their intervals (per-measure level {level:.4f}): " + "; ".join(outside)

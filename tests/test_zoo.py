@@ -66,23 +66,30 @@ def test_a_corrupted_zoo_file_is_detected(tmp_path):
 def test_retraining_a_zoo_model_here_matches_the_shipped_one(tmp_path):
     """The zoo is what the package's own code trains: retrain the 30 %-noise run and compare.
 
-    On the machine that built the zoo the weights are bit-identical; another CPU's fp32 kernels round
-    differently, so the check is on behaviour: the same training curve, and the same predictions on most images.
+    Where this CPU rounds as the zoo's did (the first epoch's loss equal to the last bit) the weights must be
+    bit-identical. Another CPU's fp32 kernels round differently from the first step on, and 15 epochs of SGD carry
+    that into another model: on an AMD EPYC (AVX512 +bf16) the retrained model agreed with the shipped one on 55 %
+    of held-out images, a model of another seed on 35 % (2026-12-01). There the check is that training started from
+    the same data, noise and initial weights (first-epoch loss within 1e-3) and ended in the same place (final
+    training accuracy within 3 points; measured 1.4 points apart, seeds 0 and 1 0.7).
     """
     config = run_config(get_preset("quick"), 0.3, 0)
     shipped = pretrain_supervised(config, cache_dir=tmp_path / "unused", progress=False, zoo=True)
     fresh = pretrain_supervised(config, cache_dir=tmp_path, progress=False, zoo=False)
     assert shipped.source == "zoo" and fresh.source == "trained" and fresh.key == shipped.key
     first, last = (fresh.history[0], shipped.history[0]), (fresh.history[-1], shipped.history[-1])
-    assert abs(first[0]["loss"] - first[1]["loss"]) < 1e-3 * first[1]["loss"]  # same data, noise, model, init
-    assert abs(last[0]["train_acc"] - last[1]["train_acc"]) < 0.03
     images = load_probe_images()
     with torch.no_grad():
         agree = (fresh.model(images).argmax(1) == shipped.model(images).argmax(1)).float().mean().item()
     identical = all(torch.equal(a, b) for a, b in zip(fresh.model.state_dict().values(),
                                                       shipped.model.state_dict().values()))
-    print(f"retrained zoo model: predictions agree on {agree:.1%}; weights bit-identical: {identical}")
-    assert agree > 0.8
+    same_rounding = first[0]["loss"] == first[1]["loss"]
+    print(f"retrained zoo model: first-epoch loss {first[0]['loss']!r} vs shipped {first[1]['loss']!r}; predictions "
+          f"agree on {agree:.1%}; weights bit-identical: {identical}")
+    if same_rounding:
+        assert identical, "this CPU computes the zoo's first epoch to the last bit, so the weights must match"
+    assert abs(first[0]["loss"] - first[1]["loss"]) < 1e-3 * first[1]["loss"]  # same data, noise, model, init
+    assert abs(last[0]["train_acc"] - last[1]["train_acc"]) < 0.03
 
 
 def load_probe_images():
