@@ -1,4 +1,5 @@
-"""Command line: ``nml-tutorial sweep --preset quick``, ``nml-tutorial claims results.csv`` (also ``python -m nml_tutorial``)."""
+"""Command line: ``nml-tutorial sweep --preset quick``, ``nml-tutorial claims results.csv``, ``nml-tutorial book``
+(also ``python -m nml_tutorial``)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,16 @@ def _notebooks(args) -> int:
                          paths=args.paths)
     print(f"\n{summary(results)}\nfigures in {Path(args.out) / 'figures'}")
     return 0 if all(r.status == "ok" for r in results) else 1
+
+
+def _book(args) -> int:
+    from .book import build_book
+
+    started = time.perf_counter()
+    index = build_book(args.notebooks, args.out)
+    pages = len(list(index.parent.glob("*.html")))
+    print(f"wrote {pages} pages in {time.perf_counter() - started:.1f} s; open {index} in a browser")
+    return 0
 
 
 def _parameters(path) -> dict:
@@ -176,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="train the pre-trained models here instead of starting from the model zoo")
     books.add_argument("--parameters", help="a JSON file of parameter values for every notebook run")
     books.set_defaults(func=_notebooks)
+    book = sub.add_parser("book", help="render the executed series (make run) as a static web book")
+    book.add_argument("--notebooks", default="results/notebooks", help="folder of executed notebooks (make run's)")
+    book.add_argument("--out", default="results/book", help="folder for the book's pages")
+    book.set_defaults(func=_book)
     grid = sub.add_parser("batch", help="run a notebook (papermill) or the sweep over a parameter grid (GRID.yaml)")
     grid.add_argument("grid", help="the grid file: notebook or sweep, out, parameters, grid, jobs")
     grid.add_argument("--dry-run", action="store_true", help="list the cells and their commands; run nothing")

@@ -19,7 +19,7 @@ def artifacts() -> Path:
 @pytest.fixture(scope="session")
 def run_cache() -> Path:
     """The repository's run cache, the one the notebooks use: shared by the series run, the science checks and the
-    nbval pass that follows in `make test` (which then re-executes the series warm). Nothing an older version of the
+    JupyterLab run of tests/test_browser.py (which re-executes the series warm). Nothing an older version of the
     code or data left there can be served: every key hashes the code and data that compute it (nml_tutorial.cache)."""
     return Path(__file__).resolve().parent.parent / ".cache"
 

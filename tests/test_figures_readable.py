@@ -59,9 +59,9 @@ def render(fig) -> np.ndarray:
     """The figure as kaleido draws it, RGB pixels; a visible skip where no Chrome is installed."""
     if not (shutil.which("chromium") or shutil.which("google-chrome")):
         pytest.skip("no Chromium or Chrome for kaleido: figures cannot be rendered here (apt-get install chromium)")
-    from nml_tutorial.viz.export import _png
+    from nml_tutorial.viz.export import _image
 
-    return np.array(Image.open(BytesIO(_png(fig))).convert("RGB"))
+    return np.array(Image.open(BytesIO(_image(fig, "png"))).convert("RGB"))
 
 
 def inked_border(pixels: np.ndarray) -> int:

@@ -1,8 +1,8 @@
 """The notebook series: committed clean, parameterised, and executed end to end with quick parameters.
 
 The series runs once under papermill (the README's main command does the same) and the executed notebooks
-are checked for errors and for the figures they promise; `pytest --nbval-lax notebooks/` re-executes them
-(cheap: every run is cached by then) as the second step of `make test`.
+are checked for errors and for the figures they promise; tests/test_browser.py re-executes them in JupyterLab
+(cheap: every run is cached by then) and builds the book from this run's executed notebooks.
 """
 
 import json

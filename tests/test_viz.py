@@ -1,3 +1,5 @@
+import shutil
+
 import pandas as pd
 import pytest
 import torch
@@ -38,6 +40,28 @@ def test_noise_sweep_explorer_moves_its_marker():
     assert list(spectrum.data[1].y) == pytest.approx([0.6, 0.3, 0.1])
 
 
+def test_an_explorer_displays_its_current_figures_as_html_for_pages_without_a_kernel():
+    data = load_dataset("synthetic", classes=list(range(4)), samples_per_class=10)
+    box = viz.noise_explorer(data, ratio=0.2, n_images=8)
+    bundle = box._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # JupyterLab draws the live widget
+    html = bundle["text/html"]
+    assert html.count("Plotly.newPlot") == 2 and "20%" in html
+    assert "controls need a running kernel" in html
+    box.children[0].children[0].value = 0.5
+    assert "50%" in box._repr_mimebundle_()["text/html"]  # what it shows now, not what it was built with
+
+
+def test_figures_are_written_as_html_png_and_svg(tmp_path):
+    if not shutil.which("chromium"):
+        pytest.skip("no Chromium for kaleido: only HTML is written here (apt-get install chromium)")
+    fig = viz.transition_heatmap(noise.symmetric_matrix(3, 0.2), ["a", "b", "c"])
+    written = viz.save_figure(fig, tmp_path / "t")
+    assert [p.suffix for p in written] == [".html", ".png", ".svg"]
+    assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in (tmp_path / "t.svg").read_text()[:500]
+
+
 def test_designed_transition_matrices_by_name():
     assert torch.allclose(noise.transition_matrix("pair", 4, 0.2), noise.pair_matrix(4, 0.2))
     assert torch.allclose(noise.transition_matrix("symmetric", 4, 0.2).sum(1), torch.ones(4, dtype=torch.float64))
@@ -46,12 +70,12 @@ def test_designed_transition_matrices_by_name():
 
 
 def test_figures_fall_back_to_html_with_a_warning_when_png_export_fails(tmp_path, monkeypatch):
-    def no_chrome(fig):
+    def no_chrome(fig, format):
         raise RuntimeError("no Chrome found")
 
-    monkeypatch.setattr(export, "_png", no_chrome)
+    monkeypatch.setattr(export, "_image", no_chrome)
     fig = viz.transition_heatmap(noise.symmetric_matrix(3, 0.2), ["a", "b", "c"])
-    with pytest.warns(UserWarning, match="PNG export skipped.*no Chrome found.*apt-get install chromium"):
+    with pytest.warns(UserWarning, match="PNG and SVG export skipped.*no Chrome found.*apt-get install chromium"):
         written = viz.save_figure(fig, tmp_path / "t")
-    assert written == [tmp_path / "t.html"] and not (tmp_path / "t.png").exists()
+    assert written == [tmp_path / "t.html"] and not (tmp_path / "t.png").exists() and not (tmp_path / "t.svg").exists()
     assert "plotly" in (tmp_path / "t.html").read_text()

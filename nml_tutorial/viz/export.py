@@ -1,6 +1,6 @@
-"""Figures as static files beside the notebooks: HTML always, PNG through kaleido where a Chrome is found.
+"""Figures as static files beside the notebooks: HTML always, PNG and SVG through kaleido where a Chrome is found.
 
-Static PNG export goes through kaleido, which needs a Chrome or Chromium (Debian's ``chromium`` works). Where none
+Static export (PNG for pages and handouts, SVG for slides) goes through kaleido, which needs a Chrome or Chromium (Debian's ``chromium`` works). Where none
 is found the HTML is still written and a warning says so (notebook 00_quickstart).
 """
 
@@ -31,22 +31,24 @@ def _start_png_server() -> None:
     atexit.register(kaleido.stop_sync_server, silence_warnings=True)
 
 
-def _png(fig: go.Figure) -> bytes:
+def _image(fig: go.Figure, format: str) -> bytes:
     _start_png_server()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The kopts argument is ignored")  # plotly's, harmless
-        return fig.to_image(format="png", scale=2)
+        return fig.to_image(format=format, scale=2 if format == "png" else 1)
 
 
 def save_figure(fig: go.Figure, stem, png: bool = True) -> list[Path]:
-    """Write ``stem.html`` (always) and ``stem.png`` (when a Chrome for kaleido is available). Notebook 01_noise."""
+    """Write ``stem.html`` (always), and with ``png`` the static images ``stem.png`` and ``stem.svg`` (when a Chrome
+    for kaleido is available). Notebook 01_noise."""
     stem = Path(stem)
     written = [atomic_write_text(fig.to_html(include_plotlyjs=True, full_html=True), stem.with_suffix(".html"))]
     if png:
         try:
-            written.append(atomic_write_bytes(_png(fig), stem.with_suffix(".png")))
+            for format in ("png", "svg"):
+                written.append(atomic_write_bytes(_image(fig, format), stem.with_suffix(f".{format}")))
         except Exception as err:  # kaleido without a Chrome raises several error types
-            warnings.warn(f"static PNG export skipped ({type(err).__name__}: {err}); the HTML at "
-                          f"{written[0]} has the figure. Install Chromium (apt-get install chromium) for PNGs.",
+            warnings.warn(f"static PNG and SVG export skipped ({type(err).__name__}: {err}); the HTML at "
+                          f"{written[0]} has the figure. Install Chromium (apt-get install chromium) for PNGs and SVGs.",
                           stacklevel=2)
     return written

@@ -1,7 +1,8 @@
 """The notebooks' widgets: ipywidgets controls driving plotly ``FigureWidget``s (notebooks 01_noise, 03_id_ood).
 
-Each widget already shows its default state, so papermill, nbval and a static HTML export show a figure without
-interaction; each exposes ``.figures`` (name -> ``FigureWidget``) for :func:`~nml_tutorial.viz.save_figure`.
+Each widget already shows its default state, so papermill and nbval record a figure without interaction; each is an
+:class:`Explorer` exposing ``.figures`` (name -> ``FigureWidget``) for :func:`~nml_tutorial.viz.save_figure`, and its
+display carries those figures as HTML too, which pages without a kernel (the book, ``nbconvert``) show instead.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from ..data import LabeledImages
 from ..noise import apply_label_noise, empirical_transition
@@ -35,8 +37,25 @@ def _refresh(widget: go.FigureWidget, figure: go.Figure) -> None:
             trace.update(new.to_plotly_json())
 
 
+class Explorer(widgets.VBox):
+    """Controls and the ``figures`` they redraw; displayed, it also carries the figures' current state as HTML
+    (plotly divs needing plotly.js on the page), the static default that a page without a kernel shows."""
+
+    def __init__(self, children, figures: dict[str, go.FigureWidget]):
+        super().__init__(children)
+        self.figures = figures
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        divs = "".join(pio.to_html(go.Figure(f), full_html=False, include_plotlyjs=False, validate=False)
+                       for f in self.figures.values())
+        bundle["text/html"] = (f"<div class='nml-static-widget'>{divs}<p><em>The default view of an interactive "
+                               "widget: its controls need a running kernel (JupyterLab or Binder).</em></p></div>")
+        return bundle
+
+
 def noise_explorer(data: LabeledImages, ratio: float = 0.2, noise_type: str = "symmetric", n_images: int = 16,
-                   seed: int = 0) -> widgets.VBox:
+                   seed: int = 0) -> Explorer:
     """A noise-ratio slider and a noise-type selector redrawing labelled images and the transition matrix.
 
     Notebook 01_noise.
@@ -52,13 +71,11 @@ def noise_explorer(data: LabeledImages, ratio: float = 0.2, noise_type: str = "s
 
     slider.observe(redraw, names="value")
     kind.observe(redraw, names="value")
-    box = widgets.VBox([widgets.HBox([slider, kind]), grid, matrix])
-    box.figures = {"noise_images": grid, "noise_matrix": matrix}
-    return box
+    return Explorer([widgets.HBox([slider, kind]), grid, matrix], {"noise_images": grid, "noise_matrix": matrix})
 
 
 def noise_sweep_explorer(table: pd.DataFrame, spectra_table: pd.DataFrame, task: str = "downstream_classes",
-                         method: str = "linear_probe") -> widgets.VBox:
+                         method: str = "linear_probe") -> Explorer:
     """A slider over the sweep's noise ratios moving the ID/OOD accuracy marker and the spectrum shown.
 
     Notebooks 03_id_ood and 04_spectrum.
@@ -76,6 +93,6 @@ def noise_sweep_explorer(table: pd.DataFrame, spectra_table: pd.DataFrame, task:
         _refresh(spectrum, spectrum_at(spectra_table, change["new"], task, method))
 
     slider.observe(redraw, names="value")
-    box = widgets.VBox([slider, widgets.HBox([accuracy, spectrum])])
-    box.figures = {"id_ood_marker": accuracy, "spectrum_at_noise": spectrum}
-    return box
+    side_by_side = widgets.HBox([accuracy, spectrum], layout=widgets.Layout(flex_flow="row wrap"))  # wraps when narrow
+    return Explorer([slider, side_by_side],
+                    {"id_ood_marker": accuracy, "spectrum_at_noise": spectrum})
