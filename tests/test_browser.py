@@ -215,7 +215,7 @@ def book(notebook_run, artifacts):
     shutil.rmtree(folder, ignore_errors=True)
     build_book(out, folder)
     handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _BookServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}", folder
     server.shutdown()
@@ -224,6 +224,12 @@ def book(notebook_run, artifacts):
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+
+class _BookServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # the browser left a page before plotly.js arrived
+            super().handle_error(request, client_address)
 
 
 def test_the_book_loads_draws_its_figures_and_has_no_broken_links(browser, book, artifacts):

@@ -79,3 +79,10 @@ def test_figures_fall_back_to_html_with_a_warning_when_png_export_fails(tmp_path
         written = viz.save_figure(fig, tmp_path / "t")
     assert written == [tmp_path / "t.html"] and not (tmp_path / "t.png").exists() and not (tmp_path / "t.svg").exists()
     assert "plotly" in (tmp_path / "t.html").read_text()
+
+
+def test_static_figures_can_be_switched_off_for_small_machines(tmp_path, monkeypatch):
+    monkeypatch.setattr(export, "_image", lambda fig, format: pytest.fail("no Chrome may start"))
+    monkeypatch.setenv("NML_STATIC_FIGURES", "0")  # binder/start sets it
+    fig = viz.transition_heatmap(noise.symmetric_matrix(3, 0.2), ["a", "b", "c"])
+    assert viz.save_figure(fig, tmp_path / "t") == [tmp_path / "t.html"]

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import atexit
 import functools
+import os
 import warnings
 from pathlib import Path
 
 import plotly.graph_objects as go
 
 from ..io import atomic_write_bytes, atomic_write_text
+
+# "0": HTML only, no headless Chrome (its ~0.6 GB beside a kernel would not fit Binder's 2 GB; binder/start sets it)
+STATIC_FIGURES_ENV = "NML_STATIC_FIGURES"
 
 
 def saved(fig: go.Figure, stem, png: bool = True) -> go.Figure:
@@ -40,10 +44,10 @@ def _image(fig: go.Figure, format: str) -> bytes:
 
 def save_figure(fig: go.Figure, stem, png: bool = True) -> list[Path]:
     """Write ``stem.html`` (always), and with ``png`` the static images ``stem.png`` and ``stem.svg`` (when a Chrome
-    for kaleido is available). Notebook 01_noise."""
+    for kaleido is available and ``NML_STATIC_FIGURES`` is not ``0``). Notebook 01_noise."""
     stem = Path(stem)
     written = [atomic_write_text(fig.to_html(include_plotlyjs=True, full_html=True), stem.with_suffix(".html"))]
-    if png:
+    if png and os.environ.get(STATIC_FIGURES_ENV, "1") != "0":
         try:
             for format in ("png", "svg"):
                 written.append(atomic_write_bytes(_image(fig, format), stem.with_suffix(f".{format}")))
