@@ -2,8 +2,9 @@
 
 One page per executed notebook (nbconvert's JupyterLab template) and a first page with the claim table notebook 00
 measured and the contents. nbconvert is Jupyter's own converter: no Node.js or Sphinx toolchain, a build of seconds,
-offline. Plotly figures stay interactive, drawn by one copy of plotly.js beside the pages, so the book opens without
-a network; a widget shows the figures it was displayed with (its controls need a kernel: JupyterLab or Binder).
+offline. Plotly figures stay interactive, drawn by one copy of plotly.js beside the pages, so pages and figures need
+no network (MathJax, for the few formulas, comes from its CDN where one is reachable); a widget shows the figures it
+was displayed with (its controls need a kernel: JupyterLab or Binder). A notebook that failed is marked so.
 The static figures (PNG, SVG) are copied into ``figures/`` for slides and handouts.
 """
 
@@ -14,6 +15,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import quote
 
 import nbformat
 import plotly.io as pio
@@ -89,7 +91,8 @@ def notebook_page(book: nbformat.NotebookNode, title: str, nav: str) -> str:
                                                                   resources={"metadata": {"name": title}})
     body = body.replace("<head>", f'<head>\n<script src="{PLOTLY_JS}"></script>\n{STYLE}', 1)
     body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + nav, body, count=1)
-    return body.replace("</body>", nav + "</body>", 1)
+    head, tail, end = body.rpartition("</body>")  # the page's own, not one inside an output
+    return head + nav + tail + end
 
 
 def _claims_html(claims_file: Path) -> str:
@@ -98,11 +101,11 @@ def _claims_html(claims_file: Path) -> str:
                 "run <code>make run</code>).</p>")
     table = read_table(claims_file)
     summary = claim_summary(table)
-    rows = "".join(f"<tr><td>{r.protocol}</td><td>{r.claim}</td><td>{html.escape(r.statement)}</td>"
+    rows = "".join(f"<tr><td>{html.escape(r.protocol)}</td><td>{html.escape(r.claim)}</td><td>{html.escape(r.statement)}</td>"
                    f'<td class="verdict-{r.verdict.split()[0]}">{html.escape(r.verdict)}</td></tr>'
                    for r in summary.itertuples())
     primary = table[table["primary"]]
-    detail = "".join(f"<tr><td>{r.protocol}</td><td>{r.claim}</td><td>{html.escape(str(r.measure))}</td>"
+    detail = "".join(f"<tr><td>{html.escape(r.protocol)}</td><td>{html.escape(r.claim)}</td><td>{html.escape(str(r.measure))}</td>"
                      f"<td>{r.effect:+.2f} [{r.low:+.2f}, {r.high:+.2f}]</td><td>{int(r.seeds)}</td>"
                      f"<td>{html.escape(r.verdict)}</td></tr>" for r in primary.itertuples())
     return (f"<table><tr><th>protocol</th><th>claim</th><th>the study says</th><th>verdict here</th></tr>{rows}</table>"
@@ -116,12 +119,14 @@ def _index(pages: list[tuple[str, str]], books: list[nbformat.NotebookNode], cla
            figures: list[str]) -> str:
     items = []
     for (page, title), book in zip(pages, books):
-        seconds = book.metadata.get("papermill", {}).get("duration")
-        took = f" <small>(executed in {seconds:.0f} s)</small>" if seconds else ""
+        run = book.metadata.get("papermill", {})
+        took = f" <small>(executed in {run['duration']:.0f} s)</small>" if run.get("duration") else ""
+        if run.get("exception"):
+            took += " <strong>failed: its page ends at the failing cell</strong>"
         items.append(f'<li><a href="{page}">{html.escape(title)}</a>{took}</li>')
     stems = dict.fromkeys(Path(name).stem for name in figures)
     figure_links = "".join(f"<li>{html.escape(stem)}: " + " · ".join(
-        f'<a href="figures/{stem}{suffix}">{suffix[1:].upper()}</a>' for suffix in (".png", ".svg")
+        f'<a href="figures/{quote(stem + suffix)}">{suffix[1:].upper()}</a>' for suffix in (".png", ".svg")
         if f"{stem}{suffix}" in figures) + "</li>" for stem in stems)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Noisy Model Learning: the executed series</title>{STYLE}</head>
@@ -156,6 +161,9 @@ def build_book(notebooks_dir="results/notebooks", out_dir="results/book") -> Pat
         raise ValueError(f"{unexecuted} in {notebooks_dir} have no outputs: pass the folder of executed notebooks "
                          "(`make run` writes results/notebooks), not notebooks/")
     pages = [(f"{p.stem}.html", _title(b, p.stem)) for p, b in zip(paths, books)]
+    old = [*out_dir.glob("[0-9][0-9]_*.html"), *out_dir.glob("figures/*.png"), *out_dir.glob("figures/*.svg")]
+    for stale in old:  # an earlier build's pages and figures, which this series may no longer have
+        stale.unlink()
     _publish(get_plotlyjs(), out_dir / PLOTLY_JS)
     for i, ((page, title), book) in enumerate(zip(pages, books)):
         _publish(notebook_page(book, title, _nav(pages, i)), out_dir / page)

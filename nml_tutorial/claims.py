@@ -365,28 +365,35 @@ def _measure_sentence(claim: str, row) -> str:
     return text + reason.get(row.verdict, row.verdict)
 
 
-def prediction_half_width(reference_seeds, new_seeds: int, level: float = LEVEL) -> float:
+def prediction_half_width(reference_seeds, new_seeds: int, level: float = LEVEL) -> float | np.ndarray:
     """Half-width of the prediction interval for the mean of ``new_seeds`` new seeds around the mean of the
     reference's n seeds: t(n - 1) * sd * sqrt(1/m + 1/n). Under the same code, on any machine (whose rounding makes
-    each seed a new draw), the new mean falls outside it with probability 1 - ``level``. Seeds lie along the last
-    axis of an array (one half-width per leading index). Notebook 00_quickstart."""
+    each seed a new draw), the new mean falls outside it with probability 1 - ``level`` (less where the new seeds
+    are some of the reference's own, reproduced bit for bit). Seeds lie along the last axis of an array (one
+    half-width per leading index). Notebook 00_quickstart."""
     seeds = np.asarray(reference_seeds, dtype=float)
     n = seeds.shape[-1]
+    if new_seeds < 1 or n < 2:
+        raise ValueError(f"a prediction interval needs at least 1 new seed and 2 reference seeds, got {new_seeds} "
+                         f"and {n}; run more seeds")
     half = stats.t.ppf((1 + level) / 2, n - 1) * seeds.std(axis=-1, ddof=1) * math.sqrt(1 / new_seeds + 1 / n)
     return float(half) if np.ndim(half) == 0 else half
 
 
 def agrees_with_reference(table: pd.DataFrame, claim: str, reference: pd.DataFrame, objective: str = "supervised",
-                          protocol: str = "tuned", level: float = LEVEL) -> tuple[bool, str]:
-    """Is each primary effect of ``claim`` in ``table`` (the mean of m seeds) inside the ``level`` prediction interval
-    of the ``reference`` sweep's n seeds (:func:`prediction_half_width`)? ``level`` holds per measure: checking k
-    measures at once, pass ``1 - (1 - family level) / k``. A failure means the numbers moved from what was measured
-    with this code, not that the claim changed verdict. Notebook 00_quickstart."""
+                          protocol: str = "tuned", level: float = LEVEL, checks: int = 1) -> tuple[bool, str]:
+    """Is each primary effect of ``claim`` in ``table`` (the mean of m seeds) inside its prediction interval around
+    the ``reference`` sweep's n seeds (:func:`prediction_half_width`)? ``level`` holds for all the measures together,
+    and for ``checks`` such calls together (a notebook checking four claims passes 4): each measure is checked at
+    1 - (1 - level) / (measures x checks) (Bonferroni), so that when nothing changed all of them pass with
+    probability ``level`` or more. A failure means the numbers moved from what was measured with this code, not
+    that the claim changed verdict. Notebook 00_quickstart."""
     rows = claim_table(table, objective)
     primary = rows[(rows["protocol"] == protocol) & (rows["claim"] == claim) & rows["primary"]]
     ref = reference[reference["protocol"] == protocol]
     if primary.empty:
         return False, f"{claim}: no primary measure in this table"
+    per_measure = 1 - (1 - level) / (len(primary) * checks)
     lines, agree = [], True
     for row in primary.itertuples():
         seeds = ref[(ref["claim"] == claim) & (ref["measure"] == row.measure) & (ref["task"] == row.task)]["effect"]
@@ -394,8 +401,8 @@ def agrees_with_reference(table: pd.DataFrame, claim: str, reference: pd.DataFra
             agree = False
             lines.append(f"{row.measure}: not in the reference")
             continue
-        half = prediction_half_width(seeds, row.seeds, level)
-        inside = abs(row.effect - seeds.mean()) <= half
+        half = prediction_half_width(seeds, row.seeds, per_measure)
+        inside = bool(abs(row.effect - seeds.mean()) <= half)  # a NaN effect is outside
         agree &= inside
         lines.append(f"{row.measure}: {row.effect:+.3f} here, {seeds.mean():+.3f} +- {half:.3f} expected from "
                      f"{len(seeds)} reference seeds ({'inside' if inside else 'OUTSIDE'})")

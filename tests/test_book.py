@@ -60,6 +60,19 @@ def test_the_book_has_a_page_per_notebook_with_figures_widgets_and_the_claim_tab
     assert oct(index.stat().st_mode & 0o777) == "0o644", "a web server must be able to read the pages"
 
 
+def test_a_rebuilt_book_drops_stale_pages_and_marks_a_failed_notebook(tmp_path):
+    executed = executed_series(tmp_path / "executed")
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "09_gone.html").write_text("an earlier build's page")
+    (tmp_path / "book" / "notes.html").write_text("not the book's: kept")
+    failed = nbformat.read(executed / "01_second.ipynb", as_version=4)
+    failed.metadata["papermill"]["exception"] = True
+    nbformat.write(failed, executed / "01_second.ipynb")
+    index = build_book(executed, tmp_path / "book").read_text()
+    assert not (tmp_path / "book" / "09_gone.html").exists() and (tmp_path / "book" / "notes.html").exists()
+    assert index.count("failed: its page ends at the failing cell") == 1
+
+
 def test_the_book_says_when_notebook_00_wrote_no_claim_table(tmp_path, capsys):
     executed = executed_series(tmp_path / "executed")
     (executed / "figures" / "00_claims.csv").unlink()

@@ -179,11 +179,21 @@ def test_agreement_with_the_reference_is_a_prediction_interval_for_new_seeds():
     assert not moved[0] and "OUTSIDE" in moved[1]
 
 
+def test_agreement_splits_its_level_over_measures_and_checks():
+    reference = claims.per_seed_effects(claims.claim_table(fake_table(seeds=range(8), sve_slope=1.0, jitter=0.02)))
+    table = fake_table(seeds=(0,), sve_slope=1.0, jitter=0.02)
+    half = lambda message: float(message.split("+- ")[1].split()[0])  # noqa: E731
+    one, four = (claims.agrees_with_reference(table, "C3", reference, checks=k)[1] for k in (1, 4))
+    assert half(four) > half(one)  # four claims checked together: each measure at a stricter level, a wider interval
+    with pytest.raises(ValueError, match="at least 1 new seed and 2 reference seeds"):
+        claims.prediction_half_width([1.0], 1)
+
+
 def test_the_science_guard_false_alarms_at_most_5_percent_of_the_time_when_nothing_changed():
-    """tests/test_science.py's rule, simulated: 20 measures, 8 reference seeds, 4 new seeds, all drawn from one
-    distribution per measure (the same code on another machine); it alarms when any new mean leaves its
-    prediction interval at the per-measure level 1 - 0.05 / 20."""
-    rng, sims, measures = np.random.default_rng(0), 20_000, 20
+    """tests/test_science.py's rule, simulated: 16 measures (its primary measures, both protocols), 8 reference seeds,
+    4 new seeds, all drawn from one distribution per measure (the same code on another machine); it alarms when any
+    new mean leaves its prediction interval at the per-measure level 1 - 0.05 / 16."""
+    rng, sims, measures = np.random.default_rng(0), 20_000, 16
     level = 1 - 0.05 / measures
     reference = rng.normal(size=(sims, measures, 8))
     new = rng.normal(size=(sims, measures, 4)).mean(-1)

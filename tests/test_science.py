@@ -8,8 +8,9 @@ reference mean +- t(7) * sd * sqrt(1/4 + 1/8), at the per-measure level 1 - 0.05
 that when nothing changed the whole test alarms at most 5 % of the time. That holds on any machine: where the CPU
 rounds as the recording one did the 4 seeds reproduce their recorded effects; elsewhere each seed trains into a new
 draw of the same distribution (retraining a zoo run on another CPU agrees with it on about half the images), which
-is what the interval is for. tests/test_claims.py simulates the rule: 4.9 % false alarms, a shift of 4 sd caught 91 %
-of the time. A verdict may change either way; the test fails only when a number has moved out of its interval.
+is what the interval is for. tests/test_claims.py simulates the rule with independent seeds: 5.0 % false alarms, a
+shift of 4 sd caught 93 % of the time (the 4 seeds are some of the 8, so where they reproduce bit for bit the test
+is more lenient still). A verdict may change either way; the test fails only when a number has moved out of its interval.
 """
 
 import pytest
@@ -47,7 +48,7 @@ def test_primary_effects_stay_inside_their_prediction_intervals(quick_claims):
         recorded = reference[key]["effect"]
         assert len(recorded) >= 8, f"{row.protocol} {row.claim} {row.measure}: not in the reference"
         half = claims.prediction_half_width(recorded, row.seeds, level)
-        if abs(row.effect - recorded.mean()) > half:
+        if not abs(row.effect - recorded.mean()) <= half:  # a NaN effect fails too
             outside.append(f"{row.protocol} {row.claim} {row.measure}: {row.effect:+.3f} over seeds {SEEDS}, "
                            f"{recorded.mean():+.3f} +- {half:.3f} expected ({row.verdict})")
     assert not outside, f"effects left their intervals (per-measure level {level:.4f}): " + "; ".join(outside)

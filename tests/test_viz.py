@@ -75,7 +75,7 @@ def test_figures_fall_back_to_html_with_a_warning_when_png_export_fails(tmp_path
 
     monkeypatch.setattr(export, "_image", no_chrome)
     fig = viz.transition_heatmap(noise.symmetric_matrix(3, 0.2), ["a", "b", "c"])
-    with pytest.warns(UserWarning, match="PNG and SVG export skipped.*no Chrome found.*apt-get install chromium"):
+    with pytest.warns(UserWarning, match="PNG export skipped.*no Chrome found.*apt-get install chromium"):
         written = viz.save_figure(fig, tmp_path / "t")
     assert written == [tmp_path / "t.html"] and not (tmp_path / "t.png").exists() and not (tmp_path / "t.svg").exists()
     assert "plotly" in (tmp_path / "t.html").read_text()

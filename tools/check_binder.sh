@@ -11,7 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${BINDER_VENV:-/tmp/nml-binder-venv}"
 out="${BINDER_OUT:-results/binder-check}"
-rm -rf "$venv"
+if [ -e "$venv" ] && [ ! -e "$venv/pyvenv.cfg" ]; then
+  echo "BINDER_VENV=$venv exists and is not a virtual environment: point it at a new folder"; exit 2
+fi
+rm -rf "$venv" "$out"
 python3 -m venv "$venv"
 export PATH="$venv/bin:$PATH" HF_HUB_OFFLINE=1
 # Where PyTorch's CPU index cannot be reached pip would retry it for every package (minutes each): ask once.
@@ -19,7 +22,7 @@ export PIP_RETRIES=0
 started=$(date +%s)
 pip install --quiet --upgrade pip
 echo "== 1. pip install -r binder/requirements.txt"
-pip install --quiet -r binder/requirements.txt 2>&1 | grep -v "^$" | tail -5 || true
+pip install --quiet -r binder/requirements.txt
 python -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__)"
 echo "== 2. binder/postBuild"
 bash binder/postBuild

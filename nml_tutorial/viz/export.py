@@ -47,12 +47,13 @@ def save_figure(fig: go.Figure, stem, png: bool = True) -> list[Path]:
     for kaleido is available and ``NML_STATIC_FIGURES`` is not ``0``). Notebook 01_noise."""
     stem = Path(stem)
     written = [atomic_write_text(fig.to_html(include_plotlyjs=True, full_html=True), stem.with_suffix(".html"))]
-    if png and os.environ.get(STATIC_FIGURES_ENV, "1") != "0":
-        try:
-            for format in ("png", "svg"):
+    if png and os.environ.get(STATIC_FIGURES_ENV, "1").lower() not in ("0", "false", "no", "off"):
+        for format in ("png", "svg"):
+            try:
                 written.append(atomic_write_bytes(_image(fig, format), stem.with_suffix(f".{format}")))
-        except Exception as err:  # kaleido without a Chrome raises several error types
-            warnings.warn(f"static PNG and SVG export skipped ({type(err).__name__}: {err}); the HTML at "
-                          f"{written[0]} has the figure. Install Chromium (apt-get install chromium) for PNGs and SVGs.",
-                          stacklevel=2)
+            except Exception as err:  # kaleido without a Chrome raises several error types
+                warnings.warn(f"static {format.upper()} export skipped ({type(err).__name__}: {err}); the HTML at "
+                              f"{written[0]} has the figure. Install Chromium (apt-get install chromium) for PNGs and "
+                              "SVGs.", stacklevel=2)
+                break
     return written

@@ -1,8 +1,9 @@
 """The notebooks' widgets: ipywidgets controls driving plotly ``FigureWidget``s (notebooks 01_noise, 03_id_ood).
 
-Each widget already shows its default state, so papermill and nbval record a figure without interaction; each is an
+Each widget already shows its default state, so papermill records a figure without interaction; each is an
 :class:`Explorer` exposing ``.figures`` (name -> ``FigureWidget``) for :func:`~nml_tutorial.viz.save_figure`, and its
-display carries those figures as HTML too, which pages without a kernel (the book, ``nbconvert``) show instead.
+display carries those figures as HTML too (plotly divs: the page must load plotly.js, as the book's pages do), which
+a page without a kernel shows instead.
 """
 
 from __future__ import annotations
