@@ -109,12 +109,30 @@ def _wait_for_server(server, runtime: Path, log: Path, seconds: float = 120) -> 
     raise RuntimeError(f"JupyterLab did not answer within {seconds:.0f} s:\n{log.read_text()[-3000:]}")
 
 
-# Run All queues every cell ([*]); a cell that fails unqueues the rest. Idle with nothing queued: finished or failed.
-FINISHED = """() => {
+# Where a run stands: "running" (the kernel busy or a cell queued, [*]), "done" (every cell numbered), or "stopped"
+# (idle, nothing queued, some cell never run: a cell failed and Run All unqueued the rest, or the next cell is about
+# to be sent, so "stopped" only counts once it lasts).
+STATE = """() => {
     const busy = document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status !== 'idle';
     const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.textContent);
-    return !busy && prompts.length > 0 && !prompts.some(p => p.includes('*'));
+    if (busy || prompts.length === 0 || prompts.some(p => p.includes('*'))) return 'running';
+    return prompts.every(p => /\\[\\d+\\]/.test(p)) ? 'done' : 'stopped';
 }"""
+STOPPED_SECONDS = 15
+
+
+def _wait_until_finished(page, name: str) -> None:
+    deadline, stopped_since = time.monotonic() + NOTEBOOK_SECONDS, None
+    while time.monotonic() < deadline:
+        state = page.evaluate(STATE)
+        if state == "done":
+            return
+        stopped_since = (stopped_since or time.monotonic()) if state == "stopped" else None
+        if stopped_since and time.monotonic() - stopped_since > STOPPED_SECONDS:
+            return  # a cell failed: the checks on the saved notebook name it
+        time.sleep(1)
+    pytest.fail(f"{name} still running after {NOTEBOOK_SECONDS} s in JupyterLab")
+
 
 # The figures inside an output area holding a slider: their traces, title and annotations, for a before/after compare.
 WIDGET_FIGURES = """(label) => {
@@ -132,22 +150,36 @@ def _run_all(page, url: str, name: str) -> float:
     # a workspace of its own, reset: JupyterLab would otherwise reopen the notebooks of the tests before
     page.goto(f"{url}/lab/workspaces/{name}/tree/notebooks/{name}.ipynb?reset&token={TOKEN}")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    _wait_for_kernel(url)
     started = time.monotonic()
     for attempt in range(3):  # a click before the notebook is wired to its kernel runs nothing: try again
         page.click(".lm-MenuBar-itemLabel:text-is('Run')")
         page.click("li[data-command='runmenu:run-all']")
         try:
-            page.wait_for_function(STARTED, timeout=20_000)
+            page.wait_for_function(STARTED, timeout=30_000)
             break
         except Exception:
             page.keyboard.press("Escape")
     else:
         pytest.fail(f"{name}: Run All Cells started no cell in three tries")
-    page.wait_for_function(FINISHED, timeout=NOTEBOOK_SECONDS * 1000, polling=1000)
+    _wait_until_finished(page, name)
     seconds = time.monotonic() - started
     page.keyboard.press("Control+s")  # the executed notebook, as the browser holds it, for the checks below
     page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=60_000)
     return seconds
+
+
+def _wait_for_kernel(url: str, seconds: float = 180) -> None:
+    """The page shows "idle" before its kernel has answered (the first kernel of a session takes longest): wait until
+    the server has a kernel that is idle with the page connected to it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{url}/api/kernels?token={TOKEN}") as reply:
+            if any(k["execution_state"] == "idle" and k.get("connections", 0) > 0 for k in json.load(reply)):
+                time.sleep(2)  # the page's own kernel status catches up
+                return
+        time.sleep(1)
+    pytest.fail(f"no kernel was idle and connected within {seconds:.0f} s")
 
 
 @pytest.fixture
