@@ -100,7 +100,7 @@ def test_figures_are_written_as_png_at_twice_their_layout_size(tmp_path):
 
     fig = viz.transition_heatmap(noise.symmetric_matrix(3, 0.2), ["a", "b", "c"])  # laid out at 680 x 640
     written = viz.save_figure(fig, tmp_path / "t")
-    assert written == [tmp_path / "t.html", tmp_path / "t.png"]
+    assert written == [tmp_path / "t.html", tmp_path / "t.png", tmp_path / "t.svg"]  # SVG for slides
     assert Image.open(tmp_path / "t.png").size == (1360, 1280)  # width, height at scale 2
 
 
