@@ -213,8 +213,7 @@ def test_each_notebook_runs_in_jupyterlab_with_its_widgets_and_figures_drawn(lab
     widgets = [o for o in outputs if WIDGET in o.get("data", {}) and "nml-static-widget" in o.data.get("text/html", "")]
     expected = sum(PLOTLY in o.get("data", {}) for o in outputs)
     expected += sum(o.data["text/html"].count("Plotly.newPlot") for o in widgets)
-    drawn = page.locator(".js-plotly-plot .main-svg").evaluate_all("svgs => new Set(svgs.map(s => s.closest("
-                                                                   "'.js-plotly-plot'))).size")
+    drawn = _drawn(page)
     assert drawn == expected and expected > 0, f"{name}: {drawn} plotly figures drawn, {expected} in its outputs"
     if name in SLIDERS:
         assert widgets and page.locator(".widget-slider").count() >= 1, f"{name}: its explorer widget is missing"
@@ -235,6 +234,12 @@ def test_each_notebook_runs_in_jupyterlab_with_its_widgets_and_figures_drawn(lab
     page.screenshot(path=str(_shots(artifacts) / f"{name}.png"))
     assert not page_errors, f"{name}: JavaScript errors in JupyterLab: {page_errors[:3]}"
     print(f"{name}: ran in {seconds:.0f} s in JupyterLab; {drawn} plotly figures drawn; {len(widgets)} widget(s)")
+
+
+def _drawn(page) -> int:
+    """Plotly figures on the page that plotly.js has drawn (made their SVG)."""
+    return page.locator(".js-plotly-plot .main-svg").evaluate_all(
+        "svgs => new Set(svgs.map(s => s.closest('.js-plotly-plot'))).size")
 
 
 def _shots(artifacts: Path) -> Path:
@@ -290,8 +295,7 @@ def test_the_book_loads_draws_its_figures_and_has_no_broken_links(browser, book,
         assert response.ok, f"{name}: HTTP {response.status}"
         page.wait_for_load_state("load")
         expected = (folder / name).read_text().count("Plotly.newPlot")
-        drawn = page.locator(".js-plotly-plot .main-svg").evaluate_all(
-            "svgs => new Set(svgs.map(s => s.closest('.js-plotly-plot'))).size")
+        drawn = _drawn(page)
         assert drawn == expected, f"{name}: {drawn} of its {expected} plotly figures drawn"
         links = page.locator("a[href]").evaluate_all("as => as.map(a => a.getAttribute('href'))")
         for link in links:

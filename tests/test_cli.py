@@ -102,6 +102,8 @@ def test_figures_are_written_as_png_at_twice_their_layout_size(tmp_path):
     written = viz.save_figure(fig, tmp_path / "t")
     assert written == [tmp_path / "t.html", tmp_path / "t.png", tmp_path / "t.svg"]  # SVG for slides
     assert Image.open(tmp_path / "t.png").size == (1360, 1280)  # width, height at scale 2
+    assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in (tmp_path / "t.svg").read_text()[:500]
 
 
 def test_module_entry_point_prints_help():
