@@ -70,10 +70,10 @@ def _imported(name: str, path: Path, tree: ast.AST) -> set[str]:
 
 
 @functools.cache
-def code_fingerprint(*modules: str, package_dir: Path = PACKAGE) -> str:
-    """SHA-256 of the code of ``modules`` (e.g. ``"nml_tutorial.pretrain"``) and every package module they import,
-    transitively; ``"nml_tutorial"`` itself: the whole package. Docstrings and comments are left out; each module is
-    read once per process."""
+def code_fingerprint(*modules: str, package_dir: Path = PACKAGE, follow_imports: bool = True) -> str:
+    """SHA-256 of the code of ``modules`` (e.g. ``"nml_tutorial.pretrain"``) and, with ``follow_imports``, of every
+    package module they import, transitively; ``"nml_tutorial"`` itself: the whole package. Docstrings and comments
+    are left out; each module is read once per process."""
     top = package_dir.name
     if top in modules:
         modules = tuple(".".join((top, *p.relative_to(package_dir).with_suffix("").parts)).removesuffix(".__init__")
@@ -89,7 +89,8 @@ def code_fingerprint(*modules: str, package_dir: Path = PACKAGE) -> str:
         if name in PACKAGE_DATA:
             for data_file in sorted((package_dir / PACKAGE_DATA[name]).iterdir()):
                 digests[f"{name}:{data_file.name}"] = file_sha256(data_file)
-        todo.extend(_imported(name, path, tree))
+        if follow_imports:
+            todo.extend(_imported(name, path, tree))
     return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
 
 
@@ -125,12 +126,16 @@ def data_fingerprint(spec: dict) -> dict[str, str]:
     return found
 
 
-def config_key(config: dict, code: tuple[str, ...] = (), length: int = 16) -> str:
+def config_key(config: dict, code: tuple[str, ...] = (), length: int = 16, only: tuple[str, ...] = ()) -> str:
     """A stable hash of a JSON-serialisable config (key order does not matter), of the code that computes from it
-    (:func:`code_fingerprint` of the ``code`` modules, none: the config alone) and of the data files it names
-    (:func:`data_fingerprint` of every ``data`` entry, and of the config itself)."""
+    (:func:`code_fingerprint` of the ``code`` modules and their imports, and of the ``only`` modules without
+    theirs; none: the config alone) and of the data files it names (:func:`data_fingerprint` of every ``data``
+    entry, and of the config itself)."""
     data = {name: data_fingerprint(value) for name, value in _data_specs(config)}
-    material = {"config": config, "code": code_fingerprint(*code) if code else None, "data": data}
+    fingerprint = code_fingerprint(*code) if code else None
+    if only:
+        fingerprint = [fingerprint, code_fingerprint(*only, follow_imports=False)]
+    material = {"config": config, "code": fingerprint, "data": data}
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()[:length]
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from .clip import CLIP_TRAIN_DEFAULTS, ClipModel, load_clip, save_clip, train_contrastive
-from .data import ImageTextPairs, LabeledImages, load_dataset
+from .data import ImageTextPairs, LabeledImages, load_dataset, loader_module
 from .data.captions import synthetic_captions
 from .data.label_files import check_label_file
 from .data.memmap import noisy_label_path
@@ -89,7 +89,7 @@ def _cached_run(kind: str, config: dict | None, defaults: dict, device, cache_di
     The config's precision is resolved for ``device`` first, so the key says what ran."""
     config = with_defaults(config, defaults)
     config["amp"] = resolve_precision(config["amp"], device)
-    key = config_key(config, code=("nml_tutorial.pretrain",))
+    key = run_key(config, kind)
     folder = Path(cache_dir) / kind / key
     with lock(folder.with_name(key + ".lock"), f"the {kind} run {key}"):
         if _finished(folder):
@@ -106,6 +106,21 @@ def _cached_run(kind: str, config: dict | None, defaults: dict, device, cache_di
                 (folder / name).unlink(missing_ok=True)
         barrier()
     return PretrainedRun(model.eval(), config, key, history, objective, "trained", folder)
+
+
+# The code that trains a run: a run's key hashes these modules (not what they import: evaluation code such as the
+# probe, which clip.py borrows top1 from, must not make the shipped zoo stale) and its data loader's module.
+TRAINING_CODE = ("nml_tutorial.pretrain", "nml_tutorial.training", "nml_tutorial.models", "nml_tutorial.noise",
+                 "nml_tutorial.augment", "nml_tutorial.runtime", "nml_tutorial.data.label_files")
+CLIP_TRAINING_CODE = ("nml_tutorial.clip", "nml_tutorial.data.captions", "nml_tutorial.data.image_text")
+
+
+def run_key(config: dict, kind: str = "pretrain") -> str:
+    """The cache key of a pre-training run: its config, the data files it names, the training code
+    (:data:`TRAINING_CODE`, and :data:`CLIP_TRAINING_CODE` for ``kind="clip"``) and the code of its data loader
+    with what that imports. Notebook 02_pretrain."""
+    only = TRAINING_CODE + (CLIP_TRAINING_CODE if kind == "clip" else ())
+    return config_key(config, code=(loader_module(config["data"]["name"]),), only=only)
 
 
 def _finished(folder: Path) -> bool:

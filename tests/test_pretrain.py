@@ -118,3 +118,34 @@ def test_library_defaults_are_the_quick_preset_so_notebooks_reuse_its_cache():
 
     quick = {**PRETRAIN_DEFAULTS, **get_preset("quick")["pretrain"], "noise_ratio": 0.1}
     assert config_key(quick) == config_key({**PRETRAIN_DEFAULTS, "noise_ratio": 0.1})
+
+
+def test_a_run_key_changes_with_training_code_and_not_with_evaluation_code(tmp_path, monkeypatch):
+    import shutil
+
+    from nml_tutorial import cache, pretrain as pretrain_module
+    from nml_tutorial.pretrain import PRETRAIN_DEFAULTS, run_key
+
+    package = tmp_path / "nml_tutorial"
+    shutil.copytree(cache.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__", "zoo", "reference"))
+    keys = {}
+
+    def key_after(edit: str | None) -> str:
+        cache.code_fingerprint.cache_clear()
+        if edit:
+            (package / edit).write_text((package / edit).read_text() + "\nCHANGED = 1\n")
+        original = cache.code_fingerprint.__wrapped__
+        with monkeypatch.context() as m:
+            m.setattr(cache, "code_fingerprint",
+                      lambda *mods, follow_imports=True: original(*mods, package_dir=package,
+                                                                  follow_imports=follow_imports))
+            return run_key(dict(PRETRAIN_DEFAULTS)), run_key({**pretrain_module.CLIP_DEFAULTS}, "clip")
+
+    keys["before"] = key_after(None)
+    for evaluation_code in ("probe.py", "evaluate.py", "nmtune.py", "claims.py", "data/real.py"):
+        assert key_after(evaluation_code) == keys["before"], evaluation_code
+    assert key_after("training.py")[0] != keys["before"][0]
+    assert key_after("data/synthetic.py")[0] != keys["before"][0]
+    keys["clip"] = key_after(None)
+    changed = key_after("clip.py")
+    assert changed[0] == keys["clip"][0] and changed[1] != keys["clip"][1]

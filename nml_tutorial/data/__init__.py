@@ -39,4 +39,12 @@ def load_dataset(name: str, **kwargs) -> LabeledImages | ImageTextPairs:
     return _LOADERS[name](**kwargs)
 
 
-__all__ = ["DOMAINS", "ImageTextPairs", "LabeledImages", "load_dataset"]
+def loader_module(name: str) -> str:
+    """The module whose code loads dataset ``name`` (part of a pre-training run's cache key)."""
+    if name not in _LOADERS:
+        raise ValueError(f"unknown dataset {name!r}; available: {sorted(_LOADERS)}")
+    loader = _LOADERS[name]
+    return getattr(loader, "func", loader).__module__
+
+
+__all__ = ["DOMAINS", "ImageTextPairs", "LabeledImages", "load_dataset", "loader_module"]
