@@ -37,7 +37,7 @@ nav.nml-book a { color: #1f4e9c; text-decoration: none; }
 body.nml-index { font: 16px/1.5 system-ui, sans-serif; max-width: 1100px; margin: 0 auto; padding: 0 24px 48px; }
 body.nml-index table { border-collapse: collapse; font-size: 14px; margin: 12px 0; }
 body.nml-index th, body.nml-index td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: left; }
-.verdict-holds { color: #1a7f37; font-weight: 600; } .verdict-opposite { color: #b42318; font-weight: 600; }
+.verdict-holds { color: #1a7f37; font-weight: 600; } .verdict-refuted { color: #b42318; font-weight: 600; }
 </style>"""
 
 
@@ -102,16 +102,16 @@ def _claims_html(claims_file: Path) -> str:
     table = read_table(claims_file)
     summary = claim_summary(table)
     rows = "".join(f"<tr><td>{html.escape(r.protocol)}</td><td>{html.escape(r.claim)}</td><td>{html.escape(r.statement)}</td>"
-                   f'<td class="verdict-{r.verdict.split()[0]}">{html.escape(r.verdict)}</td></tr>'
+                   f'<td class="verdict-{r.verdict.split(",")[0].replace(" ", "-")}">{html.escape(r.verdict)}</td></tr>'
                    for r in summary.itertuples())
     primary = table[table["primary"]]
     detail = "".join(f"<tr><td>{html.escape(r.protocol)}</td><td>{html.escape(r.claim)}</td><td>{html.escape(str(r.measure))}</td>"
                      f"<td>{r.effect:+.2f} [{r.low:+.2f}, {r.high:+.2f}]</td><td>{int(r.seeds)}</td>"
                      f"<td>{html.escape(r.verdict)}</td></tr>" for r in primary.itertuples())
     return (f"<table><tr><th>protocol</th><th>claim</th><th>the study says</th><th>verdict here</th></tr>{rows}</table>"
-            "<details><summary>The primary measures: effect and 95 % t interval (accuracy in points, SVE/LSVR in "
-            "nats; one seed borrows the spread of 8 reference seeds)</summary>"
-            "<table><tr><th>protocol</th><th>claim</th><th>measure</th><th>effect [95 % interval]</th><th>seeds</th>"
+            "<details><summary>The primary measures: effect and 90 % t interval, its ends the one-sided 95 % bounds "
+            "(accuracy in points, SVE/LSVR in nats; one seed borrows the spread of 8 reference seeds)</summary>"
+            "<table><tr><th>protocol</th><th>claim</th><th>measure</th><th>effect [90 % interval]</th><th>seeds</th>"
             f"<th>verdict</th></tr>{detail}</table></details>")
 
 

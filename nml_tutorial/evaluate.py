@@ -47,7 +47,7 @@ def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, devic
     ``feats(name, images)`` gives the cached features of a named image set (``images`` may be a function that
     makes them, called only when they are not cached)."""
     weights = settings["nmtune_weights"]
-    precision = run.config["amp"]
+    precision, seed = run.config["amp"], run.config["seed"]
     if method in PE_METHODS:
         model = tune_encoder(run.model, task.train.images, task.train.labels, method,
                              hp={**settings["pe_hp"], "amp": precision},
@@ -68,7 +68,7 @@ def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, devic
         if settings["protocol"] == "study":  # AdamW's weight decay is not an L2 strength: no probe_l2
             probe = fit_study_probe(train_f, task.train.labels, settings["probe_hp"])
             return {d: (probe.accuracy(f, y), f) for d, (f, y) in tests.items()}, {}
-        probe = fit_linear_probe(train_f, task.train.labels)
+        probe = fit_linear_probe(train_f, task.train.labels, seed=seed)
         return {d: (probe.accuracy(f, y), f) for d, (f, y) in tests.items()}, {"probe_l2": probe.l2}
     if method in METHODS and settings["protocol"] == "study":
         count, seed = settings["views"], settings["head_hp"]["seed"]
@@ -89,12 +89,12 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
     """Rows for every method on one pre-trained run and task; cached by run, task, method, settings and code.
 
     ``settings`` as :func:`resolve_settings` returns them (default: the tuned protocol's defaults); they name
-    the protocol.
+    the protocol. Every probe and head is seeded with the run's seed.
     Notebook 03_id_ood.
     """
-    settings = settings or resolve_settings({})
-    protocol = settings["protocol"]
     cfg = run.config
+    settings = _with_run_seed(settings or resolve_settings({}), cfg["seed"])
+    protocol = settings["protocol"]
     task_key = config_key(task.spec, code=("nml_tutorial.tasks",))  # the tasks' images, and all the features read
     feature_dir = Path(cache_dir) / "features" / run.key
     loaded = {}  # every method of this task reads the same feature files: load each once
@@ -116,6 +116,13 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
             rows.extend(_cached_rows(method, run, task, feats, settings, device,
                                      eval_dir / f"{task.name}-{task_key}-{method}-{_method_key(method, settings)}.json"))
     return rows
+
+
+def _with_run_seed(settings: dict, seed: int) -> dict:
+    """``settings`` whose probe and head hyper-parameters carry the run's seed (their splits, initialisation, order
+    and augmented views are drawn anew with every run seed)."""
+    return {key: {**value, "seed": int(seed)} if key in ("head_hp", "probe_hp", "pe_hp") else value
+            for key, value in settings.items()}
 
 
 def _method_key(method: str, settings: dict) -> str:

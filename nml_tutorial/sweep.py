@@ -70,7 +70,9 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
               out_dir=None, device=None, progress: bool = True, objective: str = "supervised",
               zoo: bool = False, arch: str | None = None, pretrain_data: dict | None = None,
               noise_type: str | None = None) -> Sweep:
-    """Pre-train at every noise ratio and seed, evaluate every method on every task.
+    """Pre-train at every noise ratio and seed, evaluate every method on every task; a seed draws the pre-training
+    run, its probe and test data and the seeds of every probe and head (the whole pipeline is the unit of
+    replication).
 
     Prints one line per run saying where its model came from and how long it took. With ``zoo`` the
     models the package ships (:mod:`nml_tutorial.zoo`) are used instead of training them. With
@@ -82,11 +84,11 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
                             noise_ratios=noise_ratios, methods=methods, protocols=protocols, noise_type=noise_type)
     device = resolve_device(device)
     started = time.perf_counter()
-    tasks = build_probe_tasks(preset, device)
     settings = [resolve_settings(preset, protocol) for protocol in preset["protocols"]]
     pretrain = pretrain_clip if preset["objective"] == "clip" else pretrain_supervised
     rows = []
     for seed in preset["seeds"]:
+        tasks = build_probe_tasks(preset, device, seed)  # each seed draws its own probe and test data
         for ratio in preset["noise_ratios"]:
             config = run_config(preset, ratio, seed)
             run_started = time.perf_counter()

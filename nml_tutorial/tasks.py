@@ -20,6 +20,7 @@ from collections.abc import Callable
 from functools import cached_property
 
 from .data import LabeledImages, load_dataset
+from .data.real import SPLIT_SEED
 from .data.synthetic import MAX_CLASSES
 from .presets import TASKS
 from .runtime import resolve_device
@@ -49,12 +50,13 @@ class ProbeTask:
         return self._data[1]
 
 
-def _synthetic_task(name: str, preset: dict, classes, train_split: str, test_domains: dict, device,
+def _synthetic_task(name: str, preset: dict, classes, train_split: str, test_domains: dict, device, seed: int,
                     num_classes: int | None = None) -> ProbeTask:
-    """A photo-trained probe task on synthetic ``classes``; ``test_domains`` maps test name -> (domain, strength)."""
+    """A photo-trained probe task on synthetic ``classes`` drawn with ``seed``; ``test_domains`` maps test name ->
+    (domain, strength)."""
     data = preset.get("probe_data", preset["pretrain"]["data"])
     common = {"num_classes": num_classes or data["num_classes"], "image_size": data["image_size"],
-              "seed": data["seed"], "classes": classes}
+              "seed": seed, "classes": classes}
     spec = {**common, "train_per_class": preset["probe_train_per_class"],
             "test_per_class": preset["probe_test_per_class"], "tests": test_domains}
 
@@ -83,8 +85,10 @@ def _dataset_task(name: str, spec: dict, device) -> ProbeTask:
     return ProbeTask(name, spec, load)
 
 
-def build_probe_tasks(preset: dict, device=None) -> list[ProbeTask]:
-    """Render or load every probe dataset the preset's ``tasks`` name (once per sweep, shared by all runs).
+def build_probe_tasks(preset: dict, device=None, seed: int = 0) -> list[ProbeTask]:
+    """Render or load every probe dataset the preset's ``tasks`` name, drawn with the ``seed`` of the runs they
+    evaluate (the unit of replication is the whole pipeline: a new seed draws new probe and test images, and a new
+    MNIST train/test partition; the UCI digits, Fashion-MNIST and data from disk stay fixed).
 
     In-domain data *other* than the pre-training classes, as the study's ID sets are: ``downstream_classes``
     (held-out classes), ``new_classes`` (classes of the generator's wider table, never in the 60-class
@@ -105,17 +109,19 @@ def build_probe_tasks(preset: dict, device=None) -> list[ProbeTask]:
     for name in preset["tasks"]:
         if name == "downstream_classes":
             tasks.append(_synthetic_task(name, preset, preset["downstream_classes"], "train",
-                                         {**every_domain, **graded}, device))
+                                         {**every_domain, **graded}, device, seed))
         elif name == "pretrain_classes":
-            tasks.append(_synthetic_task(name, preset, data["classes"], "val", every_domain, device))
+            tasks.append(_synthetic_task(name, preset, data["classes"], "val", every_domain, device, seed))
         elif name == "new_classes":
             tasks.append(_synthetic_task(name, preset, preset["new_classes"], "train", {"photo": ("photo", 1.0)},
-                                         device, num_classes=MAX_CLASSES))
+                                         device, seed, num_classes=MAX_CLASSES))
         elif name == "digits":
+            split_seed = SPLIT_SEED + seed
             tasks.append(ProbeTask("digits", {"digits": "mnist5k->uci", "image_size": size,
-                                                    "mnist_split": "data.common.stratified_split"}, lambda: (
-                load_dataset("mnist5k", split="train", image_size=size, device=device),
-                {"mnist": load_dataset("mnist5k", split="test", image_size=size, device=device),
+                                              "mnist_split": ["data.common.stratified_split", split_seed]}, lambda: (
+                load_dataset("mnist5k", split="train", image_size=size, split_seed=split_seed, device=device),
+                {"mnist": load_dataset("mnist5k", split="test", image_size=size, split_seed=split_seed,
+                                       device=device),
                  "uci_digits": load_dataset("digits", split="all", image_size=size, device=device)})))
         elif name in dataset_tasks:
             tasks.append(_dataset_task(name, dataset_tasks[name], device))

