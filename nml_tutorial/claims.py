@@ -335,7 +335,8 @@ def _measure_sentence(claim: str, row) -> str:
 
 
 def agrees_with_reference(table: pd.DataFrame, claim: str, reference: pd.DataFrame, objective: str = "supervised",
-                          protocol: str = "tuned", level: float = 0.95, checks: int = 1) -> tuple[bool, str]:
+                          protocol: str = CONFIRMATORY_PROTOCOL, level: float = 0.95, checks: int = 1
+                          ) -> tuple[bool, str]:
     """Is each primary effect of ``claim`` in ``table`` (the mean of m seeds) inside its prediction interval around
     the ``reference`` sweep's n seeds (:func:`~nml_tutorial.stats.prediction_half_width`)? ``level`` holds for all
     the measures together, and for ``checks`` such calls together (a notebook checking four claims passes 4): each

@@ -16,12 +16,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from nml_tutorial import stats
 from nml_tutorial.presets import get_preset
 from nml_tutorial.results import read_table, write_table
 from nml_tutorial.runtime import cpu_capability
 from nml_tutorial.sweep import run_sweep
+from nml_tutorial.viz.export import save_figure
 
 CLASSES = [10, 20, 40, 80]
 RATIOS = [0.0, 0.05]
@@ -92,6 +95,31 @@ def analyse(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(verdicts), pd.DataFrame(trends)
 
 
+def figure(verdicts: pd.DataFrame) -> go.Figure:
+    """C1's effect (5 % - clean, points) against the number of pre-training classes, one panel per protocol, one
+    line per task, with 90 % t intervals (their ends the one-sided 95 % bounds)."""
+    protocols = sorted(set(verdicts["protocol"]))
+    fig = make_subplots(rows=1, cols=len(protocols), shared_yaxes=True,
+                        subplot_titles=[f"{p} protocol" for p in protocols])
+    colours = {"new_classes": "#1f77b4", "digits": "#d62728"}
+    names = {"new_classes": "held-out classes 100-119 (photo)", "digits": "MNIST"}
+    for col, protocol in enumerate(protocols, start=1):
+        for task, group in verdicts[verdicts["protocol"] == protocol].groupby("task"):
+            group = group.sort_values("pretrain_classes")
+            fig.add_trace(go.Scatter(
+                x=group["pretrain_classes"], y=group["effect"], mode="lines+markers", name=names.get(task, task),
+                line={"color": colours.get(task)}, showlegend=col == 1, legendgroup=task,
+                error_y={"type": "data", "symmetric": False, "array": group["high90"] - group["effect"],
+                         "arrayminus": group["effect"] - group["low90"]}), row=1, col=col)
+        fig.add_hline(y=0, line={"color": "grey", "dash": "dot"}, row=1, col=col)
+        fig.add_hline(y=DELTA, line={"color": "green", "dash": "dash"}, row=1, col=col)
+        fig.update_xaxes(type="log", tickvals=CLASSES, title_text="pre-training classes K", row=1, col=col)
+    fig.update_yaxes(title_text="ID accuracy, 5 % noise - clean (points)", row=1, col=1)
+    fig.update_layout(title=f"C1 against the number of pre-training classes ({verdicts['seeds'].max()} seeds a point; "
+                            "dashed: the one-point effect of interest)", width=900, height=420)
+    return fig
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/c1_scaling")
@@ -103,6 +131,7 @@ def main():
     verdicts, trends = analyse(table)
     write_table(verdicts, out / "verdicts.csv")
     write_table(trends, out / "trend.csv")
+    save_figure(figure(verdicts), out / "c1_scaling")
     pd.set_option("display.width", 200)
     print(f"capability {cpu_capability()}")
     print(verdicts.round(3).to_string(index=False))
