@@ -51,7 +51,7 @@ def main():
     preset = get_preset("quick", tasks=["downstream_classes"])
     run = pretrain_supervised({**preset["pretrain"], "noise_ratio": 0.0}, cache_dir=args.cache, progress=False,
                               zoo=True)  # the quick clean model: the model zoo ships it
-    task = build_probe_tasks(preset)[0]
+    task = build_probe_tasks(preset, seed=0)[0]
     tests = {d: (extract(run.model, ds.images), ds.labels) for d, ds in task.tests.items()}
     hp = {**nmtune.STUDY_HEAD_DEFAULTS, "epochs": args.epochs}
 

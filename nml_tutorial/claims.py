@@ -5,16 +5,19 @@ changed). Each claim has a direction, an effect of interest (:data:`EFFECT_OF_IN
 about) and primary measures fixed in docs/preregistration.md before the reference runs; the other rows support it.
 :mod:`nml_tutorial.stats` judges them: per measure one t test read one-sided three ways (the claimed direction, the
 opposite one, and "smaller than the effect of interest"), its interval the 90 % two-sided t interval whose ends are
-the one-sided 95 % bounds, Holm within a claim's primary measures. States:
+the one-sided 95 % bounds (unadjusted); within a claim the p-values are adjusted by Holm where the rule reads them as
+a union (:mod:`nml_tutorial.stats`). States:
 
 - **holds** / **holds, smaller than claimed** (the effect is there, and shown below the effect of interest);
-- **no effect of the claimed size** (an effect that large is ruled out: a resolved result);
-- **underpowered** (the interval is too wide to say; ``seeds_needed`` gives the seeds for 80 % power);
+- **no effect of the claimed size** (an effect as large as the claim's is ruled out, one-sided: smaller effects
+  either way remain possible);
+- **underpowered** (too wide to say; ``seeds_needed`` gives the seeds for 80 % power at the effect of interest);
 - **opposite** (a measure) / **refuted** (a claim): shown in the other direction; **mixed**: some measures each way.
 
-C3 and C4 are conjunctions (every measure must hold; one against refutes); C1 is a union over its ID datasets. The
-study's own protocol is confirmatory, the tuned one secondary. With one seed, a measure borrows the seed-to-seed
-spread of the committed reference sweep (:func:`reference_effects`, seeds 10-17, never the seeds it judges).
+C2, C3 and C4 are conjunctions (every measure must hold; one against refutes; one shown below the effect of
+interest rules the claim out at its size); C1 is a union over its ID datasets. The study's own protocol is
+confirmatory, the tuned one secondary. With one seed, a measure borrows the seed-to-seed spread of the committed
+reference sweep (:func:`reference_effects`, seeds 10-17), which must not contain the seeds it judges.
 Tables with a ``protocol`` column get one set of rows per protocol.
 """
 
@@ -39,7 +42,7 @@ CLAIMS = {
 # package's choice (docs/the-study.md); C3: a twentieth of a nat, also a choice (compact models move SVE by 0.1-0.4).
 EFFECT_OF_INTEREST = {"C1": 1.0, "C2": 1.0, "C3": 0.05, "C4": 1.0}
 DIRECTION = {"C1": +1, "C2": -1, "C3": +1, "C4": +1}
-KIND = {"C1": "any", "C2": "any", "C3": "all", "C4": "all"}  # a union over datasets, or a conjunction
+KIND = {"C1": "any", "C2": "all", "C3": "all", "C4": "all"}  # a union over datasets, or a conjunction
 ALPHA = 0.05  # one-sided, per claim and protocol
 CONFIRMATORY_PROTOCOL = "study"
 SLIGHT = (0.0, 0.1)  # noise ratios in (low, high] count as slight (the study: 5-10 %)
@@ -148,27 +151,30 @@ def _protocol_rows(table: pd.DataFrame, spread: dict) -> list[dict]:
 
 
 def _judge_primary(rows: list[dict]) -> list[dict]:
-    """Judge each claim's primary rows together (Holm within the claim; conjunctions as conjunctions): their
-    verdicts become the Holm-adjusted states, their ``claim_verdict`` the claim's, and ``seeds_needed`` comes
-    from power at the effect of interest (alpha / m for a union of m measures)."""
+    """Judge each claim's primary rows together (:func:`~nml_tutorial.stats.claim_verdicts`): their verdicts
+    become the states the claim's rule gives them, ``claim_verdict`` the claim's, ``*_decisive`` the p-values the
+    rule read (Holm-adjusted where it adjusts). ``seeds_needed`` plans for 80 % power of the whole claim at the
+    effect of interest: alpha / m for a union of m measures; for a conjunction each measure at power 0.8^(1/m)."""
     for claim in CLAIMS:
         primary = [r for r in rows if r["claim"] == claim and r["primary"] and np.isfinite(r["p_claimed"])]
         if not primary:
             continue
-        state, states, adjusted = stats.claim_verdicts(primary, KIND[claim], ALPHA)
-        alpha = ALPHA / len(primary) if KIND[claim] == "any" else ALPHA
+        state, states, decisive = stats.claim_verdicts(primary, KIND[claim], ALPHA)
+        m = len(primary)
+        alpha, target = (ALPHA / m, 0.8) if KIND[claim] == "any" else (ALPHA, 0.8 ** (1 / m))
         for i, row in enumerate(primary):
             row.update(verdict=states[i], claim_verdict=state,
-                       **{f"{k}_holm": adjusted[k][i] for k in stats.FAMILIES},
-                       seeds_needed=stats.seeds_needed(row["seed_sd"], EFFECT_OF_INTEREST[claim], alpha))
+                       **{f"{k}_decisive": decisive[k][i] for k in stats.FAMILIES},
+                       seeds_needed=stats.seeds_needed(row["seed_sd"], EFFECT_OF_INTEREST[claim], alpha, target))
     return rows
 
 
 def claim_table(table: pd.DataFrame, objective: str = "supervised", reference: pd.DataFrame | None = None
                 ) -> pd.DataFrame:
     """One row per protocol and claim measure: effect (accuracy in points), 90 % t interval (its ends the one-sided
-    95 % bounds), the one-sided p-values (``_holm``: adjusted within the claim's primary measures), the measure's
-    state, the claim's verdict, the seeds for 80 % power at the effect of interest, and the per-seed effects.
+    95 % bounds; one seed: the reference's spread), the one-sided p-values (``_decisive``: those the claim's rule
+    read), the measure's state, the claim's verdict, the seeds for 80 % power at the effect of interest, and the
+    per-seed effects.
 
     C1: mean over slight ratios of ID accuracy minus clean, per ID dataset (primary: held-out classes and MNIST).
     C2: relative robustness (graded-shift OOD accuracy minus ID accuracy) at the highest noise minus clean
@@ -184,6 +190,9 @@ def claim_table(table: pd.DataFrame, objective: str = "supervised", reference: p
     if not (table["noise_ratio"] == 0).any():
         raise ValueError("the results table has no clean (noise 0) run to compare with; include noise ratio 0")
     table = with_protocol(table)
+    if reference is not None and set(reference["seed"]) & set(table["seed"]):
+        raise ValueError(f"the reference contains seeds {sorted(set(reference['seed']) & set(table['seed']))} of the "
+                         "table it judges; judge other seeds, or record the reference on seeds the table does not use")
     out = []
     for protocol in [p for p in PROTOCOLS if p in set(table["protocol"])]:
         spread = {}
@@ -231,7 +240,7 @@ def protocol_contrasts(claims: pd.DataFrame, level: float = 0.95) -> pd.DataFram
 def format_claims(claims: pd.DataFrame) -> str:
     """The claim table as text: effect [low, high] per measure, then one verdict per claim and protocol.
     Notebook 00_quickstart."""
-    p = claims["p_claimed_holm"].fillna(claims["p_claimed"]) if "p_claimed_holm" in claims else claims["p_claimed"]
+    p = claims["p_claimed_decisive"].fillna(claims["p_claimed"]) if "p_claimed_decisive" in claims else claims["p_claimed"]
     shown = claims.assign(
         interval=[f"{e:+.2f} [{lo:+.2f}, {hi:+.2f}]" for e, lo, hi in zip(claims["effect"], claims["low"], claims["high"])],
         primary=claims["primary"].map({True: "*", False: ""}),
@@ -241,10 +250,12 @@ def format_claims(claims: pd.DataFrame) -> str:
                     "needed", "verdict"]].to_string(index=False)
     summary = claim_summary(claims).to_string(index=False)
     return (f"{detail}\n\n(* primary measure, judged with the claim's other primary measures; accuracy effects in "
-            f"points, SVE/LSVR in nats; 90 % t interval over seeds, its ends the one-sided 95 % bounds; p: one-sided, "
-            f"in the claimed direction (Holm-adjusted within the claim for primary rows); needed: seeds for 80 % "
-            f"power at the effect of interest {EFFECT_OF_INTEREST}; the study protocol is confirmatory, the tuned "
-            f"one secondary; C3 rows are the same features under both)\n\n{summary}")
+            f"points, SVE/LSVR in nats; 90 % t interval over seeds (one seed: the reference sweep's spread), its ends "
+            f"the one-sided 95 % bounds, not adjusted for the claim's other measures; p: one-sided in the claimed "
+            f"direction, as the claim's rule read it (Holm-adjusted for C1, unadjusted for the conjunctions C2-C4); "
+            f"needed: seeds for 80 % power of the claim at the effect of interest {EFFECT_OF_INTEREST}; the study "
+            f"protocol is confirmatory, the tuned one secondary; C3 rows are the same features under both)"
+            f"\n\n{summary}")
 
 
 def headline_effects(claims: pd.DataFrame) -> dict[str, float]:
@@ -293,9 +304,7 @@ def lesson_check(table: pd.DataFrame, claim: str, objective: str = "supervised",
     if protocol is not None and protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose one of {list(PROTOCOLS)}")
     rows = claim_table(table, objective, reference)
-    if protocol is None:
-        present = set(rows["protocol"]) if len(rows) else set()
-        protocol = CONFIRMATORY_PROTOCOL if CONFIRMATORY_PROTOCOL in present or not present else sorted(present)[0]
+    protocol = _chosen_protocol(rows, protocol)
     primary = rows[(rows["protocol"] == protocol) & (rows["claim"] == claim) & rows["primary"]] if len(rows) else rows
     head = f"{claim} ({CLAIMS[claim]}), {protocol} protocol"
     if primary.empty:
@@ -308,10 +317,19 @@ def lesson_check(table: pd.DataFrame, claim: str, objective: str = "supervised",
                "sweep, with that sweep's seeds - 1 degrees of freedom")
     else:
         how = "one seed and no reference sweep: no test"
-    kind = "every measure must hold" if KIND[claim] == "all" else "it must hold on some measure"
-    lines = [f"{head}: {summary.upper()} ({how}; {kind}, Holm within the claim)"] + [
+    kind = ("a conjunction: every measure must hold (each at 5 %), one against refutes it" if KIND[claim] == "all"
+            else "a union: it must hold on some measure, Holm-adjusted over its measures")
+    lines = [f"{head}: {summary.upper()} ({how}; {kind})"] + [
         f"  - {_measure_sentence(claim, row)}" for row in primary.itertuples()]
     return summary, "\n".join(lines)
+
+
+def _chosen_protocol(rows: pd.DataFrame, protocol: str | None) -> str:
+    """``protocol``, or by default the confirmatory one where the claim table has it, else the one it has."""
+    if protocol is not None:
+        return protocol
+    present = set(rows["protocol"]) if len(rows) else set()
+    return CONFIRMATORY_PROTOCOL if CONFIRMATORY_PROTOCOL in present or not present else sorted(present)[0]
 
 
 def _measure_sentence(claim: str, row) -> str:
@@ -327,24 +345,25 @@ def _measure_sentence(claim: str, row) -> str:
               "holds, smaller than claimed": f"holds, smaller than claimed (shown {side} zero, and shown smaller "
                                              f"than the {interest} effect of interest)",
               "opposite": "opposite (shown on the other side of zero)",
-              "no effect of the claimed size": f"no effect of the claimed size (an effect of {interest} is ruled "
-                                               f"out: a resolved result)",
+              "no effect of the claimed size": f"no effect of the claimed size (an effect of {interest} or more is "
+                                               f"ruled out)",
               "underpowered": f"underpowered (too few seeds to tell; about {row.seeds_needed:.0f} give 80 % power "
                               f"at {interest})" if pd.notna(row.seeds_needed) else "underpowered (too few seeds)"}
     return text + reason.get(row.verdict, row.verdict)
 
 
 def agrees_with_reference(table: pd.DataFrame, claim: str, reference: pd.DataFrame, objective: str = "supervised",
-                          protocol: str = CONFIRMATORY_PROTOCOL, level: float = 0.95, checks: int = 1
-                          ) -> tuple[bool, str]:
+                          protocol: str | None = None, level: float = 0.95, checks: int = 1) -> tuple[bool, str]:
     """Is each primary effect of ``claim`` in ``table`` (the mean of m seeds) inside its prediction interval around
     the ``reference`` sweep's n seeds (:func:`~nml_tutorial.stats.prediction_half_width`)? ``level`` holds for all
     the measures together, and for ``checks`` such calls together (a notebook checking four claims passes 4): each
     measure is checked at 1 - (1 - level) / (measures x checks) (Bonferroni), so that when nothing changed all of
-    them pass with probability ``level`` or more. The reference's seeds must not include the table's. A failure
+    them pass with probability ``level`` or more; ``protocol`` as in :func:`lesson_check`. The reference's seeds must
+    not include the table's. A failure
     means the numbers moved from what was measured with this code, not that the claim changed verdict.
     Notebook 00_quickstart."""
     rows = claim_table(table, objective)
+    protocol = _chosen_protocol(rows, protocol)
     primary = rows[(rows["protocol"] == protocol) & (rows["claim"] == claim) & rows["primary"]]
     ref = reference[reference["protocol"] == protocol]
     if primary.empty:

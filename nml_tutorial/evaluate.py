@@ -93,6 +93,9 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
     Notebook 03_id_ood.
     """
     cfg = run.config
+    if task.seed is not None and task.seed != cfg["seed"]:
+        raise ValueError(f"the {task.name} task was drawn for seed {task.seed} but the run has seed {cfg['seed']}; "
+                         f"build its tasks with build_probe_tasks(preset, device, seed={cfg['seed']})")
     settings = _with_run_seed(settings or resolve_settings({}), cfg["seed"])
     protocol = settings["protocol"]
     task_key = config_key(task.spec, code=("nml_tutorial.tasks",))  # the tasks' images, and all the features read

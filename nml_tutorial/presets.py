@@ -48,8 +48,8 @@ PRESETS = {
         "head_hp": {},  # overrides of nmtune.HEAD_DEFAULTS
         "pe_hp": {},  # overrides of nmtune.PE_DEFAULTS
         "nmtune_weights": {},  # e.g. {"cov": 0.0} to ablate a term
-        # --objective clip: a tiny open_clip model on noisy captions; one seed takes ~6 min on 2 CPU cores,
-        # the 3-seed table of docs/fidelity.md (C5) `--seeds 0 1 2`
+        # --objective clip: a tiny open_clip model on noisy captions; one seed takes ~6 min on 2 CPU cores
+        # (docs/fidelity.md section 5: 3 seeds, exploratory)
         "clip": {"pretrain": {"data": CLIP_DEFAULTS["data"], "model": CLIP_DEFAULTS["model"]},
                  "noise_type": "caption", "noise_ratios": [0.0, 0.05, 0.1, 0.2, 0.3],
                  "tasks": ["downstream_classes", "pretrain_classes"], "shift_strengths": [],
@@ -108,7 +108,7 @@ PRESETS = {
 
 
 # The quick preset's data and model trained 40 epochs with augmentation: clean quality well above quick's
-# (docs/fidelity.md section 3), the setting where MNIST probes rose with noise over 2 seeds; more ID datasets.
+# (docs/fidelity.md section 3, exploratory); more ID datasets.
 # 8 seeds x 3 ratios (the study's slight 5 %, and 30 %): ~72 min on 2 CPU cores (capability AVX512).
 PRESETS["extended"] = {
     **{key: value for key, value in PRESETS["quick"].items() if key != "clip"},

@@ -3,11 +3,17 @@
 A claim has a direction ``sign`` (+1 or -1) and an effect of interest ``delta > 0`` in the measure's units. Effects
 are oriented, e = sign * values, so the claim predicts mean(e) > 0, and "of the claimed size" means mean(e) >= delta.
 Each measure gets three one-sided t-tests (n - 1 df): mean(e) > 0 (p_claimed), mean(e) < 0 (p_opposite) and
-mean(e) < delta (p_smaller). Within a claim, Holm's step-down adjustment is applied to each family of p-values
-separately. A conjunction ("all": every measure must hold) holds by the intersection-union test, every unadjusted
-p_claimed <= alpha, which needs no adjustment; a union ("any": the claim shows on some dataset) rules out the claimed
-size the same way, every unadjusted p_smaller <= alpha. All other decisions use the Holm-adjusted p-values, so each
-verdict is wrong at most alpha of the time whatever the correlation between measures.
+mean(e) < delta (p_smaller). Which p-value decides depends on the claim's kind, and the measures' states and the
+claim's state read the same ones:
+
+- a conjunction ("all": every measure must hold) holds by the intersection-union test, every *unadjusted* p_claimed
+  <= alpha; showing any measure opposite or smaller than delta is a union of hypotheses: Holm-adjusted;
+- a union ("any": the claim shows on some dataset) holds if some *Holm-adjusted* p_claimed <= alpha; it is refuted
+  by Holm-adjusted p_opposite; it is ruled out at the claimed size only if every *unadjusted* p_smaller <= alpha.
+
+So, whatever the correlation between measures, a claim with no effect comes out "holds" (with or without "smaller")
+at most alpha of the time, "refuted" at most alpha, and a claim whose every effect is delta comes out "no effect of
+the claimed size" or "holds, smaller than claimed" at most alpha (tests/test_stats.py simulates these rates).
 """
 
 from __future__ import annotations
@@ -153,54 +159,56 @@ def measure_tests(values, sign, delta, level=0.95, spread: tuple[float, int] | N
             "sd": float(sd), "n": n}
 
 
-def _adjust(p: dict) -> dict[str, np.ndarray]:
-    """Holm-adjusted copy of each family in ``p`` (measures along the last axis)."""
-    return {k: holm(p[k]) for k in FAMILIES}
+def _decisive(p: dict, kind: str) -> dict[str, np.ndarray]:
+    """The p-values that decide each family for a claim of ``kind`` (measures along the last axis): Holm-adjusted
+    where the family is read as a union over the measures, unadjusted where it is an intersection-union test."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be 'all' (every measure must hold) or 'any' (the claim shows on some measure), "
+                         f"got {kind!r}")
+    unadjusted = {"all": ("p_claimed",), "any": ("p_smaller",)}[kind]
+    return {k: np.asarray(p[k], dtype=float) if k in unadjusted else holm(p[k]) for k in FAMILIES}
 
 
-def _measure_codes(adjusted: dict, alpha: float) -> np.ndarray:
-    """Index into MEASURE_STATES of each measure, from its Holm-adjusted p-values."""
-    claimed, opposite, smaller = (adjusted[k] <= alpha for k in FAMILIES)
+def _measure_codes(decisive: dict, alpha: float) -> np.ndarray:
+    """Index into MEASURE_STATES of each measure, from its decisive p-values."""
+    claimed, opposite, smaller = (decisive[k] <= alpha for k in FAMILIES)
     conditions = [opposite, claimed & ~smaller, claimed & smaller, smaller]
     states = ["opposite", "holds", "holds, smaller than claimed", "no effect of the claimed size"]
     return np.select(conditions, [MEASURE_STATES.index(s) for s in states],
                      default=MEASURE_STATES.index("underpowered"))
 
 
-def _claim_codes(p: dict, adjusted: dict, kind: str, alpha: float) -> np.ndarray:
-    """Index into CLAIM_STATES of a claim of ``kind`` from its measures' raw and Holm-adjusted p-values (measures
-    along the last axis; one verdict per leading index)."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be 'all' (every measure must hold) or 'any' (the claim shows on some measure), "
-                         f"got {kind!r}")
-    shown = {k: adjusted[k] <= alpha for k in FAMILIES}
+def _claim_codes(decisive: dict, kind: str, alpha: float) -> np.ndarray:
+    """Index into CLAIM_STATES of a claim of ``kind`` from its measures' decisive p-values (measures along the last
+    axis; one verdict per leading index). Each claim state follows from its measures' states."""
+    shown = {k: decisive[k] <= alpha for k in FAMILIES}
     some_opposite = shown["p_opposite"].any(-1)
     if kind == "all":
-        every_claimed = (p["p_claimed"] <= alpha).all(-1)
+        every_claimed = shown["p_claimed"].all(-1)
         some_smaller = shown["p_smaller"].any(-1)
         conditions = [some_opposite, every_claimed & ~some_smaller, every_claimed & some_smaller, some_smaller]
         states = ["refuted", "holds", "holds, smaller than claimed", "no effect of the claimed size"]
     else:
         some_claimed = shown["p_claimed"].any(-1)
         some_full_size = (shown["p_claimed"] & ~shown["p_smaller"]).any(-1)
-        every_smaller = (p["p_smaller"] <= alpha).all(-1)
+        every_smaller = shown["p_smaller"].all(-1)
         conditions = [some_claimed & some_opposite, some_opposite, some_full_size, some_claimed, every_smaller]
         states = ["mixed", "refuted", "holds", "holds, smaller than claimed", "no effect of the claimed size"]
     return np.select(conditions, [CLAIM_STATES.index(s) for s in states], default=CLAIM_STATES.index("underpowered"))
 
 
 def claim_verdicts(tests: list[dict], kind: str, alpha=0.05) -> tuple[str, list[str], dict[str, list[float]]]:
-    """(claim state, one state per measure, Holm-adjusted p-values per family) of a claim whose primary measures
+    """(claim state, one state per measure, the decisive p-values per family) of a claim whose primary measures
     gave ``tests`` (outputs of measure_tests). ``kind`` is "all" for a conjunction, "any" for a union over datasets;
-    the rules are in the module docstring and in _claim_codes."""
+    the rules are in the module docstring."""
     if not tests:
         raise ValueError("a claim needs at least one primary measure: pass one measure_tests result per measure")
     _check_level(alpha, "alpha")
     p = {k: np.array([t[k] for t in tests], dtype=float) for k in FAMILIES}
-    adjusted = _adjust(p)
-    claim = CLAIM_STATES[int(_claim_codes(p, adjusted, kind, alpha))]
-    measures = [MEASURE_STATES[i] for i in _measure_codes(adjusted, alpha)]
-    return claim, measures, {k: adjusted[k].tolist() for k in FAMILIES}
+    decisive = _decisive(p, kind)
+    claim = CLAIM_STATES[int(_claim_codes(decisive, kind, alpha))]
+    measures = [MEASURE_STATES[i] for i in _measure_codes(decisive, alpha)]
+    return claim, measures, {k: decisive[k].tolist() for k in FAMILIES}
 
 
 def power(n, delta_over_sd, alpha=0.05) -> float:

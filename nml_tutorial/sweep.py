@@ -88,7 +88,7 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
     pretrain = pretrain_clip if preset["objective"] == "clip" else pretrain_supervised
     rows = []
     for seed in preset["seeds"]:
-        tasks = build_probe_tasks(preset, device, seed)  # each seed draws its own probe and test data
+        tasks = build_probe_tasks(preset, device, seed=seed)  # each seed draws its own probe and test data
         for ratio in preset["noise_ratios"]:
             config = run_config(preset, ratio, seed)
             run_started = time.perf_counter()

@@ -27,15 +27,17 @@ from .runtime import resolve_device
 
 
 class ProbeTask:
-    """A probe's training set and its named test sets; ``spec`` identifies the data for caching.
+    """A probe's training set and its named test sets; ``spec`` identifies the data for caching, ``seed`` the run
+    seed it was drawn for (None: fixed data, the same for every seed).
 
     The images are rendered or loaded on first use, so a sweep whose results are all cached never
     touches them.
     Notebook 03_id_ood.
     """
 
-    def __init__(self, name: str, spec: dict, load: Callable[[], tuple[LabeledImages, dict[str, LabeledImages]]]):
-        self.name, self.spec, self._load = name, spec, load
+    def __init__(self, name: str, spec: dict, load: Callable[[], tuple[LabeledImages, dict[str, LabeledImages]]],
+                 seed: int | None = None):
+        self.name, self.spec, self._load, self.seed = name, spec, load, seed
 
     @cached_property
     def _data(self) -> tuple[LabeledImages, dict[str, LabeledImages]]:
@@ -68,7 +70,7 @@ def _synthetic_task(name: str, preset: dict, classes, train_split: str, test_dom
                  for test, (domain, strength) in test_domains.items()}
         return train, tests
 
-    return ProbeTask(name, spec, load)
+    return ProbeTask(name, spec, load, seed)
 
 
 def _dataset_task(name: str, spec: dict, device) -> ProbeTask:
@@ -85,7 +87,7 @@ def _dataset_task(name: str, spec: dict, device) -> ProbeTask:
     return ProbeTask(name, spec, load)
 
 
-def build_probe_tasks(preset: dict, device=None, seed: int = 0) -> list[ProbeTask]:
+def build_probe_tasks(preset: dict, device=None, *, seed: int) -> list[ProbeTask]:
     """Render or load every probe dataset the preset's ``tasks`` name, drawn with the ``seed`` of the runs they
     evaluate (the unit of replication is the whole pipeline: a new seed draws new probe and test images, and a new
     MNIST train/test partition; the UCI digits, Fashion-MNIST and data from disk stay fixed).
@@ -122,7 +124,7 @@ def build_probe_tasks(preset: dict, device=None, seed: int = 0) -> list[ProbeTas
                 load_dataset("mnist5k", split="train", image_size=size, split_seed=split_seed, device=device),
                 {"mnist": load_dataset("mnist5k", split="test", image_size=size, split_seed=split_seed,
                                        device=device),
-                 "uci_digits": load_dataset("digits", split="all", image_size=size, device=device)})))
+                 "uci_digits": load_dataset("digits", split="all", image_size=size, device=device)}), seed))
         elif name in dataset_tasks:
             tasks.append(_dataset_task(name, dataset_tasks[name], device))
         elif name == "fashion":

@@ -89,9 +89,12 @@ def analyse(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         intercepts = wide.to_numpy().mean(1) - slopes * x.mean()
         low, high = stats.t_interval(slopes)
         slope, intercept = slopes.mean(), intercepts.mean()
-        trends.append({"protocol": protocol, "task": task, "seeds": len(wide),
-                       "slope per doubling": slope, "low95": low, "high95": high,
-                       "zero crossing K": 2 ** (-intercept / slope) if slope != 0 else float("nan")})
+        crossing = 2 ** (-intercept / slope) if low > 0 or high < 0 else float("nan")  # only for a clear trend
+        trends.append({"protocol": protocol, "task": task, "primary": protocol == "study" and task == "new_classes",
+                       "seeds": len(wide), "slope per doubling": slope, "low95": low, "high95": high,
+                       "zero crossing K": crossing,
+                       "crossing extrapolated": bool(np.isfinite(crossing) and not min(CLASSES) <= crossing
+                                                     <= max(CLASSES))})
     return pd.DataFrame(verdicts), pd.DataFrame(trends)
 
 

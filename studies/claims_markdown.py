@@ -1,5 +1,5 @@
 """The claim table of a results file as Markdown, as docs/quick-results.md and the README show it: every primary
-measure under both protocols with its 90 % interval, one-sided Holm-adjusted p, seeds for 80 % power and state, the
+measure under both protocols with its 90 % interval, the one-sided p its claim's rule read, seeds for 80 % power and state, the
 claims' verdicts, and the study - tuned contrasts.
 
     python studies/claims_markdown.py results/confirmatory/results.csv [--supporting]
@@ -31,7 +31,7 @@ def main():
     args = parser.parse_args()
     table = claims.claim_table(pd.read_csv(args.results), objective=args.objective)
     shown = table if args.supporting else table[table["primary"]]
-    p = shown["p_claimed_holm"].fillna(shown["p_claimed"])
+    p = shown["p_claimed_decisive"].fillna(shown["p_claimed"])
     shown = shown.assign(**{
         "effect [90 % interval]": [interval(r) for r in shown.itertuples()],
         "p (one-sided)": [f"{v:.3g}" for v in p],

@@ -69,10 +69,13 @@ def test_holm_adjusts_within_a_claims_primary_measures_and_power_plans_for_them(
     table = claims.claim_table(fake_table(id_slope=0.1, jitter=0.01, digits=True))
     c1 = table[(table["claim"] == "C1") & table["primary"]]
     assert sorted(c1["task"]) == ["digits", "downstream_classes"]
-    assert np.allclose(c1["p_claimed_holm"], stats.holm(c1["p_claimed"].to_numpy()))
+    assert np.allclose(c1["p_claimed_decisive"], stats.holm(c1["p_claimed"].to_numpy()))  # a union: Holm
     assert c1["claim_verdict"].nunique() == 1
     row = c1.iloc[0]  # a union of two measures: 80 % power at alpha / 2
     assert row["seeds_needed"] == stats.seeds_needed(row["seed_sd"], claims.EFFECT_OF_INTEREST["C1"], 0.025)
+    c4 = table[(table["claim"] == "C4") & table["primary"]]  # a conjunction: unadjusted, each measure at 0.8^(1/4)
+    assert np.allclose(c4["p_claimed_decisive"], c4["p_claimed"])
+    assert c4.iloc[0]["seeds_needed"] == stats.seeds_needed(c4.iloc[0]["seed_sd"], 1.0, 0.05, 0.8 ** 0.25)
 
 
 def test_ood_sets_are_fixed_by_the_preset_not_chosen_by_accuracy():
@@ -111,7 +114,7 @@ def test_claims_command_prints_the_table(tmp_path, capsys):
 
 def test_lesson_check_names_the_state_and_uses_a_reference_spread_with_one_seed():
     verdict, message = claims.lesson_check(fake_table(sve_slope=1.0), "C3")
-    assert verdict == "holds" and "HOLDS" in message and "one-sided t tests" in message
+    assert verdict == "holds" and "HOLDS" in message and "one-sided t tests" in message and "conjunction" in message
     row = claims.claim_table(fake_table(sve_slope=1.0)).query("claim == 'C3' and primary").iloc[0]
     assert f"effect {row['effect']:+.2f} nats" in message and f"[{row['low']:+.2f}, {row['high']:+.2f}]" in message
     one_seed = fake_table(seeds=(0,), sve_slope=1.0)  # SVE and LSVR rise by 0.3 at 30 % noise
@@ -155,6 +158,8 @@ def test_the_committed_reference_has_every_primary_measure_and_none_of_the_judge
 
 def test_agreement_with_the_reference_is_a_prediction_interval_for_new_seeds():
     reference = claims.per_seed_effects(claims.claim_table(fake_table(seeds=range(10, 18), sve_slope=1.0)))
+    with pytest.raises(ValueError, match="contains seeds"):
+        claims.claim_table(fake_table(seeds=(10,)), reference=reference)
     agree, message = claims.agrees_with_reference(fake_table(seeds=(0,), sve_slope=1.0), "C3", reference)
     assert agree and "inside" in message
     moved = claims.agrees_with_reference(fake_table(seeds=(0,), sve_slope=2.0), "C3", reference)

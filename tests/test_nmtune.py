@@ -52,7 +52,7 @@ def test_evaluating_every_method_leaves_the_pretrained_model_bit_identical(tmp_p
     before = {k: v.clone() for k, v in model.state_dict().items()}
     config = {"amp": "fp32", "noise_type": "symmetric", "noise_ratio": 0.0, "seed": 0, "arch": "resnet_small"}
     run = PretrainedRun(model, config, "k", [])
-    task = build_probe_tasks(preset)[0]
+    task = build_probe_tasks(preset, seed=0)[0]
     for protocol in ("tuned", "study"):
         rows = evaluate_run(run, task, tmp_path, preset["methods"], resolve_settings(preset, protocol))
         assert {r["method"] for r in rows} >= {"linear_probe", "mlp_head", "nmtune"}

@@ -226,7 +226,7 @@ def test_a_damaged_checkpoint_feature_or_results_file_is_recomputed_never_loaded
     preset = get_preset("tiny", methods=["linear_probe"], protocols=["tuned"])
     config = run_config(preset, 0.3, 0)
     run = pretrain_supervised(config, cache_dir=tmp_path, progress=False, device="cpu")  # bit-identical reruns
-    task = build_probe_tasks(preset, "cpu")[0]
+    task = build_probe_tasks(preset, "cpu", seed=0)[0]
     rows = evaluate_run(run, task, tmp_path, device="cpu")
     files = {kind: next((tmp_path / kind).rglob(pattern)) for kind, pattern in
              (("pretrain", "model.pt"), ("eval", "*.json"), ("features", "*-train.pt"))}

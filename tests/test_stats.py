@@ -125,7 +125,7 @@ def simulated_claims(seed, effect, rho, kind, measures=4, n=8, delta=1.0):
     cov = (1 - rho) * np.eye(measures) + rho
     draws = np.random.default_rng(seed).multivariate_normal(np.full(measures, effect), cov, size=(SIMS, n))
     p = stats._family_pvalues(draws.transpose(0, 2, 1), 1, delta)
-    return stats._claim_codes(p, stats._adjust(p), kind, ALPHA)
+    return stats._claim_codes(stats._decisive(p, kind), kind, ALPHA)
 
 
 def rate(codes, *states):
@@ -148,6 +148,25 @@ def test_claim_verdicts_keep_their_error_rates(kind, rho):
     assert shows <= BOUND, report
     assert refuted <= BOUND, report
     assert says_smaller <= BOUND, report
+
+
+@pytest.mark.parametrize("kind", stats.KINDS)
+def test_a_claims_state_follows_from_its_measures_states(kind):
+    draws = np.random.default_rng(12).normal(0.6, 1.0, (3000, 3, 8)) * np.array([1.0, 0.5, 2.0])[:, None]
+    p = stats._family_pvalues(draws, 1, 1.0)
+    decisive = stats._decisive(p, kind)
+    claims = [stats.CLAIM_STATES[c] for c in stats._claim_codes(decisive, kind, ALPHA)]
+    measures = np.array(stats.MEASURE_STATES)[stats._measure_codes(decisive, ALPHA)]
+    holding = np.isin(measures, ["holds", "holds, smaller than claimed"])
+    for claim, states, holds in zip(claims, measures, holding):
+        if "opposite" in states:
+            assert claim in ("refuted", "mixed"), (claim, states)
+        elif kind == "all":
+            assert (claim in ("holds", "holds, smaller than claimed")) == holds.all(), (claim, states)
+            assert (claim == "holds, smaller than claimed") == (holds.all() and "holds, smaller than claimed" in states)
+        else:
+            assert (claim == "holds") == ("holds" in states), (claim, states)
+            assert (claim == "no effect of the claimed size") == (states == "no effect of the claimed size").all()
 
 
 def simulated_power(seed, n, delta_over_sd):
