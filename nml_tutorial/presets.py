@@ -82,7 +82,7 @@ PRESETS = {
         "objective": "supervised",
         "pretrain": {"data": {**PRETRAIN_DEFAULTS["data"], "num_classes": 8, "classes": list(range(5)),
                               "samples_per_class": 24, "image_size": 16},
-                     "width": 4, "epochs": 2, "batch_size": 32},
+                     "width": 8, "epochs": 2, "batch_size": 32},
         "noise_type": "symmetric",
         "noise_ratios": [0.0, 0.3],
         "seeds": [0],

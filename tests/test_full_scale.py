@@ -129,6 +129,6 @@ def test_a_set_too_large_for_the_device_streams_batch_by_batch_with_the_same_res
     for limit in (training.RESIDENT_BYTES, 0):  # resident on the GPU, then streamed from host memory
         monkeypatch.setattr(training, "RESIDENT_BYTES", limit)
         torch.manual_seed(0)
-        histories.append(training.train_classifier(build_model("resnet_small", 4, width=4), images, labels, hp,
+        histories.append(training.train_classifier(build_model("resnet_small", 4, width=8), images, labels, hp,
                                                    device="cuda", progress=False))
     assert [r["loss"] for r in histories[0]] == pytest.approx([r["loss"] for r in histories[1]], rel=1e-5)

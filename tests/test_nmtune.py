@@ -48,7 +48,7 @@ def test_evaluating_every_method_leaves_the_pretrained_model_bit_identical(tmp_p
     from nml_tutorial.tasks import build_probe_tasks
 
     preset = get_preset("tiny", tasks=["downstream_classes"])
-    model = build_model("resnet_small", 5, width=4).eval()
+    model = build_model("resnet_small", 5, width=8).eval()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     config = {"amp": "fp32", "noise_type": "symmetric", "noise_ratio": 0.0, "seed": 0, "arch": "resnet_small"}
     run = PretrainedRun(model, config, "k", [])
@@ -98,7 +98,7 @@ def test_parameter_efficient_tuning_trains_only_the_last_block_and_head():
     from nml_tutorial.models import last_block
     from nml_tutorial.nmtune import tune_encoder
 
-    model = build_model("resnet_small", 5, width=4)
+    model = build_model("resnet_small", 5, width=8)
     images = torch.randint(0, 256, (32, 3, 16, 16), dtype=torch.uint8)
     labels = torch.arange(2).repeat(16)
     for method in ("finetune_pe", "nmtune_pe"):

@@ -8,7 +8,7 @@ from nml_tutorial.pretrain import pretrain_supervised, train_classifier
 
 TINY_DATA = {"name": "synthetic", "split": "train", "domain": "photo", "num_classes": 6, "classes": list(range(4)),
              "samples_per_class": 16, "image_size": 16, "seed": 0}
-TINY = {"data": TINY_DATA, "width": 4, "epochs": 3, "batch_size": 16, "noise_ratio": 0.25}
+TINY = {"data": TINY_DATA, "width": 8, "epochs": 3, "batch_size": 16, "noise_ratio": 0.25}
 
 
 def test_crop_flip_keeps_shape_and_is_seeded():
@@ -66,7 +66,7 @@ def test_memorisation_record_by_hand():
 
 def test_unknown_hyper_parameter_is_rejected():
     with pytest.raises(ValueError, match="unknown hyper-parameters"):
-        train_classifier(build_model("resnet_small", 2, width=4), torch.zeros(4, 3, 8, 8, dtype=torch.uint8),
+        train_classifier(build_model("resnet_small", 2, width=8), torch.zeros(4, 3, 8, 8, dtype=torch.uint8),
                          torch.tensor([0, 1, 0, 1]), {"epoch": 3})
 
 

@@ -42,7 +42,7 @@ def test_nan_features_are_rejected():
 
 
 def test_extract_gives_float_features_and_caches(tmp_path):
-    model = build_model("resnet_small", 3, width=4)
+    model = build_model("resnet_small", 3, width=8)
     images = torch.randint(0, 256, (10, 3, 16, 16), dtype=torch.uint8)
     feats = extract(model, images, batch_size=4)
     assert feats.shape == (10, model.feature_dim) and feats.dtype == torch.float32

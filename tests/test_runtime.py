@@ -9,7 +9,7 @@ from nml_tutorial.models import build_model
 
 TINY = {"data": {"name": "synthetic", "split": "train", "domain": "photo", "num_classes": 4, "classes": [0, 1],
                  "samples_per_class": 8, "image_size": 16, "seed": 0},
-        "width": 4, "epochs": 1, "batch_size": 8}
+        "width": 8, "epochs": 1, "batch_size": 8}
 
 
 def cpu_with(monkeypatch, avx512_bf16: bool, amx: bool):
@@ -62,7 +62,7 @@ def test_run_config_records_the_resolved_precision(tmp_path, monkeypatch, native
 
 def test_training_runs_under_the_resolved_autocast(monkeypatch):
     seen = []
-    model = build_model("resnet_small", 2, width=4)
+    model = build_model("resnet_small", 2, width=8)
     model.features = lambda x, f=model.features: seen.append(torch.is_autocast_enabled("cpu")) or f(x)
     images, labels = torch.zeros(8, 3, 8, 8, dtype=torch.uint8), torch.tensor([0, 1] * 4)
     for precision, autocast_on in (("fp32", False), ("bf16", True)):
