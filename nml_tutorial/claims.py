@@ -50,6 +50,7 @@ PRIMARY_TASK = "downstream_classes"
 ID_TASKS = {"downstream_classes": "photo", "digits": "mnist", "new_classes": "photo", "fashion": "fashion"}
 C1_PRIMARY_TASKS = ("downstream_classes", "digits")
 REFERENCE_FILE = Path(__file__).parent / "reference" / "quick_effects.csv"
+REFERENCE_RESULTS = Path(__file__).parent / "reference" / "quick_results.csv.gz"
 
 
 def per_seed(table: pd.DataFrame, method: str, task: str, tests, metric: str) -> pd.DataFrame:
@@ -279,6 +280,36 @@ def reference_effects(path=REFERENCE_FILE) -> pd.DataFrame:
     if not path.exists():
         raise FileNotFoundError(f"no reference effects at {path}; write them with studies/seed_spread.py")
     return pd.read_csv(path)
+
+
+def reference_results(path=REFERENCE_RESULTS) -> pd.DataFrame:
+    """The results table of the quick preset's 8 reference seeds (10-17) whose effects :func:`reference_effects`
+    holds: what the notebooks draw as thin lines and quote. ``studies/seed_spread.py --write-table`` writes it."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no reference results at {path}; write them with studies/seed_spread.py")
+    return pd.read_csv(path)
+
+
+def reference_report(table: pd.DataFrame | None = None) -> str:
+    """What the notebooks quote from the reference runs (:func:`reference_results` unless ``table`` is given): the
+    claim table, the protocols' paired contrasts, and the linear probe's mean accuracy (%) by noise ratio on each
+    ID test set and on the graded shifts. A notebook's folded check cell prints it, so every quoted number is one
+    the notebook shows (``nml_tutorial.prose``)."""
+    table = reference_results() if table is None else table
+    claims = claim_table(table)
+    contrasts = protocol_contrasts(claims).drop(columns="seeds").round(2).to_string(index=False)
+    probe = table[table["method"] == "linear_probe"]
+    test_set = np.where(probe["shift"] == "id", "ID", np.where(probe["test_domain"].str.contains("@"), "graded",
+                                                                 "full-strength"))
+    accuracy = (probe.assign(test_set=test_set)
+                .groupby(["protocol", "task", "test_set", "seed", "noise_ratio"])["accuracy"].mean()
+                .groupby(["protocol", "task", "test_set", "noise_ratio"]).mean().unstack("noise_ratio") * 100)
+    seeds = sorted(table["seed"].unique())
+    return (f"reference runs: seeds {seeds[0]}-{seeds[-1]} ({len(seeds)})\n\n{format_claims(claims)}\n\n"
+            f"study - tuned, paired by seed (95 % t interval):\n{contrasts}\n\n"
+            f"linear probe accuracy (%), mean over seeds (graded, full-strength: the mean over those OOD sets):\n"
+            f"{accuracy.round(1).to_string()}")
 
 
 def reference_seeds(reference: pd.DataFrame, claim: str, measure: str, protocol: str = CONFIRMATORY_PROTOCOL,

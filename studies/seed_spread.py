@@ -2,10 +2,14 @@
 written as the reference file that one-seed notebook checks and tests/test_science.py read.
 
     nml-tutorial sweep --preset quick --seeds 0 1 2 3 4 5 6 7 --out results/quick8
-    python studies/seed_spread.py results/quick8/results.csv --write nml_tutorial/reference/quick_effects.csv
+    python studies/seed_spread.py results/confirmatory/results.csv --write nml_tutorial/reference/quick_effects.csv \
+        --write-table nml_tutorial/reference/quick_results.csv.gz
 """
 
 import argparse
+import os
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 
@@ -18,6 +22,8 @@ def main():
     parser.add_argument("results")
     parser.add_argument("--objective", default="supervised")
     parser.add_argument("--write", help="write the per-seed effects to this CSV (the reference file)")
+    parser.add_argument("--write-table", help="write the results table itself (without run keys) to this .csv.gz: "
+                                               "the reference runs the notebooks draw and quote")
     args = parser.parse_args()
     table = claims.claim_table(pd.read_csv(args.results), objective=args.objective)
     for row in table.itertuples():
@@ -27,6 +33,12 @@ def main():
     if args.write:
         atomic_write_text(claims.per_seed_effects(table).to_csv(index=False), args.write)
         print(f"wrote {args.write}")
+    if args.write_table:
+        results = pd.read_csv(args.results).drop(columns=["run_key"])
+        with tempfile.NamedTemporaryFile(suffix=".csv.gz", delete=False, dir=Path(args.write_table).parent) as tmp:
+            results.to_csv(tmp.name, index=False, float_format="%.8g", compression={"method": "gzip", "mtime": 0})
+        os.replace(tmp.name, args.write_table)
+        print(f"wrote {args.write_table}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "nml_tutorial"
 # The layers of docs/architecture.md, lowest first.
 LAYERS = [
-    ["io", "runtime", "augment", "noise", "models", "zoo", "data.common", "data.classes", "stats"],
+    ["io", "runtime", "augment", "noise", "models", "zoo", "data.common", "data.classes", "stats", "prose"],
     ["cache", "data.synthetic", "data.real", "data.files", "notebooks", "features", "results", "training", "viz.export"],
     ["data.captions", "data.imagenet", "data.cifar", "data.domainnet", "data.memmap", "data.label_files",
      "data.image_text", "ladder", "probe", "spectrum", "embedding", "claims"],

@@ -156,6 +156,16 @@ def test_the_committed_reference_has_every_primary_measure_and_none_of_the_judge
                     & (reference["measure"] == row.measure) & (reference["task"] == row.task)).any(), row
 
 
+def test_the_committed_reference_table_gives_exactly_the_committed_reference_effects():
+    """The runs the notebooks draw and quote are the runs whose effects judge them: recomputed, not copied."""
+    recomputed = claims.per_seed_effects(claims.claim_table(claims.reference_results()))
+    committed = claims.reference_effects()
+    keys = ["protocol", "claim", "measure", "task", "seed"]
+    both = recomputed.merge(committed, on=keys, how="outer", suffixes=("_recomputed", "_committed"), indicator=True)
+    assert (both["_merge"] == "both").all(), both[both["_merge"] != "both"][keys]
+    assert np.allclose(both["effect_recomputed"], both["effect_committed"], atol=1e-5, equal_nan=True)
+
+
 def test_agreement_with_the_reference_is_a_prediction_interval_for_new_seeds():
     reference = claims.per_seed_effects(claims.claim_table(fake_table(seeds=range(10, 18), sve_slope=1.0)))
     with pytest.raises(ValueError, match="contains seeds"):

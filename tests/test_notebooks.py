@@ -13,9 +13,13 @@ import psutil
 import pandas as pd
 import pytest
 
-from nml_tutorial import claims
+from nml_tutorial import claims, prose
 from nml_tutorial.notebooks import series, summary
 
+# decimal numbers the prose may quote without the notebook printing them: constants of the lesson, with the reason
+CONSTANTS = {"01_noise": {"0.022": "0.2 / 9, worked out in the same sentence"},
+             "03_id_ood": {"0.01": "the study's probe learning rate"},
+             "05_nmtune": {"0.04": "the study's cov weight", "0.001": "the study's svd weight"}}
 FIGURES = {"00_quickstart": ["00_accuracy_vs_noise", "00_sve_lsvr_vs_noise"],
            "01_noise": ["01_noise_images", "01_noise_matrix"],
            "02_pretrain": ["02_training_curves"],
@@ -74,6 +78,29 @@ def test_series_runs_with_quick_parameters(notebook_run):
     zero_shot = clip[(clip["method"] == "zero_shot") & (clip["shift"] == "id") & (clip["noise_ratio"] == 0)]
     chance = zero_shot["task"].map({"downstream_classes": 1 / 20, "pretrain_classes": 1 / 40})
     assert set(clip["objective"]) == {"clip"} and (zero_shot["accuracy"] > 2 * chance).all()
+
+
+@pytest.mark.slow
+def test_every_number_quoted_in_the_prose_is_one_the_notebook_prints(notebook_run):
+    out, _ = notebook_run
+    for stem in FIGURES:
+        unsupported = prose.unsupported_numbers(out / f"{stem}.ipynb", allowed=CONSTANTS.get(stem))
+        assert not unsupported, f"{stem}: numbers in the text that the notebook does not print: {unsupported}"
+
+
+def test_the_quoted_number_check_fails_on_a_stale_number_and_accepts_a_rounded_one():
+    book = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(effects)")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="effect -4.62 [-7.21, -2.04]\nLSVR 2.590\n")]
+    book.cells = [nbformat.v4.new_markdown_cell("ID falls by 4.6 points, \u22124.62 [\u22127.2, \u22122.0]; "
+                                                "LSVR 2.59 (`lr 0.01` in code is not prose)."), cell]
+    assert prose.unsupported_numbers(book) == []
+    book.cells[0].source += "\nz's LSVR 2.53 clean and 0.66625 of the labels."  # a stale number; a fraction unprinted
+    assert [n for n, _ in prose.unsupported_numbers(book)] == ["2.53", "0.66625"]
+    assert [n for n, _ in prose.unsupported_numbers(book, allowed={"0.66625": "a constant"})] == ["2.53"]
+    cell.outputs[0].text += "accuracy 0.652\n"  # a printed fraction supports the percentage quoted from it
+    book.cells[0].source = "photo goes to 65.2 %."
+    assert prose.unsupported_numbers(book) == []
 
 
 def _notebook(folder, name, *sources):
