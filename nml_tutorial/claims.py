@@ -291,6 +291,26 @@ def reference_results(path=REFERENCE_RESULTS) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
+STUDY_REPORTS = {"C1": "5-10 % noise raises ID linear-probe accuracy a little (14 datasets, ResNet-50 on ImageNet-1K)",
+                 "C2": "OOD accuracy falls with any noise, more with more (DomainNet, ImageNet variants)",
+                 "C3": "noise raises SVE and LSVR of the features",
+                 "C4": "NMTune beats the linear probe and the MLP head in-domain and OOD (about 1 point over the MLP)"}
+
+
+def study_vs_here(claims: pd.DataFrame, protocol: str = CONFIRMATORY_PROTOCOL) -> pd.DataFrame:
+    """One row per claim: what the study reports, this package's primary measures (effect [90 % interval], seeds)
+    under ``protocol``, and the claim's verdict: the four-row summary notebook 00 opens with."""
+    rows = claims[claims["primary"] & (claims["protocol"] == protocol)]
+    out = []
+    for claim, group in rows.groupby("claim", sort=False):
+        measured = "; ".join(f"{r.measure} ({r.task}): {r.effect:+.2f} [{r.low:+.2f}, {r.high:+.2f}]"
+                             for r in group.itertuples())
+        out.append({"claim": f"{claim}: {CLAIMS[claim]}", "the study": STUDY_REPORTS[claim],
+                    f"this package ({group['seeds'].max()} seeds, {protocol} protocol)": measured,
+                    "verdict": group["claim_verdict"].iloc[0]})
+    return pd.DataFrame(out)
+
+
 def reference_report(table: pd.DataFrame | None = None) -> str:
     """What the notebooks quote from the reference runs (:func:`reference_results` unless ``table`` is given): the
     claim table, the protocols' paired contrasts, and the linear probe's mean accuracy (%) by noise ratio on each

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from nml_tutorial import noise, viz
+from nml_tutorial import claims, noise, viz
 from nml_tutorial.data.synthetic import class_name, class_table
 
 BORDER = 3  # pixels
@@ -52,6 +52,8 @@ def figures():
         "training_curves": viz.training_curves({"0% noise": history, "30% noise, live (3 epochs)": history}),
         "image_grid": viz.image_grid(images, torch.arange(16) % 10, names, flipped=torch.arange(16) < 3),
         "umap_scatter": viz.umap_scatter({"before": xy, "after": xy}, torch.arange(16) % 4, names),
+        "paper_vs_here": viz.paper_vs_here(claims.claim_table(claims.reference_results()),
+                                           scale="quick preset, 8 seeds, 40 synthetic classes"),
     }
 
 
@@ -82,6 +84,20 @@ def test_the_border_check_sees_a_cut_title():
     fig = viz.transition_heatmap(noise.symmetric_matrix(3, 0.2), ["a", "b", "c"])
     fig.update_layout(title={"text": "W" * 200, "x": 0.02, "y": 0.97})  # runs off the right edge
     assert inked_border(render(fig)) > 0
+
+
+def test_paper_vs_here_draws_each_primary_measure_in_the_claimed_direction_and_names_each_verdict():
+    table = claims.claim_table(claims.reference_results())
+    fig = viz.paper_vs_here(table)
+    primary = table[table["primary"]]
+    assert sum(len(trace.x) for trace in fig.data) == len(primary)
+    study = next(trace for trace in fig.data if trace.name == "study protocol")
+    c2 = primary[(primary["protocol"] == "study") & (primary["claim"] == "C2")].iloc[0]
+    at = list(study.y).index(next(y for y in study.y if y.startswith("C2")))
+    assert study.x[at] == pytest.approx(-c2["effect"] / claims.EFFECT_OF_INTEREST["C2"])  # C2 claims a fall
+    words = " ".join(a.text for a in fig.layout.annotations)
+    for row in primary[["protocol", "claim", "claim_verdict"]].drop_duplicates().itertuples():
+        assert f"{row.protocol}: {row.claim_verdict}" in words
 
 
 def test_error_bars_only_with_several_seeds_and_chance_lines_drawn():

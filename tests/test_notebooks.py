@@ -20,14 +20,14 @@ from nml_tutorial.notebooks import series, summary
 CONSTANTS = {"01_noise": {"0.022": "0.2 / 9, worked out in the same sentence"},
              "03_id_ood": {"0.01": "the study's probe learning rate"},
              "05_nmtune": {"0.04": "the study's cov weight", "0.001": "the study's svd weight"}}
-FIGURES = {"00_quickstart": ["00_accuracy_vs_noise", "00_sve_lsvr_vs_noise"],
+FIGURES = {"00_quickstart": ["00_paper_vs_here", "00_accuracy_vs_noise", "00_sve_lsvr_vs_noise"],
            "01_noise": ["01_noise_images", "01_noise_matrix"],
            "02_pretrain": ["02_training_curves"],
            "03_id_ood": ["03_id_ood_marker", "03_spectrum_at_noise", "03_accuracy_vs_noise"],
            "04_spectrum": ["04_spectra", "04_umap"],
            "05_nmtune": ["05_methods", "05_methods_pe", "05_umap"],
            "06_clip": ["06_zero_shot_vs_noise", "06_sve_lsvr_vs_noise"],
-           "07_full_scale": ["07_ladder_accuracy_vs_noise"]}
+           "07_full_scale": ["07_ladder_accuracy_vs_noise", "07_paper_vs_here"]}
 
 
 @pytest.mark.parametrize("path", series(), ids=lambda p: p.stem)
