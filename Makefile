@@ -24,8 +24,8 @@ book: setup
 	@test -e results/notebooks/00_quickstart.ipynb || $(MAKE) run
 	$(VENV)/bin/nml-tutorial book --notebooks results/notebooks --out results/book
 
-# pytest runs the series once with papermill, then again in JupyterLab in Chromium (tests/test_browser.py), which
-# took the place of an nbval pass: both re-execute the warm series, the browser also sees the widgets draw.
+# pytest runs the series once with papermill, then again warm under nbval (check cells' outputs compared) and in
+# JupyterLab in Chromium (tests/test_browser.py: the widgets and figures drawn).
 test: setup
 	$(PY) -m pytest
 

@@ -7,6 +7,8 @@ are checked for errors and for the figures they promise; tests/test_browser.py r
 
 import json
 import math
+import subprocess
+import sys
 
 import nbformat
 import psutil
@@ -78,6 +80,20 @@ def test_series_runs_with_quick_parameters(notebook_run):
     zero_shot = clip[(clip["method"] == "zero_shot") & (clip["shift"] == "id") & (clip["noise_ratio"] == 0)]
     chance = zero_shot["task"].map({"downstream_classes": 1 / 20, "pretrain_classes": 1 / 40})
     assert set(clip["objective"]) == {"clip"} and (zero_shot["accuracy"] > 2 * chance).all()
+
+
+@pytest.mark.slow
+def test_the_executed_series_runs_again_under_nbval_with_the_same_check_outputs(notebook_run):
+    """nbval re-executes each executed notebook (warm: every run is cached) and compares the outputs of the cells
+    tagged ``nbval-check-output`` (the check cells, whose numbers come from cached runs) with papermill's."""
+    out, _ = notebook_run
+    books = [str(out / f"{stem}.ipynb") for stem in FIGURES]
+    done = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
+                           "-q", *books], cwd=out, capture_output=True, text=True, timeout=1500)
+    assert done.returncode == 0, done.stdout[-4000:]
+    compared = {stem: any("nbval-check-output" in c.metadata.get("tags", [])
+                          for c in nbformat.read(out / f"{stem}.ipynb", as_version=4).cells) for stem in FIGURES}
+    assert all(compared[stem] for stem in FIGURES if stem != "07_full_scale"), compared  # 07 writes a fresh rung
 
 
 @pytest.mark.slow
