@@ -17,10 +17,11 @@ import nbformat
 
 # a decimal number, signed with '-', '+' or the typographic minus; integers are not checked (counts, percentages
 # of noise, class numbers are part of the setting, not results)
-NUMBER = re.compile(r"(?<![\w.])([+\-\u2212]?\d+\.\d+)(?!\w|\.\d)")
-IGNORED = (re.compile(r"```.*?```", re.S), re.compile(r"`[^`]*`"), re.compile(r"\$[^$]*\$"),
+NUMBER = re.compile(r"(?<![A-Za-z0-9.,])([+\-\u2212]?\d+\.\d+)(?!\.?\d)(\s?%)?")
+IGNORED = (re.compile(r"```.*?```", re.S), re.compile(r"~~~.*?~~~", re.S), re.compile(r"`[^`]*`"),
+           re.compile(r"\$\$.*?\$\$", re.S), re.compile(r"\$[^$]*\$"),
            re.compile(r"\]\([^)]*\)"), re.compile(r"https?://\S+"), re.compile(r"arXiv \S+", re.I),
-           re.compile(r"Section \d+(\.\d+)*"))
+           re.compile(r"Section \d+(\.\d+)*", re.I))
 
 
 def prose_of(markdown: str) -> str:
@@ -31,8 +32,9 @@ def prose_of(markdown: str) -> str:
 
 
 def numbers_in(text: str) -> list[str]:
-    """The decimal numbers written in ``text``, as written (the typographic minus read as '-')."""
-    return [m.group(1).replace("\u2212", "-") for m in NUMBER.finditer(text)]
+    """The decimal numbers written in ``text``, as written (the typographic minus read as '-'), a percentage
+    keeping its ``%``."""
+    return [m.group(1).replace("\u2212", "-") + ("%" if m.group(2) else "") for m in NUMBER.finditer(text)]
 
 
 def _printed(book) -> str:
@@ -40,19 +42,23 @@ def _printed(book) -> str:
     for cell in book.cells:
         for output in cell.get("outputs", []):
             parts.append(output.get("text", ""))
-            data = output.get("data", {})
-            parts.extend(data.get(kind, "") for kind in ("text/plain", "text/markdown", "text/html"))
+            data = output.get("data", {})  # not text/html: a figure's HTML holds its whole JSON at full precision
+            parts.extend(data.get(kind, "") for kind in ("text/plain", "text/markdown"))
     return "\n".join(p if isinstance(p, str) else "".join(p) for p in parts)
 
 
 def _supports(quoted: str, printed: set[float]) -> bool:
-    """True when a printed number, or a printed fraction read as a percentage, rounds to ``quoted``; a number
-    quoted without a sign ("falls by 9.5") matches either sign."""
+    """True when a printed number rounds to ``quoted``; a percentage is also supported by a printed fraction in
+    [0, 1]; a number quoted without a sign ("falls by 9.5") matches either sign."""
+    percent = quoted.endswith("%")
+    quoted = quoted.rstrip("%")
     decimals = len(quoted.split(".")[1])
     value = float(quoted)
     signed = quoted[0] in "+-"
-    return any(abs((v if signed else abs(v)) - value) < 1e-9
-               for p in printed for v in (round(p, decimals), round(100 * p, decimals)))
+    candidates = set(printed)
+    if percent:
+        candidates |= {100 * p for p in printed if 0 <= p <= 1}
+    return any(abs((v if signed else abs(v)) - value) < 1e-9 for v in (round(p, decimals) for p in candidates))
 
 
 def _numbers(text: str) -> set[float]:
@@ -72,6 +78,6 @@ def unsupported_numbers(book, allowed: dict[str, str] | None = None) -> list[tup
             continue
         for sentence in re.split(r"(?<=[.!?])\s+|\n", prose_of(cell.source)):
             for quoted in numbers_in(sentence):
-                if quoted not in allowed and not _supports(quoted, printed):
+                if quoted.rstrip("%") not in allowed and not _supports(quoted, printed):
                     found.append((quoted, sentence.strip()))
     return found

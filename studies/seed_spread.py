@@ -1,7 +1,7 @@
 """Per-seed effects of every claim measure in a results table, their mean, spread and t interval; optionally
 written as the reference file that one-seed notebook checks and tests/test_science.py read.
 
-    nml-tutorial sweep --preset quick --seeds 0 1 2 3 4 5 6 7 --out results/quick8
+    python studies/confirmatory_sweep.py --out results/confirmatory     # seeds 10-17, never the judged 0-3
     python studies/seed_spread.py results/confirmatory/results.csv --write nml_tutorial/reference/quick_effects.csv \
         --write-table nml_tutorial/reference/quick_results.csv.gz
 """

@@ -1,7 +1,8 @@
 """The notebook series: committed clean, parameterised, and executed end to end with quick parameters.
 
 The series runs once under papermill (the README's main command does the same) and the executed notebooks
-are checked for errors and for the figures they promise; tests/test_browser.py re-executes them in JupyterLab
+are checked for errors, for the figures they promise and for every number their prose quotes (nml_tutorial.prose);
+nbval re-executes them comparing the check cells' outputs; tests/test_browser.py re-executes them in JupyterLab
 (cheap: every run is cached by then) and builds the book from this run's executed notebooks.
 """
 
@@ -117,6 +118,10 @@ def test_the_quoted_number_check_fails_on_a_stale_number_and_accepts_a_rounded_o
     cell.outputs[0].text += "accuracy 0.652\n"  # a printed fraction supports the percentage quoted from it
     book.cells[0].source = "photo goes to 65.2 %."
     assert prose.unsupported_numbers(book) == []
+    book.cells[0].source = "photo goes to 65.2 points, LSVR \u22122.59."  # no %: no fraction; the wrong sign
+    assert [n for n, _ in prose.unsupported_numbers(book)] == ["65.2", "-2.59"]
+    book.cells[0].source = "```\npython x.py --ratio 0.33\n```\n1.3-1.7x faster"  # code skipped; a range, a suffix
+    assert [n for n, _ in prose.unsupported_numbers(book)] == ["1.3", "1.7"]
 
 
 def _notebook(folder, name, *sources):
