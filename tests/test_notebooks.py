@@ -20,7 +20,8 @@ from nml_tutorial import claims, prose
 from nml_tutorial.notebooks import series, summary
 
 # decimal numbers the prose may quote without the notebook printing them: constants of the lesson, with the reason
-CONSTANTS = {"01_noise": {"0.022": "0.2 / 9, worked out in the same sentence"},
+CONSTANTS = {"01_noise": {"0.022": "0.2 / 9, worked out in the same sentence", "0.8": "1 - the 20 % noise ratio",
+                          "0.5": "two classes confused equally often, the sentence's own example"},
              "03_id_ood": {"0.01": "the study's probe learning rate"},
              "05_nmtune": {"0.04": "the study's cov weight", "0.001": "the study's svd weight"}}
 FIGURES = {"00_quickstart": ["00_paper_vs_here", "00_accuracy_vs_noise", "00_sve_lsvr_vs_noise"],
