@@ -302,12 +302,12 @@ def study_vs_here(claims: pd.DataFrame, protocol: str = CONFIRMATORY_PROTOCOL) -
     """One row per claim: what the study reports, this package's primary measures (effect [90 % interval], seeds)
     under ``protocol``, and the claim's verdict: the four-row summary notebook 00 opens with."""
     rows = claims[claims["primary"] & (claims["protocol"] == protocol)]
+    column = f"this package ({'/'.join(map(str, sorted(set(rows['seeds']))))} seeds, {protocol} protocol)"
     out = []
     for claim, group in rows.groupby("claim", sort=False):
         measured = "; ".join(f"{r.measure} ({r.task}): {r.effect:+.2f} [{r.low:+.2f}, {r.high:+.2f}]"
                              for r in group.itertuples())
-        out.append({"claim": f"{claim}: {CLAIMS[claim]}", "the study": STUDY_REPORTS[claim],
-                    f"this package ({group['seeds'].max()} seeds, {protocol} protocol)": measured,
+        out.append({"claim": f"{claim}: {CLAIMS[claim]}", "the study": STUDY_REPORTS[claim], column: measured,
                     "verdict": group["claim_verdict"].iloc[0]})
     return pd.DataFrame(out)
 

@@ -36,7 +36,11 @@ def main():
     if args.write_table:
         results = pd.read_csv(args.results).drop(columns=["run_key"])
         with tempfile.NamedTemporaryFile(suffix=".csv.gz", delete=False, dir=Path(args.write_table).parent) as tmp:
-            results.to_csv(tmp.name, index=False, float_format="%.8g", compression={"method": "gzip", "mtime": 0})
+            try:
+                results.to_csv(tmp.name, index=False, float_format="%.8g", compression={"method": "gzip", "mtime": 0})
+            except BaseException:
+                os.unlink(tmp.name)
+                raise
         os.replace(tmp.name, args.write_table)
         print(f"wrote {args.write_table}")
 
