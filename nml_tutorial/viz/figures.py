@@ -61,11 +61,20 @@ def _chance_line(fig: go.Figure, rows: pd.DataFrame, col: int | None = None) -> 
                   annotation_position="bottom right", annotation_font={"size": 10, "color": "#777"}, **where)
 
 
-def _domain_lines(fig: go.Figure, rows: pd.DataFrame, metric: str, scale: float, col: int, shown: set) -> None:
-    """One line per test domain of ``metric`` against noise (mean ± std over seeds) into panel ``col``.
+def _dash(domain: str, shift: str) -> str:
+    """Solid in-domain, dashed out-of-domain at full strength; a style mixed into the photo is dash-dot at 0.50 and
+    dotted at 0.25 (and below)."""
+    if shift == "id":
+        return "solid"
+    if "@" not in domain:
+        return "dash"
+    return "dashdot" if float(domain.split("@")[1]) >= 0.5 else "dot"
 
-    In-domain solid, out-of-domain dashed; a domain enters the legend once (``shown``).
-    """
+
+def _domain_lines(fig: go.Figure, rows: pd.DataFrame, metric: str, scale: float, col: int, shown: set,
+                  width: float = 2) -> None:
+    """One line per test domain of ``metric`` against noise (mean ± std over seeds) into panel ``col``; a domain
+    enters the legend once (``shown``)."""
     keys = ["test_domain", "shift", "noise_ratio"]
     stats = over_seeds(per_seed(rows, keys, metric), keys, metric)
     for (domain, shift), line in stats.groupby(["test_domain", "shift"], sort=False):
@@ -73,11 +82,32 @@ def _domain_lines(fig: go.Figure, rows: pd.DataFrame, metric: str, scale: float,
         fig.add_trace(go.Scatter(
             x=line["noise_ratio"] * 100, y=line["mean"] * scale, error_y=_error_bars(line["std"], line["seeds"], scale),
             mode="lines+markers", name=f"{domain} ({'in-domain' if shift == 'id' else 'out-of-domain'})",
-            legendgroup=domain, showlegend=domain not in shown, marker={"color": colour},
-            line={"dash": "solid" if shift == "id" else "dot" if "@" in domain else "dash", "color": colour},
+            legendgroup=domain, showlegend=domain not in shown, marker={"color": colour, "size": 4 + width},
+            line={"dash": _dash(domain, shift), "color": colour, "width": width},
         ), row=1, col=col)
         shown.add(domain)
     fig.update_xaxes(title_text=_noise_label(rows), row=1, col=col)
+
+
+def _reference_seed_lines(fig: go.Figure, reference: pd.DataFrame, metric: str, scale: float, col: int,
+                          shown: set) -> None:
+    """Each reference seed's in-domain line, thin and pale, behind this run's lines in panel ``col``."""
+    rows = reference[reference["shift"] == "id"]
+    for (domain, seed), line in per_seed(rows, ["test_domain", "noise_ratio"], metric).groupby(["test_domain", "seed"], sort=False):
+        fig.add_trace(go.Scatter(
+            x=line["noise_ratio"] * 100, y=line[metric] * scale, mode="lines", opacity=0.35, hoverinfo="text",
+            text=f"{domain}, reference seed {seed}", name=f"reference seeds ({reference['seed'].nunique()}, thin)",
+            legendgroup="reference", showlegend="reference" not in shown,
+            line={"color": DOMAIN_COLOURS.get(domain, "#999"), "width": 1},
+        ), row=1, col=col)
+        shown.add("reference")
+
+
+def _reference_note(reference: pd.DataFrame | None) -> str:
+    if reference is None:
+        return ""
+    seeds = sorted(reference["seed"].unique())
+    return (f" · thin: each of the {len(seeds)} reference seeds ({seeds[0]}-{seeds[-1]}), in-domain; bold: this run")
 
 
 def _title(main: str, note: str) -> dict:
@@ -91,11 +121,14 @@ def _legend_below(fig: go.Figure) -> None:
                       margin={"b": 140})
 
 
-def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe", protocol: str = "tuned") -> go.Figure:
+def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe", protocol: str = "tuned",
+                      reference: pd.DataFrame | None = None) -> go.Figure:
     """Probe accuracy against pre-training noise, one panel per task, one line per test domain.
 
-    Solid lines are in-domain, dashed out-of-domain, dotted graded shifts (a style mixed into the photo at
-    a strength); error bars are the standard deviation over seeds.
+    Solid lines are in-domain, dashed out-of-domain, dash-dot and dotted a style mixed into the photo at 0.50 and
+    0.25; error bars are the standard deviation over seeds. With ``reference`` (a results table of other seeds of the
+    same preset, e.g. :func:`nml_tutorial.claims.reference_results`), each of its seeds' in-domain lines is drawn
+    thin behind this run's, drawn bold.
     Notebook 00_quickstart.
     """
     rows = select(table, protocol=protocol, method=method)
@@ -106,12 +139,17 @@ def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe", protoco
                         horizontal_spacing=0.06)
     shown = set()
     for col, task in enumerate(tasks, start=1):
-        _domain_lines(fig, rows[rows["task"] == task], "accuracy", 100, col, shown)
+        if reference is not None:
+            _reference_seed_lines(fig, select(reference, protocol=protocol, method=method, task=task), "accuracy",
+                                  100, col, shown)
+        _domain_lines(fig, rows[rows["task"] == task], "accuracy", 100, col, shown,
+                      width=2 if reference is None else 3)
         _chance_line(fig, rows[rows["task"] == task], col)
     fig.update_yaxes(title_text=f"{METHOD_NAMES.get(method, method)}: top-1 accuracy (%)", row=1, col=1)
     fig.update_layout(title=_title("Downstream accuracy against pre-training noise",
-                                   f"{_seeds_note(rows)} · solid: in-domain, dashed: out-of-domain, dotted: graded shift"),
-                      height=520, width=max(560, 450 * len(tasks)), template="plotly_white")
+                                   f"{_seeds_note(rows)} · solid: in-domain, dashed: out-of-domain, dash-dot / dotted: "
+                                   f"a style mixed in at 0.50 / 0.25{_reference_note(reference)}"),
+                      height=520, width=min(1300, max(560, 450 * len(tasks))), template="plotly_white")
     _legend_below(fig)
     return fig
 
@@ -161,8 +199,9 @@ def _ramp(n: int) -> list[str]:
 
 
 def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: str = "downstream_classes",
-                      protocol: str = "tuned") -> go.Figure:
-    """SVE and LSVR of the features against pre-training noise, one line per test domain (mean ± std).
+                      protocol: str = "tuned", reference: pd.DataFrame | None = None) -> go.Figure:
+    """SVE and LSVR of the features against pre-training noise, one line per test domain (mean ± std); with
+    ``reference``, each of its seeds' in-domain line thin behind this run's (bold).
     Notebook 00_quickstart."""
     rows = select(table, protocol=protocol, method=method, task=task)
     if rows.empty:
@@ -171,12 +210,15 @@ def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: s
                                                         "LSVR: higher = the largest direction holds less"])
     shown = set()
     for col, metric in enumerate(("sve", "lsvr"), start=1):
-        _domain_lines(fig, rows, metric, 1, col, shown)
+        if reference is not None:
+            _reference_seed_lines(fig, select(reference, protocol=protocol, method=method, task=task), metric, 1,
+                                  col, shown)
+        _domain_lines(fig, rows, metric, 1, col, shown, width=2 if reference is None else 3)
     fig.update_yaxes(title_text="SVE = −Σ pᵢ log pᵢ (nats)", row=1, col=1)
     fig.update_yaxes(title_text="LSVR = −log p₁ (nats)", row=1, col=2)
     fig.update_layout(title=_title("Spectrum summaries against pre-training noise",
                                    f"{METHOD_NAMES.get(method, method)} features, {_TASK_TITLES.get(task, task)}; "
-                                   f"{_seeds_note(rows)}"), template="plotly_white",
+                                   f"{_seeds_note(rows)}{_reference_note(reference)}"), template="plotly_white",
                       height=500, width=1050)
     _legend_below(fig)
     return fig
