@@ -74,3 +74,53 @@ def test_static_figures_can_be_switched_off_for_small_machines(tmp_path, monkeyp
     monkeypatch.setenv("NML_STATIC_FIGURES", "0")  # binder/start sets it
     fig = viz.transition_heatmap(noise.symmetric_matrix(3, 0.2), ["a", "b", "c"])
     assert viz.save_figure(fig, tmp_path / "t") == [tmp_path / "t.html"]
+
+
+def _table(values: dict) -> pd.DataFrame:
+    """A results table of the linear probe on photo: {(seed, noise): accuracy}."""
+    return pd.DataFrame([{"protocol": "tuned", "method": "linear_probe", "task": "downstream_classes", "seed": seed,
+                          "noise_ratio": r, "shift": "id", "test_domain": "photo", "num_classes": 20, "accuracy": a,
+                          "sve": a, "lsvr": a} for (seed, r), a in values.items()])
+
+
+def test_reference_seeds_are_drawn_thin_behind_this_run_drawn_bold():
+    run = _table({(0, 0.0): 0.7, (0, 0.3): 0.5})
+    reference = _table({(s, r): 0.6 + s / 100 - r for s in (10, 11, 12) for r in (0.0, 0.3)})
+    for fig in (viz.accuracy_vs_noise(run, reference=reference), viz.sve_lsvr_vs_noise(run, reference=reference)):
+        thin = [t for t in fig.data if t.legendgroup == "reference"]
+        bold = [t for t in fig.data if t.legendgroup == "photo"]
+        assert len(thin) == 3 * len(bold) and all(t.line.width < b.line.width for t in thin for b in bold)
+        for panel in bold:  # drawn on top of its panel's reference lines
+            order = [i for i, t in enumerate(fig.data) if t.xaxis == panel.xaxis]
+            assert order[-1] == fig.data.index(panel)
+        assert "3 reference seeds (10-12)" in fig.layout.title.text
+    assert [round(y, 3) for y in thin[0].y] == [0.7, 0.4]  # seed 10's own line (last figure: SVE, unscaled)
+    assert not any(t.legendgroup == "reference" for t in viz.accuracy_vs_noise(run).data)
+
+
+def test_a_small_transition_probability_is_tinted_and_printed_not_white():
+    fig = viz.transition_heatmap(noise.symmetric_matrix(10, 0.2), [str(i) for i in range(10)])
+    scale = fig.data[0].colorscale
+    assert scale[0][1] == "white" and scale[1][0] <= 0.2 / 9 and scale[1][1] != "white"  # 0.022 lies past the tint
+    assert fig.data[0].texttemplate == "%{z:.2f}"
+
+
+def test_the_highlighted_training_run_is_drawn_last_and_distinct():
+    history = [{"epoch": e, "train_acc": 0.1 * e, "noisy_fitted": 0.01} for e in (1, 2, 3)]
+    fig = viz.training_curves({"live": history, "0% noise": history, "30% noise": history}, highlight="live")
+    assert fig.data[-1].name == "live" and fig.data[-1].line.dash == "dash" and fig.data[-1].line.color == "black"
+    assert all(t.line.dash is None for t in fig.data if t.name != "live")
+    with pytest.raises(ValueError, match="not one of the runs"):
+        viz.training_curves({"a": history}, highlight="b")
+
+
+def test_the_spectrum_figure_divides_each_noise_ratio_by_the_clean_model():
+    spectra = pd.DataFrame([{"protocol": "tuned", "method": "linear_probe", "task": "downstream_classes",
+                             "test_domain": "photo", "noise_ratio": r, "seed": 0, "index": i, "share": s}
+                            for r, shares in {0.0: (0.5, 0.3, 0.2), 0.3: (0.4, 0.3, 0.3)}.items()
+                            for i, s in enumerate(shares, 1)])
+    fig = viz.spectra(spectra)
+    relative = [t for t in fig.data if t.xaxis == "x2"]
+    assert list(relative[0].y) == pytest.approx([1, 1, 1]) and list(relative[1].y) == pytest.approx([0.8, 1, 1.5])
+    with pytest.raises(ValueError, match="test set 'sketch'"):
+        viz.spectra(spectra, domain="sketch")

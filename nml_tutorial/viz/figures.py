@@ -159,35 +159,34 @@ METHOD_COLOURS = {"linear_probe": "#7f7f7f", "linear_head": "#bcbd22", "mlp_head
 
 
 def spectra(spectra_table: pd.DataFrame, method: str = "linear_probe", task: str = "downstream_classes",
-            protocol: str = "tuned") -> go.Figure:
-    """Singular-value shares sigma_i / sum(sigma) against index, log scale, one line per noise ratio.
-
-    One panel per test domain; lines average over seeds. Noise flattens the spectrum: the top
-    shares fall and the tail rises (notebook 04_spectrum).
-    """
-    rows = select(spectra_table, protocol=protocol, method=method, task=task)
+            protocol: str = "tuned", domain: str = "photo") -> go.Figure:
+    """The singular-value shares sigma_i / sum(sigma) of one test set's features, one line per noise ratio (mean
+    over seeds): left against the direction index on a log scale, right divided by the clean model's share, where a
+    flatter spectrum reads as below 1 for the first directions and above 1 in the tail. Notebook 04_spectrum."""
+    rows = select(spectra_table, protocol=protocol, method=method, task=task, test_domain=domain)
     if rows.empty:
-        raise ValueError(f"no spectra for method {method!r} on task {task!r}")
-    domains = [d for d in dict.fromkeys(rows.sort_values("shift")["test_domain"]) if "@" not in d]  # full styles
-    fig = make_subplots(rows=1, cols=len(domains), subplot_titles=domains, shared_yaxes=True,
-                        horizontal_spacing=0.03)
-    ratios = sorted(rows["noise_ratio"].unique())
-    colours = _ramp(len(ratios))
-    for col, domain in enumerate(domains, start=1):
-        mean = over_seeds(per_seed(rows[rows["test_domain"] == domain], ["noise_ratio", "index"], "share"),
-                          ["noise_ratio", "index"], "share")
-        for ratio, colour in zip(ratios, colours):
-            line = mean[mean["noise_ratio"] == ratio]
-            fig.add_trace(go.Scatter(x=line["index"], y=line["mean"], mode="lines", line={"color": colour},
+        raise ValueError(f"no spectra for method {method!r}, task {task!r}, test set {domain!r}")
+    mean = over_seeds(per_seed(rows, ["noise_ratio", "index"], "share"), ["noise_ratio", "index"], "share")
+    ratios = sorted(mean["noise_ratio"].unique())
+    clean = mean[mean["noise_ratio"] == ratios[0]].set_index("index")["mean"]
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=[
+        "share of each direction (log scale)", f"share relative to the clean ({ratios[0] * 100:g} %) model"])
+    for ratio, colour in zip(ratios, _ramp(len(ratios))):
+        line = mean[mean["noise_ratio"] == ratio]
+        for col, y in ((1, line["mean"]), (2, line["mean"].to_numpy() / clean.loc[line["index"]].to_numpy())):
+            fig.add_trace(go.Scatter(x=line["index"], y=y, mode="lines", line={"color": colour, "width": 2.5},
                                      name=f"{ratio * 100:g} % noise", legendgroup=str(ratio), showlegend=col == 1),
                           row=1, col=col)
-        fig.update_xaxes(title_text="direction i (largest first)", row=1, col=col)
-    fig.update_yaxes(type="log", exponentformat="power", dtick=1)  # ticks at powers of ten: 10^-1, 10^-2, ...
-    fig.update_yaxes(title_text="share of the spectrum, σᵢ / Σσ (log)", row=1, col=1)
-    fig.update_layout(title=_title("Feature spectra by pre-training noise",
+    fig.add_hline(y=1, line={"dash": "dot", "color": "#999", "width": 1}, row=1, col=2)
+    fig.update_xaxes(title_text="direction i (largest first)")
+    fig.update_yaxes(type="log", exponentformat="power", dtick=1, row=1, col=1)  # ticks at 10^-1, 10^-2, ...
+    fig.update_yaxes(title_text="σᵢ / Σσ", row=1, col=1)
+    fig.update_yaxes(title_text="share ÷ the clean model's share", row=1, col=2)
+    fig.update_layout(title=_title(f"Feature spectrum of the {domain} test set by pre-training noise",
                                    f"{METHOD_NAMES.get(method, method)} features, {_TASK_TITLES.get(task, task)}; "
-                                   f"mean over {_count(rows['seed'].nunique(), 'seed')}"),
-                      template="plotly_white", height=460, width=max(560, 300 * len(domains)))
+                                   f"mean over {_count(rows['seed'].nunique(), 'seed')} · right: below 1 = the "
+                                   f"direction lost share, above 1 = it gained"),
+                      template="plotly_white", height=460, width=1050)
     _legend_below(fig)
     return fig
 
@@ -276,8 +275,12 @@ def image_grid(images, labels, class_names: list[str], flipped=None, cols: int =
 
 
 def transition_heatmap(T, class_names: list[str], title: str = "transition matrix") -> go.Figure:
-    """Heat map of a label-noise transition matrix T[clean, noisy] (rows sum to one). Notebook 01_noise."""
-    fig = go.Figure(go.Heatmap(z=T.cpu().numpy(), x=class_names, y=class_names, colorscale="Reds", zmin=0, zmax=1,
+    """Heat map of a label-noise transition matrix T[clean, noisy] (rows sum to one): white only where a probability
+    is zero, each value printed in its cell for up to 12 classes. Notebook 01_noise."""
+    small = len(class_names) <= 12  # few enough cells to print each probability in it
+    fig = go.Figure(go.Heatmap(z=T.cpu().numpy(), x=class_names, y=class_names, zmin=0, zmax=1,
+                               colorscale=[[0, "white"], [0.001, "#fde3d7"], [1, "#67000d"]],  # any p > 0 is tinted
+                               texttemplate="%{z:.2f}" if small else None, textfont={"size": 10},
                                colorbar={"title": {"text": "P(noisy | clean)", "side": "right"}}))
     fig.update_xaxes(title_text="noisy label (what the model is trained on)", tickangle=-45, automargin=True)
     fig.update_yaxes(title_text="clean label", autorange="reversed", automargin=True)
@@ -355,21 +358,29 @@ def umap_scatter(embeddings: dict, labels, class_names: list[str], marked=None, 
     return fig
 
 
-def training_curves(histories: dict) -> go.Figure:
+def training_curves(histories: dict, highlight: str | None = None) -> go.Figure:
     """Per-epoch training accuracy on the (noisy) labels and the fraction of flipped labels fitted.
 
-    ``histories`` maps a run name to its history (``PretrainedRun.history``). Notebook 02_pretrain.
+    ``histories`` maps a run name to its history (``PretrainedRun.history``); the run named ``highlight`` is drawn
+    last, black, dashed and with markers, so that it shows even where it runs on top of another.
+    Notebook 02_pretrain.
     """
+    if highlight is not None and highlight not in histories:
+        raise ValueError(f"highlight {highlight!r} is not one of the runs {list(histories)}")
     fig = make_subplots(rows=1, cols=2, subplot_titles=["accuracy on the training labels (noisy)",
                                                         "flipped labels the model predicts (memorised)"])
-    colours = _ramp(len(histories))
-    for (name, history), colour in zip(histories.items(), colours):
+    names = [n for n in histories if n != highlight] + ([highlight] if highlight is not None else [])
+    colours = dict(zip([n for n in names if n != highlight], _ramp(len(histories) - (highlight is not None))))
+    for name in names:
+        history = histories[name]
         epochs = [h["epoch"] for h in history]
+        style = ({"mode": "lines+markers", "line": {"color": "black", "dash": "dash", "width": 3}}
+                 if name == highlight else {"mode": "lines", "line": {"color": colours[name], "width": 2}})
         fig.add_trace(go.Scatter(x=epochs, y=[100 * h["train_acc"] for h in history], name=name, legendgroup=name,
-                                 line={"color": colour}), row=1, col=1)
+                                 **style), row=1, col=1)
         if "noisy_fitted" in history[-1]:
             fig.add_trace(go.Scatter(x=epochs, y=[100 * h.get("noisy_fitted", 0) for h in history], name=name,
-                                     legendgroup=name, showlegend=False, line={"color": colour}), row=1, col=2)
+                                     legendgroup=name, showlegend=False, **style), row=1, col=2)
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text="training accuracy on the given labels (%)", range=[0, 100], row=1, col=1)
     fig.update_yaxes(title_text="flipped labels predicted as flipped (%)", range=[0, 100], row=1, col=2)
