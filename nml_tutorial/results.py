@@ -35,11 +35,11 @@ def with_protocol(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def select(table: pd.DataFrame, **equal) -> pd.DataFrame:
-    """The rows whose columns equal the given values (``protocol=`` works on tables without the column too).
-    Notebook 00_quickstart."""
+    """The rows whose columns equal the given values, or lie in a given list (``method=["nmtune", "mlp_head"]``);
+    ``protocol=`` works on tables without the column too. Notebook 00_quickstart."""
     table = with_protocol(table)
     for column, value in equal.items():
-        table = table[table[column] == value]
+        table = table[table[column].isin(value) if isinstance(value, (list, tuple, set)) else table[column] == value]
     return table
 
 

@@ -124,3 +124,27 @@ def test_the_spectrum_figure_divides_each_noise_ratio_by_the_clean_model():
     assert list(relative[0].y) == pytest.approx([1, 1, 1]) and list(relative[1].y) == pytest.approx([0.8, 1, 1.5])
     with pytest.raises(ValueError, match="test set 'sketch'"):
         viz.spectra(spectra, domain="sketch")
+
+
+def test_select_takes_a_value_or_a_list_of_values():
+    from nml_tutorial.results import select
+    table = _table({(s, r): 0.5 for s in (0, 1) for r in (0.0, 0.1, 0.3)})
+    assert sorted(select(table, noise_ratio=[0.0, 0.3])["noise_ratio"].unique()) == [0.0, 0.3]
+    assert list(select(table, noise_ratio=0.1, seed=1)["seed"]) == [1]
+    assert select(table, method=("nmtune",)).empty
+
+
+def test_the_method_comparison_title_names_the_methods_drawn():
+    rows = _table({(0, 0.3): 0.5})
+    rows = pd.concat([rows.assign(method=m) for m in ("linear_probe", "finetune_pe", "nmtune_pe")])
+    title = viz.method_comparison(rows).layout.title.text
+    assert title.startswith("Linear probe, last-block fine-tuning and last-block NMTune")
+
+
+def test_the_accuracy_figure_explains_only_the_line_styles_it_draws():
+    rows = _table({(0, 0.0): 0.7, (0, 0.3): 0.5})
+    assert "solid: in-domain" in viz.accuracy_vs_noise(rows).layout.title.text
+    assert "dashed" not in viz.accuracy_vs_noise(rows).layout.title.text
+    shifted = pd.concat([rows, rows.assign(test_domain="sketch@0.25", shift="ood")])
+    note = viz.accuracy_vs_noise(shifted).layout.title.text
+    assert "dotted: mixed in at 0.25" in note and "dash-dot" not in note

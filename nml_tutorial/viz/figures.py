@@ -71,6 +71,14 @@ def _dash(domain: str, shift: str) -> str:
     return "dashdot" if float(domain.split("@")[1]) >= 0.5 else "dot"
 
 
+def _line_key(rows: pd.DataFrame) -> str:
+    """What each line style of :func:`_dash` means, for the styles the rows draw."""
+    meaning = {"solid": "solid: in-domain", "dash": "dashed: out-of-domain",
+               "dashdot": "dash-dot: a style mixed in at 0.50", "dot": "dotted: mixed in at 0.25"}
+    drawn = {_dash(d, shift) for d, shift in zip(rows["test_domain"], rows["shift"])}
+    return ", ".join(text for style, text in meaning.items() if style in drawn)
+
+
 def _domain_lines(fig: go.Figure, rows: pd.DataFrame, metric: str, scale: float, col: int, shown: set,
                   width: float = 2) -> None:
     """One line per test domain of ``metric`` against noise (mean ± std over seeds) into panel ``col``; a domain
@@ -93,7 +101,8 @@ def _reference_seed_lines(fig: go.Figure, reference: pd.DataFrame, metric: str, 
                           shown: set) -> None:
     """Each reference seed's in-domain line, thin and pale, behind this run's lines in panel ``col``."""
     rows = reference[reference["shift"] == "id"]
-    for (domain, seed), line in per_seed(rows, ["test_domain", "noise_ratio"], metric).groupby(["test_domain", "seed"], sort=False):
+    lines = per_seed(rows, ["test_domain", "noise_ratio"], metric).groupby(["test_domain", "seed"], sort=False)
+    for (domain, seed), line in lines:
         fig.add_trace(go.Scatter(
             x=line["noise_ratio"] * 100, y=line[metric] * scale, mode="lines", opacity=0.35, hoverinfo="text",
             text=f"{domain}, reference seed {seed}", name=f"reference seeds ({reference['seed'].nunique()}, thin)",
@@ -108,6 +117,15 @@ def _reference_note(reference: pd.DataFrame | None) -> str:
         return ""
     seeds = sorted(reference["seed"].unique())
     return (f" · thin: each of the {len(seeds)} reference seeds ({seeds[0]}-{seeds[-1]}), in-domain; bold: this run")
+
+
+def _listed(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _title(main: str, note: str) -> dict:
@@ -147,8 +165,7 @@ def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe", protoco
         _chance_line(fig, rows[rows["task"] == task], col)
     fig.update_yaxes(title_text=f"{METHOD_NAMES.get(method, method)}: top-1 accuracy (%)", row=1, col=1)
     fig.update_layout(title=_title("Downstream accuracy against pre-training noise",
-                                   f"{_seeds_note(rows)} · solid: in-domain, dashed: out-of-domain, dash-dot / dotted: "
-                                   f"a style mixed in at 0.50 / 0.25{_reference_note(reference)}"),
+                                   f"{_seeds_note(rows)} · {_line_key(rows)}{_reference_note(reference)}"),
                       height=520, width=min(1300, max(560, 450 * len(tasks))), template="plotly_white")
     _legend_below(fig)
     return fig
@@ -224,8 +241,8 @@ def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: s
 
 
 def method_comparison(table: pd.DataFrame, task: str = "downstream_classes", protocol: str = "tuned") -> go.Figure:
-    """Accuracy of each method, in-domain and averaged over the out-of-domain sets, per noise ratio.
-    Notebook 05_nmtune."""
+    """Accuracy of each method in the table, in-domain and averaged over the out-of-domain sets, per noise ratio;
+    the title names the methods. Notebook 05_nmtune."""
     rows = select(table, protocol=protocol, task=task)
     if rows.empty:
         raise ValueError(f"no rows for task {task!r}")
@@ -244,7 +261,7 @@ def method_comparison(table: pd.DataFrame, task: str = "downstream_classes", pro
         _chance_line(fig, rows, col)
     fig.update_yaxes(title_text="top-1 accuracy (%)", row=1, col=1)
     fig.update_layout(barmode="group", template="plotly_white", height=500, width=1100,
-                      title=_title("Linear probe, heads and NMTune",
+                      title=_title(_capitalised(_listed([METHOD_NAMES[m] for m in methods])),
                                    f"{_TASK_TITLES.get(task, task)}, {PROTOCOL_NAMES[protocol]}; {_seeds_note(rows)}"))
     _legend_below(fig)
     return fig
