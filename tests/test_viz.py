@@ -148,3 +148,20 @@ def test_the_accuracy_figure_explains_only_the_line_styles_it_draws():
     shifted = pd.concat([rows, rows.assign(test_domain="sketch@0.25", shift="ood")])
     note = viz.accuracy_vs_noise(shifted).layout.title.text
     assert "dotted: mixed in at 0.25" in note and "dash-dot" not in note
+
+
+def test_a_saved_figure_is_shown_at_the_page_width_and_exported_at_its_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("NML_STATIC_FIGURES", "0")
+    fig = viz.transition_heatmap(noise.symmetric_matrix(3, 0.2), ["a", "b", "c"])
+    shown = viz.saved(fig, tmp_path / "t")
+    assert shown.layout.width is None and shown.layout.autosize and fig.layout.width == 680
+    assert '"width":680' in (tmp_path / "t.html").read_text().replace(" ", "")
+
+
+def test_a_long_subtitle_is_broken_into_lines_and_the_title_given_room():
+    rows = _table({(0, 0.0): 0.7, (0, 0.3): 0.5})
+    reference = _table({(s, r): 0.6 for s in (10, 11) for r in (0.0, 0.3)})
+    short, long = viz.accuracy_vs_noise(rows), viz.accuracy_vs_noise(rows, reference=reference)
+    lines = long.layout.title.text.split("<br>")[1:]
+    assert len(lines) > 1 and all(len(line) <= 95 + len("<sup></sup>") for line in lines)
+    assert long.layout.margin.t > short.layout.margin.t and long.layout.height > short.layout.height

@@ -21,9 +21,10 @@ STATIC_FIGURES_ENV = "NML_STATIC_FIGURES"
 
 
 def saved(fig: go.Figure, stem, png: bool = True) -> go.Figure:
-    """Write ``fig`` as static files (:func:`save_figure`) and return it, so a notebook cell can end with it."""
+    """Write ``fig`` as static files (:func:`save_figure`, at its own width) and return a copy that fills the width
+    of the page showing it (JupyterLab's column, the book's), so that a notebook cell can end with it."""
     save_figure(fig, stem, png=png)
-    return fig
+    return go.Figure(fig).update_layout(width=None, autosize=True)
 
 
 @functools.cache

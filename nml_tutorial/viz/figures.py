@@ -128,15 +128,31 @@ def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+NOTE_LINE = 95  # characters of a subtitle line: fits a 1,000 px plot area (JupyterLab's column at a 1,400 px window)
+
+
 def _title(main: str, note: str) -> dict:
-    """A title on two lines: what the figure shows, then how to read it in smaller type."""
-    return {"text": f"{main}<br><sup>{note}</sup>", "x": 0.02, "xanchor": "left"}
+    """What the figure shows, then how to read it in smaller type: the note's ' · '-separated parts on lines of at
+    most about NOTE_LINE characters."""
+    lines = [""]
+    for part in note.split(" · "):
+        joined = f"{lines[-1]} · {part}" if lines[-1] else part
+        if len(joined) <= NOTE_LINE or not lines[-1]:
+            lines[-1] = joined
+        else:
+            lines.append(part)
+    return {"text": main + "".join(f"<br><sup>{line}</sup>" for line in lines), "x": 0.02, "xanchor": "left",
+            "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 18}}
 
 
 def _legend_below(fig: go.Figure) -> None:
-    """Legend in rows under the panels, where it cannot cover or be cut by them."""
+    """Legend in rows under the panels, where it cannot cover or be cut by them; room above the panels for every
+    line of the title."""
+    extra = max(0, (fig.layout.title.text or "").count("<br>") - 1)  # title lines beyond two
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0},
-                      margin={"b": 140})
+                      margin={"b": 140, "t": 100 + 20 * extra})
+    if extra and fig.layout.height:
+        fig.update_layout(height=fig.layout.height + 20 * extra)
 
 
 def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe", protocol: str = "tuned",
@@ -164,6 +180,8 @@ def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe", protoco
                       width=2 if reference is None else 3)
         _chance_line(fig, rows[rows["task"] == task], col)
     fig.update_yaxes(title_text=f"{METHOD_NAMES.get(method, method)}: top-1 accuracy (%)", row=1, col=1)
+    panel_titles = {_TASK_TITLES.get(t, t) for t in tasks}
+    fig.for_each_annotation(lambda a: a.update(font_size=13) if a.text in panel_titles else None)  # 3 fit 1,000 px
     fig.update_layout(title=_title("Downstream accuracy against pre-training noise",
                                    f"{_seeds_note(rows)} · {_line_key(rows)}{_reference_note(reference)}"),
                       height=520, width=min(1300, max(560, 450 * len(tasks))), template="plotly_white")
