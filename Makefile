@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 CONSTRAINTS := requirements/constraints.txt
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup run book test test-fast bench lab binder-check clean
+.PHONY: setup run book slides test test-fast bench lab binder-check clean
 
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ run: setup
 book: setup
 	@test -e results/notebooks/00_quickstart.ipynb || $(MAKE) run
 	$(VENV)/bin/nml-tutorial book --notebooks results/notebooks --out results/book
+
+# An offline slide deck for a class (results/slides.html): the study in words, the series' figures; runs the series
+# first if it has not run.
+slides: setup
+	@test -e results/notebooks/00_quickstart.ipynb || $(MAKE) run
+	$(VENV)/bin/nml-tutorial slides --notebooks results/notebooks --out results/slides.html
 
 # pytest runs the series once with papermill, then again warm under nbval (check cells' outputs compared) and in
 # JupyterLab in Chromium (tests/test_browser.py: the widgets and figures drawn).

@@ -90,6 +90,15 @@ def _book(args) -> int:
     return 0
 
 
+def _slides(args) -> int:
+    from .slides import build_slides
+
+    deck = build_slides(args.notebooks, args.out)
+    print(f"wrote {deck} ({deck.stat().st_size / 1e6:.1f} MB, no network needed); open it in a browser, arrow keys "
+          "move between slides")
+    return 0
+
+
 def _parameters(path) -> dict:
     """A --parameters file: one JSON object of notebook parameter names to values."""
     path, example = Path(path), '{"SEEDS": [0, 1], "NOISE_RATIOS": [0.0, 0.3]}'
@@ -191,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("--notebooks", default="results/notebooks", help="folder of executed notebooks (make run's)")
     book.add_argument("--out", default="results/book", help="folder for the book's pages")
     book.set_defaults(func=_book)
+    deck = sub.add_parser("slides", help="an offline slide deck of the executed series (make run) for a class")
+    deck.add_argument("--notebooks", default="results/notebooks", help="folder of executed notebooks (make run's)")
+    deck.add_argument("--out", default="results/slides.html", help="the deck: one self-contained HTML file")
+    deck.set_defaults(func=_slides)
     grid = sub.add_parser("batch", help="run a notebook (papermill) or the sweep over a parameter grid (GRID.yaml)")
     grid.add_argument("grid", help="the grid file: notebook or sweep, out, parameters, grid, jobs")
     grid.add_argument("--dry-run", action="store_true", help="list the cells and their commands; run nothing")

@@ -10,7 +10,7 @@ LAYERS = [
     ["cache", "data.synthetic", "data.real", "data.files", "notebooks", "features", "results", "training", "viz.export"],
     ["data.captions", "data.imagenet", "data.cifar", "data.domainnet", "data.memmap", "data.label_files",
      "data.image_text", "ladder", "probe", "spectrum", "embedding", "claims"],
-    ["data", "clip", "nmtune", "viz.figures", "viz.summary", "book"],
+    ["data", "clip", "nmtune", "viz.figures", "viz.summary", "book", "slides"],
     ["pretrain", "viz.widgets"],
     ["presets", "viz"],
     ["tasks"],

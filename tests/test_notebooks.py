@@ -159,3 +159,12 @@ def test_runner_reports_each_cell_names_a_failure_and_keeps_partial_output(tmp_p
 def test_a_folder_without_notebooks_says_how_to_point_at_them(tmp_path):
     with pytest.raises(FileNotFoundError, match="--dir"):
         series(tmp_path)
+
+
+@pytest.mark.slow
+def test_the_slide_deck_builds_from_the_executed_series(notebook_run, tmp_path):
+    from nml_tutorial.slides import FIGURE_SLIDES, build_slides
+    out, _ = notebook_run
+    deck = build_slides(out, tmp_path / "slides.html")
+    assert deck.read_text().count("data:image/png;base64,") == len(FIGURE_SLIDES) + 1
+    assert deck.stat().st_size > 50_000 * len(FIGURE_SLIDES)  # real figures, not placeholders
