@@ -30,7 +30,7 @@ FIGURES = {"00_quickstart": ["00_paper_vs_here", "00_accuracy_vs_noise", "00_sve
            "03_id_ood": ["03_id_ood_marker", "03_spectrum_at_noise", "03_accuracy_vs_noise"],
            "04_spectrum": ["04_spectra", "04_umap"],
            "05_nmtune": ["05_methods", "05_methods_pe", "05_umap"],
-           "06_clip": ["06_zero_shot_vs_noise", "06_sve_lsvr_vs_noise"],
+           "06_clip": ["06_training_curves", "06_zero_shot_vs_noise", "06_sve_lsvr_vs_noise"],
            "07_full_scale": ["07_ladder_accuracy_vs_noise", "07_paper_vs_here"]}
 
 

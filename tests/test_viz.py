@@ -165,3 +165,11 @@ def test_a_long_subtitle_is_broken_into_lines_and_the_title_given_room():
     lines = long.layout.title.text.split("<br>")[1:]
     assert len(lines) > 1 and all(len(line) <= 95 + len("<sup></sup>") for line in lines)
     assert long.layout.margin.t > short.layout.margin.t and long.layout.height > short.layout.height
+
+
+def test_training_curves_name_what_a_contrastive_run_measures():
+    history = [{"epoch": 1, "train_acc": 0.1, "noisy_fitted": 0.01}]
+    fig = viz.training_curves({"clean": history}, objective="clip")
+    assert "retrieval" in fig.layout.annotations[0].text and "captions" in fig.layout.title.text
+    with pytest.raises(ValueError, match="objective must be one of"):
+        viz.training_curves({"clean": history}, objective="mae")

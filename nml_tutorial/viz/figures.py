@@ -393,8 +393,19 @@ def umap_scatter(embeddings: dict, labels, class_names: list[str], marked=None, 
     return fig
 
 
-def training_curves(histories: dict, highlight: str | None = None) -> go.Figure:
-    """Per-epoch training accuracy on the (noisy) labels and the fraction of flipped labels fitted.
+CURVE_WORDS = {  # objective -> (left panel, right panel, left axis, right axis, title)
+    "supervised": ("accuracy on the training labels (noisy)", "flipped labels the model predicts (memorised)",
+                   "training accuracy on the given labels (%)", "flipped labels predicted as flipped (%)",
+                   "Pre-training on noisy labels"),
+    "clip": ("in-batch retrieval: each image finds its caption", "swapped pairs the model matches (memorised)",
+             "images retrieving their own caption in the batch (%)", "swapped pairs retrieved (%)",
+             "Contrastive pre-training on noisy captions"),
+}
+
+
+def training_curves(histories: dict, highlight: str | None = None, objective: str = "supervised") -> go.Figure:
+    """Per-epoch training accuracy (for ``objective="clip"``: in-batch image-to-caption retrieval) and the fraction
+    of noisy samples fitted.
 
     ``histories`` maps a run name to its history (``PretrainedRun.history``); the run named ``highlight`` is drawn
     last, black, dashed and with markers, so that it shows even where it runs on top of another.
@@ -402,8 +413,10 @@ def training_curves(histories: dict, highlight: str | None = None) -> go.Figure:
     """
     if highlight is not None and highlight not in histories:
         raise ValueError(f"highlight {highlight!r} is not one of the runs {list(histories)}")
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["accuracy on the training labels (noisy)",
-                                                        "flipped labels the model predicts (memorised)"])
+    if objective not in CURVE_WORDS:
+        raise ValueError(f"objective must be one of {list(CURVE_WORDS)}, got {objective!r}")
+    left, right, left_axis, right_axis, title = CURVE_WORDS[objective]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=[left, right])
     names = [n for n in histories if n != highlight] + ([highlight] if highlight is not None else [])
     colours = dict(zip([n for n in names if n != highlight], _ramp(len(histories) - (highlight is not None))))
     for name in names:
@@ -417,9 +430,9 @@ def training_curves(histories: dict, highlight: str | None = None) -> go.Figure:
             fig.add_trace(go.Scatter(x=epochs, y=[100 * h.get("noisy_fitted", 0) for h in history], name=name,
                                      legendgroup=name, showlegend=False, **style), row=1, col=2)
     fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(title_text="training accuracy on the given labels (%)", range=[0, 100], row=1, col=1)
-    fig.update_yaxes(title_text="flipped labels predicted as flipped (%)", range=[0, 100], row=1, col=2)
-    fig.update_layout(template="plotly_white", height=480, width=1050, title="Pre-training on noisy labels")
+    fig.update_yaxes(title_text=left_axis, range=[0, 100], row=1, col=1)
+    fig.update_yaxes(title_text=right_axis, range=[0, 100], row=1, col=2)
+    fig.update_layout(template="plotly_white", height=480, width=1050, title=title)
     _legend_below(fig)
     return fig
 
