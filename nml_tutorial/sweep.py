@@ -74,7 +74,8 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
     run, its probe and test data and the seeds of every probe and head (the whole pipeline is the unit of
     replication).
 
-    Prints one line per run saying where its model came from and how long it took. With ``zoo`` the
+    Prints one line per run saying where its model came from and how long it took, and once where the zoo's models
+    were built. With ``zoo`` the
     models the package ships (:mod:`nml_tutorial.zoo`) are used instead of training them. With
     ``out_dir`` both tables are written atomically to ``results.csv`` and ``spectra.csv`` there.
     Notebook 00_quickstart.
@@ -86,7 +87,7 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
     started = time.perf_counter()
     settings = [resolve_settings(preset, protocol) for protocol in preset["protocols"]]
     pretrain = pretrain_clip if preset["objective"] == "clip" else pretrain_supervised
-    rows = []
+    rows, zoo_config = [], None
     for seed in preset["seeds"]:
         tasks = build_probe_tasks(preset, device, seed=seed)  # each seed draws its own probe and test data
         for ratio in preset["noise_ratios"]:
@@ -97,10 +98,13 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
                 for protocol_settings in settings:
                     rows.extend(evaluate_run(run, task, cache_dir, task_methods(preset, task.name), protocol_settings,
                                              device))
-            source = (model_zoo.describe(run.config) if run.source == "zoo" else
-                      {"trained": f"trained here ({run.config['amp']})", "cache": "from the run cache"}[run.source])
-            print(f"seed {seed}, noise {ratio:.1%}: {source}; evaluated "
+            source = {"zoo": "from the zoo", "trained": f"trained here ({run.config['amp']})",
+                      "cache": "from the run cache"}[run.source]
+            print(f"seed {seed}, noise {ratio:.1%}: model {source}; evaluated "
                   f"({time.perf_counter() - run_started:.0f} s, {time.perf_counter() - started:.0f} s in all)", flush=True)
+            zoo_config = run.config if run.source == "zoo" else zoo_config
+    if zoo_config is not None:
+        print(model_zoo.describe(zoo_config), flush=True)
     sweep = Sweep(pd.DataFrame(rows, columns=COLUMNS), spectra_table(rows))
     if out_dir is not None:
         write_table(sweep.table, Path(out_dir) / "results.csv")

@@ -43,8 +43,7 @@ def find(kind: str, key: str, zoo_dir=ZOO_DIR) -> Path | None:
 
 
 def describe(run_config: dict) -> str:
-    """One line saying that a model came from the zoo and how to train it here instead."""
+    """One line saying where the zoo's models came from and how to train them here instead."""
     built = manifest()["built_with"]
-    return (f"pre-trained model from the package's model zoo (trained by `{built['command']}` on "
-            f"{built['cpu']}, torch {built['torch']}, {built['date']}, {run_config['amp']}); "
-            "RETRAIN = True trains it here")
+    return (f"models from the package's zoo: trained by `{built['command']}` on {built['cpu']}, torch "
+            f"{built['torch']}, {built['date']}, {run_config['amp']}; RETRAIN = True trains them here instead")
