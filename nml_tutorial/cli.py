@@ -56,8 +56,29 @@ def _pretrain(args) -> int:
     return 0
 
 
+def claims_markdown(table) -> str:
+    """The primary measures of each claim under both protocols as a markdown table (README's claim summary)."""
+    lines = ["| claim | primary measures | study protocol (confirmatory) | tuned protocol (secondary) |",
+             "|---|---|---|---|"]
+    for claim, text in claims.CLAIMS.items():
+        cells, measures = {}, "-"
+        for protocol in ("study", "tuned"):
+            rows = table[(table["claim"] == claim) & table["primary"] & (table["protocol"] == protocol)]
+            effects = "; ".join(f"{r.effect:+.2f} [{r.low:+.2f}, {r.high:+.2f}]" for r in rows.itertuples())
+            cells[protocol] = f"{effects}: **{rows['claim_verdict'].dropna().iloc[0]}**" if len(rows) else "-"
+            measures = "; ".join(rows["measure"]) or measures
+        lines.append(f"| {claim} {text} | {measures} | {cells['study']} | {cells['tuned']} |")
+    return "\n".join(lines)
+
+
 def _claims(args) -> int:
-    table = claims.claim_table(results.read_table(args.results), objective=args.objective)
+    if args.reference == (args.results is not None):
+        raise ValueError("give a sweep's results.csv or --reference (the committed 8 seeds), not both or neither")
+    rows = claims.reference_results() if args.reference else results.read_table(args.results)
+    table = claims.claim_table(rows, objective=args.objective)
+    if args.markdown:
+        print(claims_markdown(table))
+        return 0
     print(claims.format_claims(table))
     if args.out:
         results.write_table(table, args.out)
@@ -216,7 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     zoo_cmd.add_argument("--no-progress", action="store_true", help="no progress bars")
     zoo_cmd.set_defaults(func=_zoo)
     claim = sub.add_parser("claims", help="the study's claims in a results table: effects, t intervals, verdicts")
-    claim.add_argument("results", nargs="?", default="results/quick/results.csv", help="a sweep's results.csv")
+    claim.add_argument("results", nargs="?", help="a sweep's results.csv (e.g. results/quick/results.csv)")
+    claim.add_argument("--reference", action="store_true", help="the committed 8 reference seeds of the quick preset")
+    claim.add_argument("--markdown", action="store_true", help="the primary measures as a markdown table (README)")
     claim.add_argument("--objective", default="supervised", choices=presets.OBJECTIVES)
     claim.add_argument("--out", help="also write the claim table as CSV here")
     claim.set_defaults(func=_claims)

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -203,3 +205,15 @@ def test_the_science_guard_false_alarms_at_most_5_percent_of_the_time_when_nothi
     assert caught > 0.6, caught
     one = stats.prediction_half_width([1.0, 2.0, 3.0], 1)
     assert one == pytest.approx(scipy_stats.t.ppf(0.975, 2) * 1.0 * np.sqrt(1 + 1 / 3))
+
+
+def test_the_readme_claim_table_is_the_one_the_committed_reference_gives(capsys):
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    block = readme.split("<!-- claims: nml-tutorial claims --reference --markdown -->\n")[1].split("<!-- /claims -->")[0]
+    assert main(["claims", "--reference", "--markdown"]) == 0
+    assert block.strip() == capsys.readouterr().out.strip(), "regenerate README's table with the command in its marker"
+
+
+def test_claims_needs_a_results_file_or_the_reference_not_both(tmp_path):
+    assert main(["claims"]) == 2
+    assert main(["claims", str(tmp_path / "results.csv"), "--reference"]) == 2
