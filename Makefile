@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 CONSTRAINTS := requirements/constraints.txt
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup run book slides test test-fast bench lab binder-check clean
+.PHONY: setup run book slides lint test test-fast bench lab binder-check clean
 
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -32,11 +32,16 @@ slides: setup
 
 # pytest runs the series once with papermill, then again warm under nbval (check cells' outputs compared) and in
 # JupyterLab in Chromium (tests/test_browser.py: the widgets and figures drawn).
-test: setup
+LINTED := nml_tutorial tests bench studies data_scripts tools notebooks
+
+lint: setup
+	$(VENV)/bin/ruff check $(LINTED)
+
+test: setup lint
 	$(PY) -m pytest
 
 # The unit tests without the science guard and the notebook runs: the loop while developing (<= 5 min).
-test-fast: setup
+test-fast: setup lint
 	$(PY) -m pytest -m "not slow"
 
 lab: setup

@@ -67,7 +67,8 @@ def main():
     for name, tuned, seconds in (("fresh views every step (baseline)", fresh, t_fresh),
                                  ("8 views encoded once", cached, t_cached)):
         id_acc, ood_acc = accuracies(tuned)
-        print(f"{name:<36} {seconds:7.2f} s  x{t_fresh / seconds:6.1f}   ID {id_acc:5.1f} %   OOD mean {ood_acc:5.1f} %")
+        print(f"{name:<36} {seconds:7.2f} s  x{t_fresh / seconds:6.1f}   ID {id_acc:5.1f} %   "
+              f"OOD mean {ood_acc:5.1f} %")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Each notebook runs in its own process (papermill + its kernel); the peak resident set size of the
 kernel, and the peak memory of all its processes together (kaleido's Chrome included), are sampled.
-The first notebook fills the cache; later ones reuse it, as a student's session does. Budgets: the whole series <= 6 min on any 2-core CPU; each notebook <= 2 GB (Binder).
+The first notebook fills the cache; later ones reuse it, as a student's session does. Budgets: the whole series
+<= 6 min on any 2-core CPU; each notebook <= 2 GB (Binder).
 ``--precision fp32`` forces fp32 wherever the package would pick a precision itself (``NML_PRECISION``):
 the slow path of a CPU without native bf16.
 

@@ -29,7 +29,8 @@ def main():
     synthetic._CHUNK_PIXELS = 32 * 32  # baseline: one image per call
     baseline = rate("photo", 4)
     synthetic._CHUNK_PIXELS = chunk
-    print(f"CPU capability {cpu_capability()}, {torch.get_num_threads()} threads; baseline one image at a time (photo): {baseline:.0f} images/s")
+    print(f"CPU capability {cpu_capability()}, {torch.get_num_threads()} threads; "
+          f"baseline one image at a time (photo): {baseline:.0f} images/s")
     for domain in DOMAINS:
         r = rate(domain, args.per_class)
         print(f"{domain:<10} {r:8.0f} images/s   x{r / baseline:.1f} vs one at a time   "

@@ -5,7 +5,7 @@ A grid file names what to run, fixed parameters and a grid of values; every comb
 (one per GPU where there are GPUs: ``CUDA_VISIBLE_DEVICES`` set per cell). ``status.json``, written last, marks a
 finished cell: finished cells are skipped, failed and interrupted ones run again. The metrics every cell records
 (a notebook's ``*.metrics.json``, a sweep's claim effects) are gathered into ``<out>/metrics.csv`` and a report
-figure. Notebook 07_full_scale.
+figure.
 """
 
 from __future__ import annotations
@@ -190,7 +190,8 @@ def run_grid(grid: Grid, say=print) -> pd.DataFrame:
             status = run_cell(grid, cell, gpus[slot % len(gpus)] if gpus else None)
         finally:
             free.put(slot)
-        say(f"  {cell.key} {status}: {cell.parameters}" + (f" (see {cell.folder / 'log.txt'})" if status != "done" else ""))
+        where = f" (see {cell.folder / 'log.txt'})" if status != "done" else ""
+        say(f"  {cell.key} {status}: {cell.parameters}{where}")
         return status
 
     with ThreadPoolExecutor(grid.jobs) as pool:

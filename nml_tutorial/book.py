@@ -101,11 +101,13 @@ def _claims_html(claims_file: Path) -> str:
                 "run <code>make run</code>).</p>")
     table = read_table(claims_file)
     summary = claim_summary(table)
-    rows = "".join(f"<tr><td>{html.escape(r.protocol)}</td><td>{html.escape(r.claim)}</td><td>{html.escape(r.statement)}</td>"
+    rows = "".join(f"<tr><td>{html.escape(r.protocol)}</td><td>{html.escape(r.claim)}</td>"
+                   f"<td>{html.escape(r.statement)}</td>"
                    f'<td class="verdict-{r.verdict.split(",")[0].replace(" ", "-")}">{html.escape(r.verdict)}</td></tr>'
                    for r in summary.itertuples())
     primary = table[table["primary"]]
-    detail = "".join(f"<tr><td>{html.escape(r.protocol)}</td><td>{html.escape(r.claim)}</td><td>{html.escape(str(r.measure))}</td>"
+    detail = "".join(f"<tr><td>{html.escape(r.protocol)}</td><td>{html.escape(r.claim)}</td>"
+                     f"<td>{html.escape(str(r.measure))}</td>"
                      f"<td>{r.effect:+.2f} [{r.low:+.2f}, {r.high:+.2f}]</td><td>{int(r.seeds)}</td>"
                      f"<td>{html.escape(r.verdict)}</td></tr>" for r in primary.itertuples())
     return (f"<table><tr><th>protocol</th><th>claim</th><th>the study says</th><th>verdict here</th></tr>{rows}</table>"

@@ -54,14 +54,12 @@ REFERENCE_RESULTS = Path(__file__).parent / "reference" / "quick_results.csv.gz"
 
 
 def per_seed(table: pd.DataFrame, method: str, task: str, tests, metric: str) -> pd.DataFrame:
-    """Seed x noise-ratio matrix of a metric of one method and task, averaged over the test sets named in ``tests``.
-    Notebook 00_quickstart."""
+    """Seed x noise-ratio matrix of a metric of one method and task, averaged over the test sets named in ``tests``."""
     return seed_matrix(select(table, method=method, task=task), tests, metric)
 
 
 def noise_effect(matrix: pd.DataFrame, which: str) -> pd.Series | None:
-    """Per seed: metric at the highest noise (``"max"``) or mean over slight ratios (``"slight"``) minus clean.
-    Notebook 00_quickstart."""
+    """Per seed: metric at the highest noise (``"max"``) or mean over slight ratios (``"slight"``) minus clean."""
     ratios = [r for r in matrix.columns if r > 0]
     if 0.0 not in matrix.columns or not ratios:
         return None
@@ -74,7 +72,7 @@ def noise_effect(matrix: pd.DataFrame, which: str) -> pd.Series | None:
 def ood_sets(table: pd.DataFrame, task: str) -> dict[str, list[str]]:
     """A task's OOD test sets, grouped as fixed by the preset (none is chosen by its accuracy): ``graded`` (every
     style mixed into the photo, ``"sketch@0.50"``, built well above chance), ``full`` (every full-strength shifted
-    set) and ``all``. Notebook 00_quickstart."""
+    set) and ``all``."""
     rows = table[(table["task"] == task) & (table["shift"] == "ood")]
     every = sorted(set(rows["test_domain"]))
     return {"graded": [d for d in every if "@" in d], "full": [d for d in every if "@" not in d], "all": every}
@@ -183,7 +181,7 @@ def claim_table(table: pd.DataFrame, objective: str = "supervised", reference: p
     features at the highest noise minus clean, dataset-mean centred (primary) and row-centred. C4: NMTune minus
     linear probe / MLP head, averaged over noise ratios, ID and OOD. Linear-probe rows unless a method is named; a
     CLIP table adds zero-shot rows (supporting). ``reference`` (per-seed effects, :func:`reference_effects`) gives
-    one-seed rows their spread. Notebook 00_quickstart.
+    one-seed rows their spread.
     """
     table = table[table["objective"] == objective]
     if table.empty:
@@ -209,7 +207,7 @@ def claim_table(table: pd.DataFrame, objective: str = "supervised", reference: p
 
 
 def claim_summary(claims: pd.DataFrame) -> pd.DataFrame:
-    """One line per protocol and claim: the verdict of its primary measures judged together. Notebook 00_quickstart."""
+    """One line per protocol and claim: the verdict of its primary measures judged together."""
     lines = []
     for protocol in [p for p in PROTOCOLS if p in set(claims["protocol"])]:
         for claim, text in CLAIMS.items():
@@ -239,11 +237,12 @@ def protocol_contrasts(claims: pd.DataFrame, level: float = 0.95) -> pd.DataFram
 
 
 def format_claims(claims: pd.DataFrame) -> str:
-    """The claim table as text: effect [low, high] per measure, then one verdict per claim and protocol.
-    Notebook 00_quickstart."""
-    p = claims["p_claimed_decisive"].fillna(claims["p_claimed"]) if "p_claimed_decisive" in claims else claims["p_claimed"]
+    """The claim table as text: effect [low, high] per measure, then one verdict per claim and protocol."""
+    p = (claims["p_claimed_decisive"].fillna(claims["p_claimed"]) if "p_claimed_decisive" in claims
+         else claims["p_claimed"])
     shown = claims.assign(
-        interval=[f"{e:+.2f} [{lo:+.2f}, {hi:+.2f}]" for e, lo, hi in zip(claims["effect"], claims["low"], claims["high"])],
+        interval=[f"{e:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+                  for e, lo, hi in zip(claims["effect"], claims["low"], claims["high"])],
         primary=claims["primary"].map({True: "*", False: ""}),
         p=[f"{v:.3f}" if np.isfinite(v) else "-" for v in p],
         needed=[f"{int(n)}" if pd.notna(n) else "-" for n in claims["seeds_needed"]])
@@ -261,13 +260,12 @@ def format_claims(claims: pd.DataFrame) -> str:
 
 def headline_effects(claims: pd.DataFrame) -> dict[str, float]:
     """The claim table's effects as one flat dict, ``"protocol/claim/task/measure" -> effect``: what a batch run
-    gathers from every cell (notebook 07_full_scale)."""
+    gathers from every cell."""
     return {f"{r.protocol}/{r.claim}/{r.task}/{r.measure}": float(r.effect) for r in claims.itertuples()}
 
 
 def per_seed_effects(claims: pd.DataFrame) -> pd.DataFrame:
-    """The claim table's per-seed effects, one row per protocol, measure and seed (the reference file's form).
-    Notebook 00_quickstart."""
+    """The claim table's per-seed effects, one row per protocol, measure and seed (the reference file's form)."""
     return pd.DataFrame([{"protocol": r.protocol, "claim": r.claim, "measure": r.measure, "task": r.task,
                           "seed": seed, "effect": value}
                          for r in claims.itertuples() for seed, value in zip(r.seed_ids, r.per_seed)])
@@ -275,7 +273,7 @@ def per_seed_effects(claims: pd.DataFrame) -> pd.DataFrame:
 
 def reference_effects(path=REFERENCE_FILE) -> pd.DataFrame:
     """Per-seed effects of the quick preset (``studies/seed_spread.py`` writes them): the spread one-seed
-    checks borrow, and what ``tests/test_science.py`` guards. Notebook 00_quickstart."""
+    checks borrow, and what ``tests/test_science.py`` guards."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no reference effects at {path}; write them with studies/seed_spread.py")
@@ -338,7 +336,7 @@ def reference_report(table: pd.DataFrame | None = None) -> str:
 
 def reference_seeds(reference: pd.DataFrame, claim: str, measure: str, protocol: str = CONFIRMATORY_PROTOCOL,
                     task: str = PRIMARY_TASK) -> pd.Series:
-    """The reference sweep's per-seed effects of one claim measure, indexed by seed (notebook 00_quickstart)."""
+    """The reference sweep's per-seed effects of one claim measure, indexed by seed."""
     rows = reference[(reference["protocol"] == protocol) & (reference["claim"] == claim)
                      & (reference["measure"] == measure) & (reference["task"] == task)]
     if rows.empty:
@@ -352,7 +350,7 @@ def lesson_check(table: pd.DataFrame, claim: str, objective: str = "supervised",
 
     With several seeds the primary measures' t tests decide; with one, ``reference`` (per-seed effects of a sweep
     of the same preset on other seeds, e.g. :func:`reference_effects`) lends its seed-to-seed spread. ``protocol``
-    defaults to the confirmatory one where the table has it. Notebook 00_quickstart.
+    defaults to the confirmatory one where the table has it.
     """
     if claim not in CLAIMS:
         raise ValueError(f"unknown claim {claim!r}; choose one of {list(CLAIMS)}")
@@ -415,8 +413,7 @@ def agrees_with_reference(table: pd.DataFrame, claim: str, reference: pd.DataFra
     measure is checked at 1 - (1 - level) / (measures x checks) (Bonferroni), so that when nothing changed all of
     them pass with probability ``level`` or more; ``protocol`` as in :func:`lesson_check`. The reference's seeds must
     not include the table's. A failure
-    means the numbers moved from what was measured with this code, not that the claim changed verdict.
-    Notebook 00_quickstart."""
+    means the numbers moved from what was measured with this code, not that the claim changed verdict."""
     rows = claim_table(table, objective)
     protocol = _chosen_protocol(rows, protocol)
     primary = rows[(rows["protocol"] == protocol) & (rows["claim"] == claim) & rows["primary"]]

@@ -172,7 +172,8 @@ def _json_dict(text: str) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nml-tutorial", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sweep_cmd = sub.add_parser("sweep", help="pre-train at several noise ratios, probe ID and OOD, write table + figure")
+    sweep_cmd = sub.add_parser("sweep",
+                               help="pre-train at several noise ratios, probe ID and OOD, write table + figure")
     sweep_cmd.add_argument("--preset", default="quick", choices=sorted(presets.PRESETS))
     sweep_cmd.add_argument("--objective", default="supervised", choices=presets.OBJECTIVES,
                        help="supervised (label noise) or clip (caption noise, tiny open_clip model)")
@@ -195,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_cmd.add_argument("--no-progress", action="store_true", help="no progress bars (batch runs)")
     sweep_cmd.add_argument("--no-png", action="store_true", help="write HTML figures only")
     sweep_cmd.set_defaults(func=_sweep)
-    pre = sub.add_parser("pretrain", help="pre-train one run of a preset (under torchrun: on every GPU, or gloo on CPUs)")
+    pre = sub.add_parser("pretrain",
+                         help="pre-train one run of a preset (under torchrun: on every GPU, or gloo on CPUs)")
     pre.add_argument("--preset", default="quick", choices=sorted(presets.PRESETS))
     pre.add_argument("--noise", type=float, default=0.0, help="the noise ratio, a fraction in [0, 1]")
     pre.add_argument("--seed", type=int, default=0)

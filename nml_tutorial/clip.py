@@ -4,7 +4,7 @@ Two model configs ship with the package (``nml-tiny-rn``: a small ModifiedResNet
 ``nml-tiny-vit``: a 3-layer ViT on 4-px patches; both with a 2-layer text transformer and open_clip's
 BPE tokenizer) and are added to open_clip's registry, so ``open_clip.create_model("nml-tiny-rn",
 pretrained=None)`` works; nothing is downloaded. open_clip's own configs (``"RN50"``, ``"ViT-B-16"``, 224-px
-images) build the same way, randomly initialised, for full-scale runs. Introduced in notebook 06_clip.
+images) build the same way, randomly initialised, for full-scale runs.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ WEIGHTS_FILE = "open_clip_pytorch_model.bin"
 
 
 def register_configs() -> None:
-    """Add the package's tiny model configs to open_clip's registry (idempotent). Notebook 06_clip."""
+    """Add the package's tiny model configs to open_clip's registry (idempotent)."""
     if not set(CLIP_MODELS) <= set(open_clip.list_models()):
         open_clip.add_model_config(CONFIG_DIR)
 
@@ -57,7 +57,6 @@ class ClipModel(nn.Module):
     ``features(images)`` is the image embedding (what probes, spectra and NMTune read); uint8 or
     [0, 1] images in. ``tokenize(texts)`` uses open_clip's tokenizer at this model's context length;
     ``encode_text(tokens)`` embeds the result.
-    Notebook 06_clip.
     """
 
     def __init__(self, name: str, clip: nn.Module | None = None, config: dict | None = None):
@@ -92,7 +91,6 @@ def save_clip(model: ClipModel, folder) -> Path:
     checksum, :func:`~nml_tutorial.io.seal`).
 
     ``open_clip.create_model_and_transforms("local-dir:" + folder)`` loads it back.
-    Notebook 06_clip.
     """
     folder = Path(folder)
     seal(atomic_torch_save({k: v.cpu() for k, v in model.clip.state_dict().items()}, folder / WEIGHTS_FILE))
@@ -102,7 +100,7 @@ def save_clip(model: ClipModel, folder) -> Path:
 
 
 def load_clip(folder, device=None) -> ClipModel:
-    """A model saved by :func:`save_clip`, loaded through open_clip's own ``local-dir:`` API. Notebook 06_clip."""
+    """A model saved by :func:`save_clip`, loaded through open_clip's own ``local-dir:`` API."""
     folder = Path(folder)
     config_path = folder / "open_clip_config.json"
     if not config_path.exists():
@@ -114,7 +112,7 @@ def load_clip(folder, device=None) -> ClipModel:
 
 @torch.no_grad()
 def zero_shot_weights(model: ClipModel, class_names: list[str], prompts=PROMPTS) -> torch.Tensor:
-    """(C, D) unit text embeddings, one per class, averaged over the prompt templates. Notebook 06_clip."""
+    """(C, D) unit text embeddings, one per class, averaged over the prompt templates."""
     model.eval()
     per_prompt = [F.normalize(model.encode_text(model.tokenize([p.format(n) for n in class_names])).float(), dim=-1)
                   for p in prompts]
@@ -127,7 +125,6 @@ def zero_shot_accuracy(model: ClipModel, features: torch.Tensor, labels: torch.T
     """Top-1 accuracy of nearest class prompt to each image embedding (``features`` from ``extract``).
 
     ``weights``: :func:`zero_shot_weights` computed once for several test sets of the same classes.
-    Notebook 06_clip.
     """
     weights = (zero_shot_weights(model, class_names, prompts) if weights is None else weights).to(features.device)
     return top1(F.normalize(features.float(), dim=-1) @ weights.T, labels)
@@ -155,7 +152,6 @@ def train_contrastive(model: ClipModel, images: torch.Tensor, tokens: torch.Tens
 
     ``swapped`` marks the pairs whose caption belongs to another image; each epoch record then says how many of
     them the model fits (``noisy_fitted``: the image retrieves its wrong caption within its batch).
-    Notebook 06_clip.
     """
     hp = with_defaults(hp, CLIP_TRAIN_DEFAULTS)
     if rank_and_world()[1] > 1:

@@ -1,4 +1,4 @@
-"""2-D embeddings of features for plots: seeded UMAP on a bounded number of points (notebook 04_spectrum)."""
+"""2-D embeddings of features for plots: seeded UMAP on a bounded number of points."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ MAX_POINTS = 3000  # UMAP's cost grows with points; a few thousand show the stru
 
 
 def umap_2d(features: torch.Tensor, seed: int = 0, n_neighbors: int = 15) -> np.ndarray:
-    """(N, 2) UMAP embedding of row-normalised features; refuses more than :data:`MAX_POINTS` rows.
-    Notebook 04_spectrum."""
+    """(N, 2) UMAP embedding of row-normalised features; refuses more than :data:`MAX_POINTS` rows."""
     import umap  # imported here: ~20 s the first time, and only the plots need it
 
     if features.shape[0] > MAX_POINTS:

@@ -1,4 +1,4 @@
-"""Evaluating one pre-trained run on one probe task: every method, every test set, cached (notebook 03_id_ood).
+"""Evaluating one pre-trained run on one probe task: every method, every test set, cached.
 
 Each method is trained on the task's training images (or their frozen features) and measured on each test set:
 accuracy, and the spectrum (SVE, LSVR) of what its classifier reads. Under the ``"tuned"`` protocol the L-BFGS
@@ -29,15 +29,13 @@ from .tasks import ProbeTask
 
 
 def augmented_views(images: torch.Tensor, count: int, seed: int = 0) -> torch.Tensor:
-    """``count`` random-resized-crop + flip views of every image, stacked view-major: (count * N, C, H, W).
-    Notebook 03_id_ood."""
+    """``count`` random-resized-crop + flip views of every image, stacked view-major: (count * N, C, H, W)."""
     g = torch.Generator().manual_seed(seed)
     return torch.cat([resized_crop_flip(images, g) for _ in range(count)])
 
 
 def view_features(model, images: torch.Tensor, count: int = VIEWS, seed: int = 0) -> torch.Tensor:
-    """Features of ``count`` augmented views of every image, as the study's heads read them: (count, N, D).
-    Notebook 05_nmtune."""
+    """Features of ``count`` augmented views of every image, as the study's heads read them: (count, N, D)."""
     return extract(model, augmented_views(images, count, seed)).reshape(count, len(images), -1)
 
 
@@ -90,7 +88,6 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
 
     ``settings`` as :func:`resolve_settings` returns them (default: the tuned protocol's defaults); they name
     the protocol. Every probe and head is seeded with the run's seed.
-    Notebook 03_id_ood.
     """
     cfg = run.config
     if task.seed is not None and task.seed != cfg["seed"]:
@@ -117,7 +114,8 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
     with lock(eval_dir / f"{task.name}-{task_key}.lock", f"the evaluation of run {run.key} on {task.name}"):
         for method in protocol_methods(methods, protocol):
             rows.extend(_cached_rows(method, run, task, feats, settings, device,
-                                     eval_dir / f"{task.name}-{task_key}-{method}-{_method_key(method, settings)}.json"))
+                                     eval_dir / f"{task.name}-{task_key}-{method}-"
+                                                f"{_method_key(method, settings)}.json"))
     return rows
 
 

@@ -1,5 +1,4 @@
-"""Frozen-encoder features: extraction, their on-disk cache, and the check every consumer of features runs
-(notebook 03_id_ood)."""
+"""Frozen-encoder features: extraction, their on-disk cache, and the check every consumer of features runs."""
 
 from __future__ import annotations
 
@@ -12,8 +11,7 @@ from .runtime import autocast, resolve_precision
 
 
 def check_features(x: torch.Tensor, y: torch.Tensor | None = None, name: str = "features") -> None:
-    """Raise a clear error for features that are not a finite, non-empty (N, D) tensor matching their labels.
-    Notebook 03_id_ood."""
+    """Raise a clear error for features that are not a finite, non-empty (N, D) tensor matching their labels."""
     if not isinstance(x, torch.Tensor) or x.dim() != 2 or min(x.shape) == 0:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"{name} must be a non-empty (N, D) tensor, got {shape}; pass one row of features per sample")
@@ -61,7 +59,7 @@ def _normalisation(model: torch.nn.Module, mean, std):
 
 
 def encoder(model: torch.nn.Module, layer: str | None = None, pooling: str = "avg", mean=None, std=None):
-    """``fn(uint8 batch) -> (N, D) features`` for any image model (notebook 07_full_scale).
+    """``fn(uint8 batch) -> (N, D) features`` for any image model.
 
     The package's models (and :class:`~nml_tutorial.clip.ClipModel`) are called through their ``features``, which
     take uint8 images. Any other model gets float images scaled to [0, 1] and normalised by ``mean``/``std``, else
@@ -116,7 +114,7 @@ def _device(model: torch.nn.Module) -> torch.device:
 @torch.no_grad()
 def extract(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 256, amp: str = "auto",
             layer: str | None = None, pooling: str = "avg", mean=None, std=None) -> torch.Tensor:
-    """Features of every image in eval mode, as float32 (N, D) on the model's device (notebook 04_spectrum).
+    """Features of every image in eval mode, as float32 (N, D) on the model's device.
 
     ``model`` is one of the package's models or any image model: a torchvision or timm network, an open_clip CLIP,
     an ``nn.Sequential`` (see :func:`encoder` for ``layer``, ``pooling``, ``mean`` and ``std``). ``amp`` as in
@@ -146,7 +144,7 @@ def extract(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 256,
 
 def extract_cached(model: torch.nn.Module, images: torch.Tensor, cache_path, **kwargs) -> torch.Tensor:
     """``extract`` once and keep the result at ``cache_path`` (a name that identifies model and data), sealed with
-    its checksum: a damaged file is extracted again, never loaded. Notebook 03_id_ood."""
+    its checksum: a damaged file is extracted again, never loaded."""
     path = Path(cache_path)
     if intact(path):
         feats = torch.load(path, map_location=_device(model))

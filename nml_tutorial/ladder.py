@@ -1,5 +1,5 @@
 """The ladder from the notebooks' scale to the study's: rungs of pre-training data, model and schedule, and what
-each costs on this machine (notebook 07_full_scale).
+each costs on this machine.
 
 Every model's pre-training throughput is measured here, at the smallest image size a rung uses it; a rung at a
 larger size scales that by the forward FLOPs per image (counted, not assumed) and is marked as an estimate.
@@ -70,7 +70,7 @@ def ladder_costs(here: dict, width: int = 16, device=None) -> pd.DataFrame:
     """What every rung's pre-training costs on this machine: ``here`` (``rung``, ``images``, ``size``, ``arch``,
     ``epochs``: the rung a notebook ran) and :data:`RUNGS`. Each model's throughput is measured now at the smallest
     size a rung uses it; a rung at a larger size is scaled from it by the FLOPs per image (counted), and marked as an
-    estimate. Notebook 07_full_scale."""
+    estimate."""
     rungs = [here, *RUNGS]
     measured = {}
     for rung in sorted(rungs, key=lambda r: r["size"]):

@@ -2,7 +2,7 @@
 
 Every model takes uint8 (or [0, 1] float) images, normalises them itself, and exposes
 ``features(x)`` (the pooled representation that probes and NMTune see), ``feature_dim`` and
-``head``. Introduced in notebook 02_pretrain.
+``head``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from torch import nn
 
 
 class Normalise(nn.Module):
-    """uint8 or [0, 1] float images to roughly zero-mean, unit-variance floats. Notebook 02_pretrain."""
+    """uint8 or [0, 1] float images to roughly zero-mean, unit-variance floats."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dtype == torch.uint8:
@@ -35,8 +35,7 @@ class BasicBlock(nn.Module):
 
 
 class SmallResNet(nn.Module):
-    """A ResNet for 32-px images: stem, ``stages`` stages of ``depth`` blocks (width doubling), average pool.
-    Notebook 02_pretrain."""
+    """A ResNet for 32-px images: stem, ``stages`` stages of ``depth`` blocks (width doubling), average pool."""
 
     def __init__(self, num_classes: int, width: int = 32, depth: int = 1, stages: int = 3):
         super().__init__()
@@ -60,7 +59,7 @@ class SmallResNet(nn.Module):
 
 
 class TorchvisionResNet(nn.Module):
-    """torchvision's ResNet-18/50 (random init, never downloaded) behind the same interface. Notebook 02_pretrain."""
+    """torchvision's ResNet-18/50 (random init, never downloaded) behind the same interface."""
 
     def __init__(self, name: str, num_classes: int):
         super().__init__()
@@ -83,8 +82,7 @@ ARCHITECTURES = ("resnet_small", "resnet18", "resnet50")
 
 
 def build_model(arch: str, num_classes: int, width: int = 32, depth: int = 1) -> nn.Module:
-    """A fresh, randomly initialised model by name (``width``/``depth`` apply to ``resnet_small``).
-    Notebook 07_full_scale."""
+    """A fresh, randomly initialised model by name (``width``/``depth`` apply to ``resnet_small``)."""
     if arch == "resnet_small":
         return SmallResNet(num_classes, width=width, depth=depth)
     if arch in ("resnet18", "resnet50"):
@@ -93,7 +91,7 @@ def build_model(arch: str, num_classes: int, width: int = 32, depth: int = 1) ->
 
 
 def last_block(model: nn.Module) -> nn.Module:
-    """The last residual block of an encoder: what parameter-efficient tuning unfreezes. Notebook 02_pretrain."""
+    """The last residual block of an encoder: what parameter-efficient tuning unfreezes."""
     from torchvision.models.resnet import BasicBlock as TVBasic, Bottleneck
 
     blocks = [m for m in model.encoder.modules() if isinstance(m, (BasicBlock, TVBasic, Bottleneck))]

@@ -1,4 +1,4 @@
-"""NMTune: reshape a noisy model's feature space without touching its weights (notebook 05_nmtune).
+"""NMTune: reshape a noisy model's feature space without touching its weights.
 
 Black-box form: the frozen encoder gives f (dim D); a head maps it to
 
@@ -52,8 +52,7 @@ HEAD_DEFAULTS = {
 
 
 def covariance_loss(z: torch.Tensor) -> torch.Tensor:
-    """Sum of squared off-diagonal entries of the unbiased covariance of z, divided by its dimension.
-    Notebook 05_nmtune."""
+    """Sum of squared off-diagonal entries of the unbiased covariance of z, divided by its dimension."""
     n, d = z.shape
     if n < 2:
         raise ValueError("NMTune's covariance term needs a batch of at least 2 samples")
@@ -63,19 +62,19 @@ def covariance_loss(z: torch.Tensor) -> torch.Tensor:
 
 
 def singular_value_loss(z: torch.Tensor, k: int = 5) -> torch.Tensor:
-    """Minus the mean of the top-k shares sigma_i / sum(sigma) of the (uncentred) batch z. Notebook 05_nmtune."""
+    """Minus the mean of the top-k shares sigma_i / sum(sigma) of the (uncentred) batch z."""
     s = torch.linalg.svdvals(z.float())
     return -(s / s.sum()).topk(min(k, s.numel())).values.mean()
 
 
 def nmtune_losses(f: torch.Tensor, z: torch.Tensor, k: int = 5) -> dict[str, torch.Tensor]:
-    """The three NMTune regularisers of a batch of features ``f`` and their transform ``z``. Notebook 05_nmtune."""
+    """The three NMTune regularisers of a batch of features ``f`` and their transform ``z``."""
     mse = (F.normalize(z, dim=1) - F.normalize(f.detach(), dim=1)).pow(2).mean()
     return {"mse": mse, "cov": covariance_loss(z), "svd": singular_value_loss(z, k)}
 
 
 class NMTuneHead(nn.Module):
-    """z = s * MLP(f) + f with a learnable per-dimension scale s, and a linear classifier on z. Notebook 05_nmtune."""
+    """z = s * MLP(f) + f with a learnable per-dimension scale s, and a linear classifier on z."""
 
     def __init__(self, dim: int, num_classes: int, expansion: int = 4):
         super().__init__()
@@ -93,7 +92,7 @@ class NMTuneHead(nn.Module):
 
 
 class LinearHead(nn.Module):
-    """The linear-probe baseline under the same trainer: z = f. Notebook 05_nmtune."""
+    """The linear-probe baseline under the same trainer: z = f."""
 
     def __init__(self, dim: int, num_classes: int):
         super().__init__()
@@ -108,7 +107,7 @@ class LinearHead(nn.Module):
 
 @dataclass
 class TunedHead:
-    """A trained head with the feature standardisation it was trained under. Notebook 05_nmtune."""
+    """A trained head with the feature standardisation it was trained under."""
 
     head: nn.Module
     mean: torch.Tensor
@@ -133,15 +132,14 @@ class TunedHead:
 
     def spectrum_change(self, f: torch.Tensor) -> dict[str, float]:
         """SVE and LSVR of what the head reads (f, standardised as in training) and of what its classifier reads
-        (z): how the head reshaped the spectrum (notebook 05_nmtune)."""
+        (z): how the head reshaped the spectrum."""
         before, after = self.reads(f), self.transform(f)
         return {"SVE of f": spectrum.sve(before), "SVE of z": spectrum.sve(after),
                 "LSVR of f": spectrum.lsvr(before), "LSVR of z": spectrum.lsvr(after)}
 
 
 def resolve_weights(method: str, weights: dict | None = None) -> dict[str, float]:
-    """Regulariser weights of a method: NMTune's defaults (overridable, 0 switches a term off), else none.
-    Notebook 05_nmtune."""
+    """Regulariser weights of a method: NMTune's defaults (overridable, 0 switches a term off), else none."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
     if method != "nmtune":
@@ -176,7 +174,6 @@ def train_head(method: str, features: torch.Tensor, labels: torch.Tensor, hp: di
     ``method``: ``"linear_head"``, ``"mlp_head"`` (cross-entropy only) or ``"nmtune"``. The epoch with
     the best accuracy on a stratified validation split of the training features is kept (the tuned protocol;
     :func:`train_head_on_views` is the study's).
-    Notebook 05_nmtune.
     """
     hp = with_defaults(hp, HEAD_DEFAULTS)
     weights = resolve_weights(method, weights)
@@ -245,7 +242,6 @@ def train_head_on_views(method: str, views: torch.Tensor, labels: torch.Tensor, 
     and f of the other, the covariance and singular-value terms on the 2B stacked rows of z. The classifier
     starts kaiming-uniform with a zero bias; no epoch is selected on held-out data (the last one is kept), unless
     ``validation`` = (features, labels) of held-out images is given: then the epoch with the best accuracy there.
-    Notebook 05_nmtune.
     """
     hp = with_defaults(hp, STUDY_HEAD_DEFAULTS)
     weights = resolve_weights(method, weights)
@@ -306,7 +302,6 @@ def tune_encoder(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, m
     (weights 0.04 / 0.001 by default); ``"finetune_pe"`` is plain cross-entropy on the same parameters.
     The last block rather than LoRA: in a compact ResNet it is a small, self-contained set of
     parameters (about a third of them) right where the features are formed, and needs no adapter code.
-    Notebook 05_nmtune.
     """
     if method not in PE_METHODS:
         raise ValueError(f"unknown parameter-efficient method {method!r}; choose one of {list(PE_METHODS)}")

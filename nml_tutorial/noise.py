@@ -1,4 +1,4 @@
-"""Label noise and caption noise for pre-training data (introduced in notebook 01_noise).
+"""Label noise and caption noise for pre-training data.
 
 Every function draws its randomness from a seeded CPU generator and moves the result to the
 device of its input, so the same seed gives the same corruption on CPU and GPU. Noise is
@@ -15,8 +15,7 @@ import torch
 
 @dataclass(frozen=True)
 class NoisyLabels:
-    """Noisy labels (same shape, dtype and device as the clean ones) and the mask of corrupted samples.
-    Notebook 01_noise."""
+    """Noisy labels (same shape, dtype and device as the clean ones) and the mask of corrupted samples."""
 
     labels: torch.Tensor
     corrupted: torch.Tensor
@@ -31,7 +30,7 @@ def _generator(seed: int) -> torch.Generator:
 
 
 def check_ratio(ratio: float) -> float:
-    """``ratio`` as a float; a clear error unless it is a fraction in [0, 1] (every noise ratio). Notebook 01_noise."""
+    """``ratio`` as a float; a clear error unless it is a fraction in [0, 1] (every noise ratio)."""
     ratio = float(ratio)
     if not 0.0 <= ratio <= 1.0:
         raise ValueError(
@@ -69,8 +68,7 @@ def _flip(labels: torch.Tensor, ratio: float, seed: int, new_label) -> NoisyLabe
 
 
 def symmetric_noise(labels: torch.Tensor, num_classes: int, ratio: float, seed: int = 0) -> NoisyLabels:
-    """Give exactly round(ratio * N) uniformly chosen samples a label drawn uniformly from the other classes.
-    Notebook 01_noise."""
+    """Give exactly round(ratio * N) uniformly chosen samples a label drawn uniformly from the other classes."""
     _check_labels(labels, num_classes)
     return _flip(
         labels, ratio, seed,
@@ -79,16 +77,14 @@ def symmetric_noise(labels: torch.Tensor, num_classes: int, ratio: float, seed: 
 
 
 def pair_noise(labels: torch.Tensor, num_classes: int, ratio: float, seed: int = 0) -> NoisyLabels:
-    """Asymmetric 'pair-flip' noise: exactly round(ratio * N) samples move from class c to class (c + 1) mod C.
-    Notebook 01_noise."""
+    """Asymmetric 'pair-flip' noise: exactly round(ratio * N) samples move from class c to class (c + 1) mod C."""
     _check_labels(labels, num_classes)
     return _flip(labels, ratio, seed, lambda old, g: (old + 1) % num_classes)
 
 
 def uniform_noise(labels: torch.Tensor, num_classes: int, ratio: float, seed: int = 0) -> NoisyLabels:
     """The official downstream code's noise: exactly round(ratio * N) samples draw a new label from *all* classes,
-    so about 1/C of them keep theirs and the flip rate is ratio * (1 - 1/C); ``corrupted`` marks the changed ones.
-    Notebook 07_full_scale."""
+    so about 1/C of them keep theirs and the flip rate is ratio * (1 - 1/C); ``corrupted`` marks the changed ones."""
     _check_labels(labels, num_classes)
     drawn = _flip(labels, ratio, seed, lambda old, g: torch.randint(0, num_classes, old.shape, generator=g))
     return NoisyLabels(drawn.labels, drawn.labels != labels)
@@ -124,7 +120,6 @@ def transition_noise(labels: torch.Tensor, T: torch.Tensor, seed: int = 0) -> No
 
     Of the n_i samples of class i, round(T[i, j] * n_i) (largest-remainder rounding) chosen uniformly
     get label j, so the empirical transition matrix matches T up to rounding.
-    Notebook 01_noise.
     """
     T = _check_transition(T)
     num_classes = T.shape[0]
@@ -143,8 +138,7 @@ def transition_noise(labels: torch.Tensor, T: torch.Tensor, seed: int = 0) -> No
 
 
 def symmetric_matrix(num_classes: int, ratio: float) -> torch.Tensor:
-    """Transition matrix of symmetric noise: 1 - ratio on the diagonal, ratio spread over the rest of each row.
-    Notebook 01_noise."""
+    """Transition matrix of symmetric noise: 1 - ratio on the diagonal, ratio spread over the rest of each row."""
     ratio = check_ratio(ratio)
     T = torch.full((num_classes, num_classes), ratio / (num_classes - 1), dtype=torch.float64)
     T.fill_diagonal_(1.0 - ratio)
@@ -152,7 +146,7 @@ def symmetric_matrix(num_classes: int, ratio: float) -> torch.Tensor:
 
 
 def pair_matrix(num_classes: int, ratio: float) -> torch.Tensor:
-    """Transition matrix of pair-flip noise: class c keeps 1 - ratio and sends ratio to c + 1. Notebook 01_noise."""
+    """Transition matrix of pair-flip noise: class c keeps 1 - ratio and sends ratio to c + 1."""
     ratio = check_ratio(ratio)
     T = torch.eye(num_classes, dtype=torch.float64) * (1.0 - ratio)
     T[torch.arange(num_classes), (torch.arange(num_classes) + 1) % num_classes] += ratio
@@ -160,14 +154,14 @@ def pair_matrix(num_classes: int, ratio: float) -> torch.Tensor:
 
 
 def uniform_matrix(num_classes: int, ratio: float) -> torch.Tensor:
-    """Transition matrix of uniform noise: ratio / C everywhere, plus 1 - ratio on the diagonal. Notebook 07_full_scale."""
+    """Transition matrix of uniform noise: ratio / C everywhere, plus 1 - ratio on the diagonal."""
     ratio = check_ratio(ratio)
     return torch.full((num_classes, num_classes), ratio / num_classes, dtype=torch.float64) + \
         torch.eye(num_classes, dtype=torch.float64) * (1.0 - ratio)
 
 
 def empirical_transition(clean: torch.Tensor, noisy: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """Row-normalised counts: entry [i, j] is the fraction of class-i samples that carry label j. Notebook 01_noise."""
+    """Row-normalised counts: entry [i, j] is the fraction of class-i samples that carry label j."""
     _check_labels(clean, num_classes)
     _check_labels(noisy, num_classes)
     if clean.shape != noisy.shape:
@@ -190,12 +184,12 @@ def _kind(noise_type: str):
 
 def apply_label_noise(labels: torch.Tensor, num_classes: int, noise_type: str, ratio: float,
                       seed: int = 0) -> NoisyLabels:
-    """Dispatch by name: ``"symmetric"`` (every chosen label flips), ``"pair"`` or ``"uniform"``. Notebook 01_noise."""
+    """Dispatch by name: ``"symmetric"`` (every chosen label flips), ``"pair"`` or ``"uniform"``."""
     return _kind(noise_type)[0](labels, num_classes, ratio, seed=seed)
 
 
 def transition_matrix(noise_type: str, num_classes: int, ratio: float) -> torch.Tensor:
-    """The transition matrix a named noise type is designed to have (notebook 01_noise)."""
+    """The transition matrix a named noise type is designed to have."""
     return _kind(noise_type)[1](num_classes, ratio)
 
 
@@ -203,7 +197,7 @@ def caption_noise(num_samples: int, ratio: float, seed: int = 0, device=None) ->
     """Caption index for each sample: exactly round(ratio * N) samples get another sample's caption.
 
     The result is a permutation of range(N): the chosen samples trade captions in one random cycle,
-    so none keeps its own and every caption is still used once (introduced in notebook 06_clip).
+    so none keeps its own and every caption is still used once.
     """
     ratio = check_ratio(ratio)
     if num_samples < 0:

@@ -43,7 +43,7 @@ class NotebookResult:
 
 def record_metrics(notebook: str, metrics: dict, out_dir) -> Path:
     """Write a notebook's headline numbers to ``<out_dir>/<notebook>.metrics.json`` (atomically): what
-    ``nml-tutorial batch`` gathers from every cell of a grid. Notebook 00_quickstart."""
+    ``nml-tutorial batch`` gathers from every cell of a grid."""
     bad = {k: v for k, v in metrics.items() if not isinstance(v, (int, float))}
     if bad:
         raise ValueError(f"metrics must be numbers; convert {sorted(bad)} with float()")
@@ -108,7 +108,7 @@ def run_notebook(path, out_dir, cache_dir=".cache", parameters: dict | None = No
 
 
 def notebook_parameters(path) -> set[str]:
-    """The names a notebook's ``parameters`` cell defines (what papermill may set). Notebook 07_full_scale."""
+    """The names a notebook's ``parameters`` cell defines (what papermill may set)."""
     import papermill
 
     return set(papermill.inspect_notebook(str(path)))
@@ -116,7 +116,7 @@ def notebook_parameters(path) -> set[str]:
 
 def check_parameter_names(names, known: set[str], target: str) -> None:
     """Refuse a parameter name that ``target`` (notebooks, the sweep) does not have, suggesting the closest known one:
-    papermill would inject it and the run would ignore it. Notebook 07_full_scale."""
+    papermill would inject it and the run would ignore it."""
     import difflib
 
     typos = sorted(set(names) - known)
@@ -146,7 +146,8 @@ def run_series(out_dir, cache_dir=".cache", only=None, parameters: dict | None =
         result = run_notebook(path, out_dir, cache_dir, parameters, say=say)
         results.append(result)
         if say is not None:
-            say(f"{path.stem}: {result.status} in {result.seconds:.0f} s" + (f": {result.error}" if result.error else ""))
+            error = f": {result.error}" if result.error else ""
+            say(f"{path.stem}: {result.status} in {result.seconds:.0f} s{error}")
     return results
 
 

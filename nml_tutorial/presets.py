@@ -1,5 +1,4 @@
-"""Named presets (quick, extended, fidelity, tiny): everything a sweep needs, and the protocols' settings
-(notebook 00_quickstart).
+"""Named presets (quick, extended, fidelity, tiny): everything a sweep needs, and the protocols' settings.
 
 A preset is a plain dict: pre-training data and model, the noise grid, seeds, probe tasks, methods and evaluation
 protocols. ``get_preset(name, objective, **overrides)`` returns a checked deep copy; ``run_config`` the
@@ -129,7 +128,6 @@ def get_preset(name: str, objective: str = "supervised", arch: str | None = None
     ``arch`` replaces the pre-trained model (``"resnet50"``; for CLIP an open_clip config such as ``"RN50"``),
     ``pretrain_data`` the pre-training data (a :func:`~nml_tutorial.data.load_dataset` dict, e.g. a memmap
     ImageNet subset whose ``noisy_labels`` may name ``{ratio:g}`` and ``{seed}``, with ``noise_type="file"``).
-    Notebook 02_pretrain.
     """
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; available: {sorted(PRESETS)}")
@@ -180,7 +178,7 @@ def get_preset(name: str, objective: str = "supervised", arch: str | None = None
 
 def run_config(preset: dict, noise_ratio: float, seed: int) -> dict:
     """The pre-training config of one run of a sweep; ``{ratio:g}`` and ``{seed}`` in the data's ``noisy_labels``
-    (a noisy-label file per run) are filled in. Notebook 06_clip."""
+    (a noisy-label file per run) are filled in."""
     noise_ratio = check_ratio(noise_ratio)
     config = copy.deepcopy(preset["pretrain"])
     if isinstance(config.get("data", {}).get("noisy_labels"), str):
@@ -191,15 +189,15 @@ def run_config(preset: dict, noise_ratio: float, seed: int) -> dict:
 
 def task_methods(preset: dict, task: str) -> list[str]:
     """The preset's methods a task gets: all on ``method_tasks``, the probe methods elsewhere; zero-shot only
-    where the class names are words the captions used (the synthetic tasks). Notebook 00_quickstart."""
-    methods = preset["methods"] if task in preset["method_tasks"] else [m for m in preset["methods"] if m in PROBE_METHODS]
+    where the class names are words the captions used (the synthetic tasks)."""
+    methods = (preset["methods"] if task in preset["method_tasks"]
+               else [m for m in preset["methods"] if m in PROBE_METHODS])
     return [m for m in methods if m != "zero_shot" or task in SYNTHETIC_TASKS]
 
 
 def resolve_settings(preset: dict, protocol: str = "tuned") -> dict:
     """The hyper-parameters every trained method runs with under a protocol: under ``"tuned"`` the module
-    defaults updated by the preset's ``head_hp`` / ``pe_hp``; under ``"study"`` the study's fixed recipe.
-    Notebook 00_quickstart."""
+    defaults updated by the preset's ``head_hp`` / ``pe_hp``; under ``"study"`` the study's fixed recipe."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose from {list(PROTOCOLS)}")
     weights = resolve_weights("nmtune", preset.get("nmtune_weights"))
@@ -211,8 +209,7 @@ def resolve_settings(preset: dict, protocol: str = "tuned") -> dict:
 
 
 def protocol_methods(methods, protocol: str) -> list[str]:
-    """The methods a protocol runs: the study's has no recipe here for the parameter-efficient ones.
-    Notebook 00_quickstart."""
+    """The methods a protocol runs: the study's has no recipe here for the parameter-efficient ones."""
     return [m for m in methods if protocol == "tuned" or m not in PE_METHODS]
 
 

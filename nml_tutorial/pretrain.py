@@ -1,13 +1,13 @@
 """Pre-training runs of both objectives on noisy data, cached: a finished run is read, an interrupted one resumed.
 
-``pretrain_supervised`` (noisy labels, notebook 02_pretrain) and ``pretrain_clip`` (swapped captions, notebook
-06_clip) share one cached-run mechanism: a run's folder ``<cache>/<kind>/<key>`` is named by a hash of its whole
-config, of the package code that trains it and of the data files it reads (:func:`~nml_tutorial.cache.config_key`),
-so a run is never served for code or data that would train another. Training checkpoints there every epoch
-(:mod:`nml_tutorial.training`); every file is sealed with its checksum, and ``config.json`` is written last: a
-folder with it and without a checkpoint holds a finished run, and one whose files are damaged is trained again.
-A lock stops two processes training one run at once: the second waits, then reads it. With ``zoo=True`` a run the
-package ships (:mod:`nml_tutorial.zoo`) is read instead of trained.
+``pretrain_supervised`` (noisy labels) and ``pretrain_clip`` (swapped captions) share one cached-run mechanism: a
+run's folder ``<cache>/<kind>/<key>`` is named by a hash of its whole config, of the package code that trains it and
+of the data files it reads (:func:`~nml_tutorial.cache.config_key`), so a run is never served for code or data that
+would train another. Training checkpoints there every epoch (:mod:`nml_tutorial.training`); every file is sealed
+with its checksum, and ``config.json`` is written last: a folder with it and without a checkpoint holds a finished
+run, and one whose files are damaged is trained again. A lock stops two processes training one run at once: the
+second waits, then reads it. With ``zoo=True`` a run the package ships (:mod:`nml_tutorial.zoo`) is read instead of
+trained.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ class PretrainedRun:
 
     ``source``: ``"trained"`` (just now), ``"cache"`` (an earlier run here) or ``"zoo"`` (shipped with the
     package, :mod:`nml_tutorial.zoo`); ``folder``: where the finished run's files are.
-    Notebook 02_pretrain.
     """
 
     model: torch.nn.Module
@@ -118,7 +117,7 @@ CLIP_TRAINING_CODE = ("nml_tutorial.clip", "nml_tutorial.data.captions", "nml_tu
 def run_key(config: dict, kind: str = "pretrain") -> str:
     """The cache key of a pre-training run: its config, the data files it names, the training code
     (:data:`TRAINING_CODE`, and :data:`CLIP_TRAINING_CODE` for ``kind="clip"``) and the code of its data loader
-    with what that imports. Notebook 02_pretrain."""
+    with what that imports."""
     only = TRAINING_CODE + (CLIP_TRAINING_CODE if kind == "clip" else ())
     return config_key(config, code=(loader_module(config["data"]["name"]),), only=only)
 
@@ -139,7 +138,7 @@ def _finished(folder: Path) -> bool:
 
 def pretraining_labels(config: dict, device=None) -> tuple[LabeledImages, NoisyLabels]:
     """The images of a supervised run's ``config`` and the noisy labels it trains on (``.corrupted`` marks the
-    flipped ones): exactly what :func:`pretrain_supervised` uses (notebook 04_spectrum).
+    flipped ones): exactly what :func:`pretrain_supervised` uses.
 
     ``noise_type="file"`` reads them from the dataset's noisy-label file (``data.noisy_labels`` of a memmap
     dataset, written by ``data_scripts/noisy_labels.py``) instead of drawing them."""
@@ -167,7 +166,6 @@ def pretrain_supervised(config: dict | None = None, cache_dir=".cache", device=N
     The cache key hashes the whole config (data, noise, model, optimisation, resolved precision), so
     changing anything trains a new model while rerunning a notebook reuses the old one. With ``zoo`` a
     run the package ships (the quick preset's, :mod:`nml_tutorial.zoo`) is loaded instead of trained.
-    Notebook 02_pretrain.
     """
     device = resolve_device(device)
 
@@ -200,7 +198,7 @@ def pretrain_clip(config: dict | None = None, cache_dir=".cache", device=None, p
     The captions are generated for the synthetic images, or read with the images (``data={"name": "image_text",
     ...}``); ``model`` is a package config (``nml-tiny-rn``) or open_clip's (``RN50``, ``ViT-B-16``: 224-px images).
 
-    The finished model is saved in open_clip's ``local-dir:`` format (``<cache>/clip/<key>/model``). Notebook 06_clip.
+    The finished model is saved in open_clip's ``local-dir:`` format (``<cache>/clip/<key>/model``).
     """
     device = resolve_device(device)
 
@@ -208,7 +206,8 @@ def pretrain_clip(config: dict | None = None, cache_dir=".cache", device=None, p
         data = load_dataset(**config["data"], device=device)
         seed_everything(config["seed"])
         model = ClipModel(config["model"])
-        captions = data.captions if isinstance(data, ImageTextPairs) else synthetic_captions(data, seed=config["caption_seed"])
+        captions = (data.captions if isinstance(data, ImageTextPairs)
+                    else synthetic_captions(data, seed=config["caption_seed"]))
         tokens = model.tokenize(captions)
         index = caption_noise(len(data), config["noise_ratio"], seed=config["seed"])
         history = train_contrastive(model, data.images, tokens[index], {k: config[k] for k in CLIP_TRAIN_DEFAULTS},

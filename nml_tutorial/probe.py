@@ -1,4 +1,4 @@
-"""Linear probing of frozen features, two ways (notebook 03_id_ood).
+"""Linear probing of frozen features, two ways.
 
 - ``fit_linear_probe`` (the *tuned* protocol): multinomial logistic regression on standardised features
   solved to convergence with L-BFGS, its L2 strength chosen on a stratified validation split and then
@@ -25,13 +25,12 @@ STUDY_PROBE_DEFAULTS = {"epochs": 30, "batch_size": 64, "lr": 0.01, "weight_deca
 
 
 def top1(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """Top-1 accuracy: the fraction of rows whose largest logit is at their label (every classifier here).
-    Notebook 03_id_ood."""
+    """Top-1 accuracy: the fraction of rows whose largest logit is at their label (every classifier here)."""
     return (logits.argmax(1) == labels.to(logits.device)).float().mean().item()
 
 
 def check_labels(y: torch.Tensor) -> None:
-    """A clear error unless ``y`` holds integer class indices 0 ... C-1 (every head and probe). Notebook 03_id_ood."""
+    """A clear error unless ``y`` holds integer class indices 0 ... C-1 (every head and probe)."""
     if y.dtype.is_floating_point or y.dtype == torch.bool:
         raise ValueError(f"labels must be integer class indices, got {y.dtype}; convert them with labels.long()")
     if y.numel() and int(y.min()) < 0:
@@ -40,8 +39,7 @@ def check_labels(y: torch.Tensor) -> None:
 
 @dataclass
 class LinearProbe:
-    """A fitted linear classifier on features standardised by (mean, std); ``l2`` its penalty (or weight decay).
-    Notebook 03_id_ood."""
+    """A fitted linear classifier on features standardised by (mean, std); ``l2`` its penalty (or weight decay)."""
 
     mean: torch.Tensor
     std: torch.Tensor
@@ -77,7 +75,7 @@ def _fit(z: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float, max_iter
 
 def fit_linear_probe(x: torch.Tensor, y: torch.Tensor, l2: float | None = None, l2_grid=L2_GRID,
                      val_fraction: float = 0.2, max_iter: int = 300, seed: int = 0) -> LinearProbe:
-    """Fit the probe; ``l2=None`` picks it from ``l2_grid`` by validation accuracy. Notebook 03_id_ood."""
+    """Fit the probe; ``l2=None`` picks it from ``l2_grid`` by validation accuracy."""
     check_features(x, y, "training features")
     check_labels(y)
     y = y.to(x.device).long()
@@ -103,8 +101,7 @@ def fit_linear_probe(x: torch.Tensor, y: torch.Tensor, l2: float | None = None, 
 
 
 def fit_study_probe(x: torch.Tensor, y: torch.Tensor, hp: dict | None = None) -> LinearProbe:
-    """The study's probe: AdamW on raw features with a cosine schedule, no held-out data, the last epoch kept.
-    Notebook 03_id_ood."""
+    """The study's probe: AdamW on raw features with a cosine schedule, no held-out data, the last epoch kept."""
     hp = with_defaults(hp, STUDY_PROBE_DEFAULTS)
     check_features(x, y, "training features")
     check_labels(y)
@@ -131,6 +128,6 @@ def fit_study_probe(x: torch.Tensor, y: torch.Tensor, hp: dict | None = None) ->
 
 
 def linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, tests: dict, **kwargs) -> dict[str, float]:
-    """Fit on (train_x, train_y) and return top-1 accuracy on each ``{name: (x, y)}`` test set. Notebook 03_id_ood."""
+    """Fit on (train_x, train_y) and return top-1 accuracy on each ``{name: (x, y)}`` test set."""
     probe = fit_linear_probe(train_x, train_y, **kwargs)
     return {name: probe.accuracy(x, y) for name, (x, y) in tests.items()}

@@ -1,5 +1,5 @@
 """The tidy results table: its columns, how it is written, and every aggregate over seeds that figures, summaries
-and claims read (notebook 00_quickstart).
+and claims read.
 
 One row per objective x protocol x method x noise ratio x seed x task x test set. Aggregation runs in two steps,
 the same everywhere: :func:`per_seed` averages a metric over the test sets a question groups together, within each
@@ -29,14 +29,13 @@ SPECTRUM_KEYS = ["protocol", "method", "noise_ratio", "seed", "task", "test_doma
 
 
 def with_protocol(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with a ``protocol`` column: tables written before the study's protocol existed were all tuned.
-    Notebook 00_quickstart."""
+    """``table`` with a ``protocol`` column: tables written before the study's protocol existed were all tuned."""
     return table if "protocol" in table else table.assign(protocol="tuned")
 
 
 def select(table: pd.DataFrame, **equal) -> pd.DataFrame:
     """The rows whose columns equal the given values, or lie in a given list (``method=["nmtune", "mlp_head"]``);
-    ``protocol=`` works on tables without the column too. Notebook 00_quickstart."""
+    ``protocol=`` works on tables without the column too."""
     table = with_protocol(table)
     for column, value in equal.items():
         table = table[table[column].isin(value) if isinstance(value, (list, tuple, set)) else table[column] == value]
@@ -44,35 +43,30 @@ def select(table: pd.DataFrame, **equal) -> pd.DataFrame:
 
 
 def per_seed(table: pd.DataFrame, by: list[str], metric: str = "accuracy") -> pd.DataFrame:
-    """Mean of ``metric`` within each seed and group ``by`` (e.g. over the test sets of a shift): one row each.
-    Notebook 00_quickstart."""
+    """Mean of ``metric`` within each seed and group ``by`` (e.g. over the test sets of a shift): one row each."""
     return table.groupby([*by, "seed"], sort=True)[metric].mean().reset_index()
 
 
 def over_seeds(values: pd.DataFrame, by: list[str], metric: str = "accuracy") -> pd.DataFrame:
-    """Mean, standard deviation (NaN for one seed) and number of seeds of per-seed values, per group ``by``.
-    Notebook 00_quickstart."""
+    """Mean, standard deviation (NaN for one seed) and number of seeds of per-seed values, per group ``by``."""
     return values.groupby(by, sort=True)[metric].agg(mean="mean", std="std", seeds="count").reset_index()
 
 
 def seed_matrix(table: pd.DataFrame, tests, metric: str = "accuracy") -> pd.DataFrame:
-    """Seed x noise-ratio matrix of ``metric`` averaged over the test sets named in ``tests`` (claims read this).
-    Notebook 00_quickstart."""
+    """Seed x noise-ratio matrix of ``metric`` averaged over the test sets named in ``tests`` (claims read this)."""
     rows = table[table["test_domain"].isin(list(tests))]
     return per_seed(rows, ["noise_ratio"], metric).pivot(index="seed", columns="noise_ratio", values=metric)
 
 
 def summarise(table: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
-    """Mean, standard deviation and number of seeds of a metric per method, noise, task and test set.
-    Notebook 00_quickstart."""
+    """Mean, standard deviation and number of seeds of a metric per method, noise, task and test set."""
     keys = ["objective", "protocol", "method", "task", "train_domain", "test_domain", "shift", "noise_ratio"]
     return over_seeds(per_seed(with_protocol(table), keys, metric), keys, metric)
 
 
 def summary_table(table: pd.DataFrame, method: str = "linear_probe", metric: str = "accuracy",
                   protocol: str = "tuned") -> pd.DataFrame:
-    """Wide view for reading: rows task / test set, columns noise %, cells 'mean ± std' (accuracy in %).
-    Notebook 00_quickstart."""
+    """Wide view for reading: rows task / test set, columns noise %, cells 'mean ± std' (accuracy in %)."""
     stats = summarise(select(table, method=method, protocol=protocol), metric)
     scale, digits = (100, 1) if metric == "accuracy" else (1, 3)
     stats["cell"] = [f"{m * scale:.{digits}f} ± {s * scale:.{digits}f}" if n > 1 else f"{m * scale:.{digits}f}"
@@ -84,7 +78,7 @@ def summary_table(table: pd.DataFrame, method: str = "linear_probe", metric: str
 def compare_methods(table: pd.DataFrame, task: str = "downstream_classes", shift: str = "id",
                     protocol: str = "tuned") -> pd.DataFrame:
     """Wide view: rows method, columns noise %, cells the mean top-1 accuracy (%) over seeds of the task's test sets
-    of one ``shift`` (``"id"`` or ``"ood"``, each seed averaging its sets first). Notebook 05_nmtune."""
+    of one ``shift`` (``"id"`` or ``"ood"``, each seed averaging its sets first)."""
     rows = select(table, protocol=protocol, task=task, shift=shift)
     stats = over_seeds(per_seed(rows, ["method", "noise_ratio"]), ["method", "noise_ratio"])
     stats["noise %"] = (stats["noise_ratio"] * 100).round(1)
@@ -102,15 +96,13 @@ def noise_profile(table: pd.DataFrame, metrics=("accuracy", "sve"), **equal) -> 
 
 
 def spectra_table(rows: list[dict]) -> pd.DataFrame:
-    """Long table of spectrum shares sigma_i / sum(sigma): one row per result row and index i (1-based).
-    Notebook 00_quickstart."""
+    """Long table of spectrum shares sigma_i / sum(sigma): one row per result row and index i (1-based)."""
     return pd.DataFrame([{**{k: r[k] for k in SPECTRUM_KEYS}, "index": i + 1, "share": share}
                          for r in rows for i, share in enumerate(r["spectrum"])])
 
 
 def write_table(table: pd.DataFrame, path) -> Path:
-    """Write ``table`` as CSV atomically (a reader never sees half a file), sealed with its checksum.
-    Notebook 00_quickstart."""
+    """Write ``table`` as CSV atomically (a reader never sees half a file), sealed with its checksum."""
     buffer = io.StringIO()
     table.to_csv(buffer, index=False)
     path = atomic_write_text(buffer.getvalue(), path)
@@ -120,7 +112,7 @@ def write_table(table: pd.DataFrame, path) -> Path:
 
 def read_table(path) -> pd.DataFrame:
     """A table :func:`write_table` wrote, refused when its checksum no longer matches (a CSV without one, made
-    elsewhere, is read as it is). Notebook 00_quickstart."""
+    elsewhere, is read as it is)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no results table at {path}; write one with `nml-tutorial sweep --out FOLDER`")

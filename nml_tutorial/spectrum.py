@@ -1,4 +1,4 @@
-"""The singular-value spectrum of a feature matrix, and the study's two summaries of it (notebook 04_spectrum).
+"""The singular-value spectrum of a feature matrix, and the study's two summaries of it.
 
 F is an (M, D) matrix of features of a downstream set, sigma its singular values, p = sigma / sum(sigma):
 
@@ -35,12 +35,12 @@ def _prepare(features: torch.Tensor, center) -> torch.Tensor:
 
 
 def singular_values(features: torch.Tensor, center="mean") -> torch.Tensor:
-    """Singular values (float64, descending) of the normalised, centred feature matrix. Notebook 04_spectrum."""
+    """Singular values (float64, descending) of the normalised, centred feature matrix."""
     return torch.linalg.svdvals(_prepare(features, center))
 
 
 def shares(features: torch.Tensor, center="mean") -> torch.Tensor:
-    """p = sigma / sum(sigma): each direction's share of the spectrum, descending. Notebook 04_spectrum."""
+    """p = sigma / sum(sigma): each direction's share of the spectrum, descending."""
     s = singular_values(features, center)
     total = s.sum()
     if total <= 0:
@@ -59,10 +59,10 @@ def lsvr_of_shares(p: torch.Tensor) -> float:
 
 
 def sve(features: torch.Tensor, center="mean") -> float:
-    """Singular value entropy: -sum p_i log p_i with p = sigma / sum(sigma). Notebook 04_spectrum."""
+    """Singular value entropy: -sum p_i log p_i with p = sigma / sum(sigma)."""
     return sve_of_shares(shares(features, center))
 
 
 def lsvr(features: torch.Tensor, center="mean") -> float:
-    """Largest singular value ratio, as the study reports it: -log(sigma_1 / sum(sigma)). Notebook 04_spectrum."""
+    """Largest singular value ratio, as the study reports it: -log(sigma_1 / sum(sigma))."""
     return lsvr_of_shares(shares(features, center))

@@ -1,5 +1,5 @@
 """Sweeps: pre-train at every noise ratio and seed of a preset, evaluate every method on every task, and the
-model zoo's build, which trains the quick preset's runs (notebook 00_quickstart).
+model zoo's build, which trains the quick preset's runs.
 
 Prints one line per run saying where its model came from and how long it took; the tables are written atomically.
 """
@@ -33,7 +33,6 @@ def build_zoo(out_dir=model_zoo.ZOO_DIR, device="cpu", progress: bool = True) ->
 
     Training goes into ``<out_dir>.building`` (an interrupted build resumes there), which then replaces
     ``out_dir``. ``nml-tutorial zoo build`` calls this.
-    Notebook 00_quickstart.
     """
     out_dir = Path(out_dir)
     building = out_dir.with_name(out_dir.name + ".building")
@@ -59,7 +58,7 @@ def build_zoo(out_dir=model_zoo.ZOO_DIR, device="cpu", progress: bool = True) ->
 
 @dataclass
 class Sweep:
-    """The tidy results table and the long table of feature spectra behind it. Notebook 00_quickstart."""
+    """The tidy results table and the long table of feature spectra behind it."""
 
     table: pd.DataFrame
     spectra: pd.DataFrame
@@ -78,7 +77,6 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
     were built. With ``zoo`` the
     models the package ships (:mod:`nml_tutorial.zoo`) are used instead of training them. With
     ``out_dir`` both tables are written atomically to ``results.csv`` and ``spectra.csv`` there.
-    Notebook 00_quickstart.
     """
     if isinstance(preset, str):
         preset = get_preset(preset, objective, arch=arch, pretrain_data=pretrain_data, seeds=seeds,
@@ -101,7 +99,8 @@ def run_sweep(preset: str | dict = "quick", seeds=None, noise_ratios=None, metho
             source = {"zoo": "from the zoo", "trained": f"trained here ({run.config['amp']})",
                       "cache": "from the run cache"}[run.source]
             print(f"seed {seed}, noise {ratio:.1%}: model {source}; evaluated "
-                  f"({time.perf_counter() - run_started:.0f} s, {time.perf_counter() - started:.0f} s in all)", flush=True)
+                  f"({time.perf_counter() - run_started:.0f} s, {time.perf_counter() - started:.0f} s in all)",
+                  flush=True)
             zoo_config = run.config if run.source == "zoo" else zoo_config
     if zoo_config is not None:
         print(model_zoo.describe(zoo_config), flush=True)

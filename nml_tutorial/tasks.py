@@ -1,4 +1,4 @@
-"""Probe tasks: the downstream data every pre-trained model is evaluated on (notebook 03_id_ood).
+"""Probe tasks: the downstream data every pre-trained model is evaluated on.
 
 In-domain data *other* than the pre-training classes, as the study's ID sets are, each tested in-domain and on
 shifted domains:
@@ -32,7 +32,6 @@ class ProbeTask:
 
     The images are rendered or loaded on first use, so a sweep whose results are all cached never
     touches them.
-    Notebook 03_id_ood.
     """
 
     def __init__(self, name: str, spec: dict, load: Callable[[], tuple[LabeledImages, dict[str, LabeledImages]]],
@@ -75,7 +74,7 @@ def _synthetic_task(name: str, preset: dict, classes, train_split: str, test_dom
 
 def _dataset_task(name: str, spec: dict, device) -> ProbeTask:
     """A probe task on data you have on disk: ``spec = {"train": {load_dataset args}, "tests": {test name:
-    {load_dataset args}}}``, e.g. CIFAR-10 train, tested on CIFAR-10 and ImageNet-R (notebook 07_full_scale)."""
+    {load_dataset args}}}``, e.g. CIFAR-10 train, tested on CIFAR-10 and ImageNet-R."""
     if set(spec) != {"train", "tests"} or not spec["tests"]:
         raise ValueError(f"dataset task {name!r} needs exactly 'train' and 'tests' (a dict of test name -> "
                          f"load_dataset arguments), got keys {sorted(spec)}")
@@ -87,6 +86,31 @@ def _dataset_task(name: str, spec: dict, device) -> ProbeTask:
     return ProbeTask(name, spec, load)
 
 
+def _digits_task(size: int, device, seed: int) -> ProbeTask:
+    """Real MNIST (a train/test partition drawn with the run's seed), tested on MNIST and the UCI digits."""
+    split_seed = SPLIT_SEED + seed
+    spec = {"digits": "mnist5k->uci", "image_size": size, "mnist_split": ["data.common.stratified_split", split_seed]}
+
+    def load():
+        train = load_dataset("mnist5k", split="train", image_size=size, split_seed=split_seed, device=device)
+        tests = {"mnist": load_dataset("mnist5k", split="test", image_size=size, split_seed=split_seed, device=device),
+                 "uci_digits": load_dataset("digits", split="all", image_size=size, device=device)}
+        return train, tests
+
+    return ProbeTask("digits", spec, load, seed)
+
+
+def _fashion_task(size: int, device, n_train: int, n_test: int) -> ProbeTask:
+    """Real Fashion-MNIST, the first ``n_train`` / ``n_test`` images of its train and test splits."""
+
+    def load():
+        train = load_dataset("fashion_mnist", split="train", image_size=size, limit=n_train, device=device)
+        return train, {"fashion": load_dataset("fashion_mnist", split="test", image_size=size, limit=n_test,
+                                               device=device)}
+
+    return ProbeTask("fashion", {"fashion": [n_train, n_test], "image_size": size}, load)
+
+
 def build_probe_tasks(preset: dict, device=None, *, seed: int) -> list[ProbeTask]:
     """Render or load every probe dataset the preset's ``tasks`` name, drawn with the ``seed`` of the runs they
     evaluate (the unit of replication is the whole pipeline: a new seed draws new probe and test images, and a new
@@ -96,7 +120,7 @@ def build_probe_tasks(preset: dict, device=None, *, seed: int) -> list[ProbeTask
     (held-out classes), ``new_classes`` (classes of the generator's wider table, never in the 60-class
     table), ``digits`` (real MNIST) and ``fashion`` (real Fashion-MNIST). Shifted: every synthetic domain at
     full strength, and (``downstream_classes``) each style mixed into the photo at ``shift_strengths``. Tasks on
-    data from disk are defined in the preset's ``dataset_tasks``. Notebook 05_nmtune.
+    data from disk are defined in the preset's ``dataset_tasks``.
     """
     dataset_tasks = preset.get("dataset_tasks", {})
     unknown = set(preset["tasks"]) - set(TASKS) - set(dataset_tasks)
@@ -118,19 +142,10 @@ def build_probe_tasks(preset: dict, device=None, *, seed: int) -> list[ProbeTask
             tasks.append(_synthetic_task(name, preset, preset["new_classes"], "train", {"photo": ("photo", 1.0)},
                                          device, seed, num_classes=MAX_CLASSES))
         elif name == "digits":
-            split_seed = SPLIT_SEED + seed
-            tasks.append(ProbeTask("digits", {"digits": "mnist5k->uci", "image_size": size,
-                                              "mnist_split": ["data.common.stratified_split", split_seed]}, lambda: (
-                load_dataset("mnist5k", split="train", image_size=size, split_seed=split_seed, device=device),
-                {"mnist": load_dataset("mnist5k", split="test", image_size=size, split_seed=split_seed,
-                                       device=device),
-                 "uci_digits": load_dataset("digits", split="all", image_size=size, device=device)}), seed))
+            tasks.append(_digits_task(size, device, seed))
         elif name in dataset_tasks:
             tasks.append(_dataset_task(name, dataset_tasks[name], device))
         elif name == "fashion":
-            n_train, n_test = 10 * preset["probe_train_per_class"], 10 * preset["probe_test_per_class"]
-            tasks.append(ProbeTask("fashion", {"fashion": [n_train, n_test], "image_size": size}, lambda: (
-                load_dataset("fashion_mnist", split="train", image_size=size, limit=n_train, device=device),
-                {"fashion": load_dataset("fashion_mnist", split="test", image_size=size, limit=n_test,
-                                         device=device)})))
+            tasks.append(_fashion_task(size, device, 10 * preset["probe_train_per_class"],
+                                       10 * preset["probe_test_per_class"]))
     return tasks

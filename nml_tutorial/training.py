@@ -1,5 +1,5 @@
 """One training scaffold for every loop in the package: optimiser, warm-up + cosine schedule, seeded epochs,
-atomic checkpoints and resume (notebook 02_pretrain).
+atomic checkpoints and resume.
 
 ``fit`` runs the epochs; a loop only says what one step does (:func:`train_classifier` here, the contrastive
 loop in :mod:`nml_tutorial.clip`). Shuffling and augmentation draw from a generator seeded per epoch, so a run
@@ -38,8 +38,7 @@ TRAIN_DEFAULTS = {
 
 
 def with_defaults(hp: dict | None, defaults: dict) -> dict:
-    """``defaults`` updated by ``hp``; a key that ``defaults`` lacks is an error (a typo, usually).
-    Notebook 02_pretrain."""
+    """``defaults`` updated by ``hp``; a key that ``defaults`` lacks is an error (a typo, usually)."""
     unknown = set(hp or {}) - set(defaults)
     if unknown:
         raise ValueError(f"unknown hyper-parameters {sorted(unknown)}; known: {sorted(defaults)}")
@@ -47,7 +46,7 @@ def with_defaults(hp: dict | None, defaults: dict) -> dict:
 
 
 def warmup_cosine(total_steps: int, warmup_fraction: float):
-    """Learning-rate multiplier: linear warm-up, then cosine decay to zero. Notebook 02_pretrain."""
+    """Learning-rate multiplier: linear warm-up, then cosine decay to zero."""
     warmup = max(1, int(total_steps * warmup_fraction))
 
     def factor(step: int) -> float:
@@ -65,8 +64,7 @@ RESIDENT_BYTES = 4 * 2**30
 
 def batches_from(images: torch.Tensor, device) -> Callable[[torch.Tensor], torch.Tensor]:
     """``take(idx) -> images[idx]`` on ``device``: from a copy on the device when the images fit
-    (:data:`RESIDENT_BYTES`), else gathered in host memory (pages of a memory map) and sent batch by batch.
-    Notebook 07_full_scale."""
+    (:data:`RESIDENT_BYTES`), else gathered in host memory (pages of a memory map) and sent batch by batch."""
     device = torch.device(device)
     if images.device == device or images.numel() * images.element_size() <= RESIDENT_BYTES:
         resident = images.to(device)
@@ -75,8 +73,7 @@ def batches_from(images: torch.Tensor, device) -> Callable[[torch.Tensor], torch
 
 
 def train_mode(model: torch.nn.Module) -> None:
-    """``model.train()``, except BatchNorm layers whose parameters are all frozen keep their statistics.
-    Notebook 02_pretrain."""
+    """``model.train()``, except BatchNorm layers whose parameters are all frozen keep their statistics."""
     model.train()
     for module in model.modules():
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
@@ -119,7 +116,7 @@ def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, c
     one process: each of the W processes steps on its 1/W share (``span`` says which rows of the global batch,
     for :func:`~nml_tutorial.augment.crop_flip`), the epoch's counts are summed over processes and rank 0 writes
     the checkpoint. The ``step`` must run its model through :func:`distributed` (as :func:`train_classifier`
-    does), or the processes' gradients are never averaged. Notebook 02_pretrain.
+    does), or the processes' gradients are never averaged.
     """
     bs = min(hp["batch_size"], num_samples)
     steps = num_samples // bs
@@ -132,7 +129,8 @@ def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, c
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(hp["epochs"] * steps, hp["warmup_fraction"]))
     history, start = [], 0
     if checkpoint_path is not None and world > 1:  # every process must resume from the same checkpoint, or none
-        fewest, most = (torch.tensor(int(Path(checkpoint_path).exists()), device=device) for _ in range(2))  # nccl: on the GPU
+        # two counts of the processes that see it (nccl: on the GPU)
+        fewest, most = (torch.tensor(int(Path(checkpoint_path).exists()), device=device) for _ in range(2))
         torch.distributed.all_reduce(fewest, op=torch.distributed.ReduceOp.MIN)
         torch.distributed.all_reduce(most, op=torch.distributed.ReduceOp.MAX)
         if fewest != most:
@@ -212,7 +210,7 @@ def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch
     and runs in the precision ``hp["amp"]`` resolves to, channels_last (faster on CPUs as on GPUs). With
     ``clean_labels`` each record also says how many corrupted samples the model fits: the memorisation regime.
     Parameters with ``requires_grad=False`` stay frozen; ``feature_loss(features)`` is added to the
-    cross-entropy when given (NMTune's parameter-efficient form, notebook 05_nmtune).
+    cross-entropy when given (NMTune's parameter-efficient form).
     """
     hp = with_defaults(hp, TRAIN_DEFAULTS)
     device = resolve_device(device)

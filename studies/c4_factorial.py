@@ -116,15 +116,15 @@ def contrasts(wide: pd.DataFrame) -> pd.DataFrame:
     for level, (a, b) in {"views - features": ("views", "features"), "converged - study": ("converged", "study")
                           }.items():
         for other in (BUDGETS if level.startswith("views") else INPUTS):
-            cell = (lambda head, x: f"{head} | {x} | {other}") if level.startswith("views") else (
-                lambda head, x: f"{head} | {other} | {x}")
+            cell = (lambda head, x, other=other: f"{head} | {x} | {other}") if level.startswith("views") else (
+                lambda head, x, other=other: f"{head} | {other} | {x}")
             pairs.append(("Q5 (exploratory) NMTune - MLP gap, " + level, other,
                           (cell("NMTune", a), cell("MLP", a)), (cell("NMTune", b), cell("MLP", b))))
     rows = []
     for question, where, a, b in pairs:
         for shift in ("id", "ood"):
-            column = (lambda c: wide[(shift, c[0])] - wide[(shift, c[1])]) if isinstance(a, tuple) else (
-                lambda c: wide[(shift, c)])
+            column = (lambda c, shift=shift: wide[(shift, c[0])] - wide[(shift, c[1])]) if isinstance(a, tuple) else (
+                lambda c, shift=shift: wide[(shift, c)])
             values = (column(a) - column(b)).to_numpy()
             low, high = stats.t_interval(values)
             p = 2 * min(stats.one_sided_p(values, alternative="greater"), stats.one_sided_p(values, alternative="less"))

@@ -35,7 +35,8 @@ def noise_01(_cache) -> dict:
         noisy = noise.apply_label_noise(data.labels, 10, "symmetric", 0.2, seed=0)
         gap = noise.empirical_transition(data.labels, noisy.labels, 10) - noise.transition_matrix("symmetric", 10, 0.2)
         gaps[n] = gap.abs().max().item()
-    return {"pair 50 %: diagonal mean": measured.diag().mean().item(), "pair 50 %: neighbour entry mean": off.mean().item(),
+    return {"pair 50 %: diagonal mean": measured.diag().mean().item(),
+            "pair 50 %: neighbour entry mean": off.mean().item(),
             "pair 50 %: diagonal range": [measured.diag().min().item(), measured.diag().max().item()],
             "symmetric 20 %: largest gap by images a class": gaps}
 

@@ -1,13 +1,16 @@
 """docs/architecture.md stays true: every import inside the package points to a lower layer (so none is circular)."""
 
 import ast
+import importlib.util
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "nml_tutorial"
 # The layers of docs/architecture.md, lowest first.
 LAYERS = [
     ["io", "runtime", "augment", "noise", "models", "zoo", "data.common", "data.classes", "stats", "prose"],
-    ["cache", "data.synthetic", "data.real", "data.files", "notebooks", "features", "results", "training", "viz.export"],
+    ["cache", "data.synthetic", "data.real", "data.files", "notebooks", "features", "results", "training",
+     "viz.export"],
     ["data.captions", "data.imagenet", "data.cifar", "data.domainnet", "data.memmap", "data.label_files",
      "data.image_text", "ladder", "probe", "spectrum", "embedding", "claims"],
     ["data", "clip", "nmtune", "viz.figures", "viz.summary", "book", "slides"],
@@ -57,3 +60,29 @@ def test_the_layer_check_sees_an_upward_import(tmp_path):
     (tmp_path / "data" / "real.py").write_text("from ..presets import get_preset\nfrom .common import LabeledImages\n")
     assert package_imports(tmp_path / "io.py", tmp_path) == {"sweep"}
     assert package_imports(tmp_path / "data" / "real.py", tmp_path) == {"presets", "data.common"}
+
+
+def _api_index():
+    spec = importlib.util.spec_from_file_location("api_index", PACKAGE.parent / "tools" / "api_index.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_api_index_is_computed_from_the_notebooks_as_they_are():
+    api_index = _api_index()
+    assert (PACKAGE.parent / "docs" / "api-index.md").read_text() == api_index.render(), \
+        "regenerate it: python tools/api_index.py"
+    row = "| `run_sweep` | `nml_tutorial.sweep` | 00_quickstart, 03_id_ood, 04_spectrum, 05_nmtune"
+    assert row in api_index.render()
+
+
+def test_no_docstring_names_its_notebook_by_hand():
+    """Which notebook uses a function is computed (docs/api-index.md); a typed attribution would drift."""
+    typed = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and ast.get_docstring(node):
+                if re.search(r"\b[Nn]otebooks? \d\d_[a-z_]+\.?\s*$", ast.get_docstring(node)):
+                    typed.append(f"{path.name}: {getattr(node, 'name', 'module')}")
+    assert not typed, typed

@@ -17,7 +17,8 @@ from nml_tutorial.cli import main
 
 def write_notebook(path, sleep_per_unit=0.0):
     """A notebook with a parameters cell (A, and the runner's OUT_DIR, CACHE_DIR, PROGRESS) that records 2 A."""
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": kernel})
     params = nbformat.v4.new_code_cell("A = 1\nOUT_DIR = '.'\nCACHE_DIR = '.'\nPROGRESS = True")
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(
@@ -28,7 +29,7 @@ def write_notebook(path, sleep_per_unit=0.0):
 
 
 def write_grid(tmp_path, values, jobs=2, **extra):
-    lines = ["notebook: tiny.ipynb", "out: out", "jobs: %d" % jobs, "grid:", f"  A: {values}"]
+    lines = ["notebook: tiny.ipynb", "out: out", f"jobs: {jobs}", "grid:", f"  A: {values}"]
     lines += [f"{k}: {v}" for k, v in extra.items()]
     (tmp_path / "grid.yaml").write_text("\n".join(lines) + "\n")
     return tmp_path / "grid.yaml"
@@ -76,7 +77,8 @@ def test_a_killed_batch_resumes_without_rerunning_finished_cells(tmp_path):
 
 @pytest.mark.parametrize("text, says", [
     ("notebook: tiny.ipynb\nout: o\ngrdi:\n  A: [1]\n", "unknown keys \\['grdi'\\]; did you mean 'grid'"),
-    ("notebook: tiny.ipynb\nout: o\ngrid:\n  AA: [1]\n", "\\['AA'\\] are not parameters of tiny.ipynb; did you mean 'A'"),
+    ("notebook: tiny.ipynb\nout: o\ngrid:\n  AA: [1]\n",
+     "\\['AA'\\] are not parameters of tiny.ipynb; did you mean 'A'"),
     ("notebook: tiny.ipynb\nout: o\ngrid:\n  A: 3\n", "grid values must be non-empty lists"),
     ("notebook: missing.ipynb\nout: o\n", "no notebook at"),
     ("sweep: true\nout: o\ngrid:\n  seeds: [0, 1]\n", "seeds should be list"),

@@ -143,7 +143,8 @@ WIDGET_FIGURES = """(label) => {
 }"""
 
 
-STARTED = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].some(e => /[*\\d]/.test(e.textContent))"""
+STARTED = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+    .some(e => /[*\\d]/.test(e.textContent))"""
 
 
 def _run_all(page, url: str, name: str) -> float:
@@ -152,7 +153,7 @@ def _run_all(page, url: str, name: str) -> float:
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
     _wait_for_kernel(url)
     started = time.monotonic()
-    for attempt in range(3):  # a click before the notebook is wired to its kernel runs nothing: try again
+    for _ in range(3):  # a click before the notebook is wired to its kernel runs nothing: try again
         page.click(".lm-MenuBar-itemLabel:text-is('Run')")
         page.click("li[data-command='runmenu:run-all']")
         try:

@@ -209,7 +209,8 @@ def test_the_science_guard_false_alarms_at_most_5_percent_of_the_time_when_nothi
 
 def test_the_readme_claim_table_is_the_one_the_committed_reference_gives(capsys):
     readme = (Path(__file__).parents[1] / "README.md").read_text()
-    block = readme.split("<!-- claims: nml-tutorial claims --reference --markdown -->\n")[1].split("<!-- /claims -->")[0]
+    start = "<!-- claims: nml-tutorial claims --reference --markdown -->\n"
+    block = readme.split(start)[1].split("<!-- /claims -->")[0]
     assert main(["claims", "--reference", "--markdown"]) == 0
     assert block.strip() == capsys.readouterr().out.strip(), "regenerate README's table with the command in its marker"
 

@@ -218,7 +218,8 @@ def test_noisy_labels_reach_a_memmap_dataset_and_noisy_imagenette_csvs_are_read(
     miniatures.imagenet_folder(tmp_path / "train", wnids, per_class=2)
     write_memmap(folder_files(tmp_path / "train"), tmp_path / "mm", image_size=16, progress=False)
     rows = ["path,noisy_labels_0,noisy_labels_5,is_valid"] + [
-        f"train/{w}/{w}_{i}.JPEG,{w},{wnids[1 - k] if i == 0 else w},False" for k, w in enumerate(wnids) for i in (0, 1)]
+        f"train/{w}/{w}_{i}.JPEG,{w},{wnids[1 - k] if i == 0 else w},False"
+        for k, w in enumerate(wnids) for i in (0, 1)]
     (tmp_path / "noisy_imagenette.csv").write_text("\n".join(rows) + "\n")
     noisy = noisy_imagenette_labels(tmp_path / "noisy_imagenette.csv", tmp_path / "mm")
     assert noisy.tolist() == [1, 0, 0, 1]

@@ -39,7 +39,8 @@ class NoNorm(nn.Module):
 
 def data():
     g = torch.Generator().manual_seed(0)
-    return torch.randint(0, 256, (64, 3, 12, 12), dtype=torch.uint8, generator=g), torch.randint(0, 4, (64,), generator=g)
+    images = torch.randint(0, 256, (64, 3, 12, 12), dtype=torch.uint8, generator=g)
+    return images, torch.randint(0, 4, (64,), generator=g)
 
 
 def train(checkpoint=None, stop_after=None):

@@ -44,7 +44,8 @@ def test_cpu_and_gpu_give_the_same_noise():
     cpu = noise.symmetric_noise(y, 10, 0.2, seed=5)
     gpu = noise.symmetric_noise(y.cuda(), 10, 0.2, seed=5)
     assert gpu.labels.is_cuda and torch.equal(cpu.labels, gpu.labels.cpu())
-    assert torch.equal(noise.caption_noise(100, 0.3, seed=1), noise.caption_noise(100, 0.3, seed=1, device="cuda").cpu())
+    on_gpu = noise.caption_noise(100, 0.3, seed=1, device="cuda").cpu()
+    assert torch.equal(noise.caption_noise(100, 0.3, seed=1), on_gpu)
 
 
 def test_pair_noise_moves_to_next_class():
@@ -114,3 +115,20 @@ def test_uniform_noise_redraws_from_all_classes_so_it_flips_ratio_times_one_minu
     assert torch.allclose(T, noise.uniform_matrix(4, 0.4), atol=0.02)
     assert torch.allclose(noise.uniform_matrix(4, 0.4).sum(1), torch.ones(4, dtype=torch.float64))
     assert torch.equal(noise.apply_label_noise(y, 4, "uniform", 0.4, seed=3).labels, noisy.labels)
+
+
+def test_each_named_noise_type_has_the_matrix_its_definition_gives():
+    r, c = 0.2, 4
+    symmetric, pair, uniform = (noise.transition_matrix(kind, c, r) for kind in ("symmetric", "pair", "uniform"))
+    off = ~torch.eye(c, dtype=torch.bool)
+    assert torch.allclose(symmetric.diagonal(), torch.full((c,), 1 - r, dtype=torch.float64))
+    assert torch.allclose(symmetric[off], torch.full((c * (c - 1),), r / (c - 1), dtype=torch.float64))
+    neighbour = pair[torch.arange(c), (torch.arange(c) + 1) % c]
+    assert torch.allclose(pair.diagonal(), torch.full((c,), 1 - r, dtype=torch.float64))
+    assert torch.allclose(neighbour, torch.full((c,), r, dtype=torch.float64)) and (pair > 0).sum() == 2 * c
+    assert torch.allclose(uniform.diagonal(), torch.full((c,), 1 - r + r / c, dtype=torch.float64))
+    assert torch.allclose(uniform[off], torch.full((c * (c - 1),), r / c, dtype=torch.float64))
+    for T in (symmetric, pair, uniform):
+        assert torch.allclose(T.sum(1), torch.ones(c, dtype=torch.float64))
+    with pytest.raises(ValueError, match="unknown noise_type"):
+        noise.transition_matrix("open_set", c, r)

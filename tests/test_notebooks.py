@@ -44,7 +44,8 @@ def test_committed_notebook_is_clean_and_parameterised(path):
     assert len(tagged) == 1 and tagged[0] is code[0], "the first code cell must be the tagged parameters cell"
     for name in ("DEVICE", "CACHE_DIR", "OUT_DIR", "PROGRESS"):
         assert f"{name} =" in tagged[0].source
-    assert "# full" in tagged[0].source or "full scale" in tagged[0].source, "full-scale values belong beside quick ones"
+    source = tagged[0].source
+    assert "# full" in source or "full scale" in source, "full-scale values belong beside quick ones"
     loads_models = any("run_sweep(" in c.source or "pretrain_supervised(" in c.source for c in code)
     if loads_models:  # the model zoo is a choice the reader sees and can turn off
         assert "RETRAIN = False" in tagged[0].source and "zoo=not RETRAIN" in "".join(c.source for c in code)
@@ -90,7 +91,8 @@ def test_the_executed_series_runs_again_under_nbval_with_the_same_check_outputs(
     tagged ``nbval-check-output`` (the check cells, whose numbers come from cached runs) with papermill's."""
     out, _ = notebook_run
     books = [str(out / f"{stem}.ipynb") for stem in FIGURES]
-    done = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
+    done = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
+                           "-p", "no:cacheprovider",
                            "-q", *books], cwd=out, capture_output=True, text=True, timeout=1500)
     assert done.returncode == 0, done.stdout[-4000:]
     compared = {stem: any("nbval-check-output" in c.metadata.get("tags", [])
@@ -147,7 +149,8 @@ def test_runner_reports_each_cell_names_a_failure_and_keeps_partial_output(tmp_p
     printed = capsys.readouterr().out
     assert "00_fails: running ..." in printed and "01_passes: ok in" in printed  # one failure does not stop the rest
     assert "00_fails [ 3/5]" in printed and "print('before the error')" in printed  # per-cell lines
-    assert "00_fails failed at In [4] `1 / 0`: ZeroDivisionError: division by zero" in printed  # names the cell and the error
+    # names the cell and the error
+    assert "00_fails failed at In [4] `1 / 0`: ZeroDivisionError: division by zero" in printed
     summary_lines = printed[printed.index("notebook ") :].splitlines()
     assert summary_lines[1].split()[2] == "failed" and summary_lines[2].split()[2] == "ok"
     partial = nbformat.read(tmp_path / "out" / "00_fails.ipynb", as_version=4)

@@ -11,11 +11,23 @@ TINY_DATA = {"name": "synthetic", "split": "train", "domain": "photo", "num_clas
 TINY = {"data": TINY_DATA, "width": 8, "epochs": 3, "batch_size": 16, "noise_ratio": 0.25}
 
 
-def test_crop_flip_keeps_shape_and_is_seeded():
-    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8)
+def _crops_of(image: torch.Tensor, padding: int) -> list[torch.Tensor]:
+    """Every crop of ``image`` zero-padded by ``padding``, and its mirror image."""
+    padded = torch.nn.functional.pad(image, (padding,) * 4)
+    size = image.shape[-1]
+    crops = [padded[:, dy:dy + size, dx:dx + size] for dy in range(2 * padding + 1) for dx in range(2 * padding + 1)]
+    return crops + [c.flip(-1) for c in crops]
+
+
+def test_crop_flip_shifts_and_mirrors_each_image_by_its_own_seeded_draw():
+    x = torch.arange(16 * 3 * 8 * 8, dtype=torch.float32).reshape(16, 3, 8, 8) + 1  # no zero pixel of its own
     a = crop_flip(x, torch.Generator().manual_seed(0), padding=2)
-    b = crop_flip(x, torch.Generator().manual_seed(0), padding=2)
-    assert a.shape == x.shape and torch.equal(a, b)
+    assert a.shape == x.shape and torch.equal(a, crop_flip(x, torch.Generator().manual_seed(0), padding=2))
+    for out, image in zip(a, x):  # each output is one of its own image's padded crops, possibly mirrored
+        assert any(torch.equal(out, crop) for crop in _crops_of(image, 2))
+    assert sum(not torch.equal(o, i) for o, i in zip(a, x)) >= 8  # most were moved or mirrored (1 draw in 50 is not)
+    assert any(any(torch.equal(o, c) for c in _crops_of(i, 2)[25:]) for o, i in zip(a, x))  # some were mirrored
+    assert not torch.equal(a, crop_flip(x, torch.Generator().manual_seed(1), padding=2))
     assert torch.equal(crop_flip(x, torch.Generator(), padding=0, flip=False), x)
 
 

@@ -63,7 +63,8 @@ def kill_when(process: subprocess.Popen, folder: Path, pattern: str, timeout: fl
     pytest.fail(f"no {pattern} within {timeout} s")
 
 
-def killed_and_resumed(root: Path, args: list[str], kill_points: list[tuple[str, str]]) -> tuple[pd.DataFrame, list[Path]]:
+def killed_and_resumed(root: Path, args: list[str],
+                       kill_points: list[tuple[str, str]]) -> tuple[pd.DataFrame, list[Path]]:
     """Start the sweep, kill it at each ``(folder, pattern)`` in turn (each restart resumes), then let it finish."""
     root.mkdir(parents=True, exist_ok=True)
     args = [*args, "--cache", str(root / "cache"), "--out", str(root / "out")]
@@ -172,7 +173,8 @@ def test_editing_a_computing_function_is_never_served_from_the_cache(tmp_path):
     """In a copy of the package: a docstring or a module outside the computation edited, the cache serves; the
     spectrum edited, the rows are recomputed from the cached runs; training edited, the runs train again."""
     package = tmp_path / "copy"
-    shutil.copytree(REPO / "nml_tutorial", package / "nml_tutorial", ignore=shutil.ignore_patterns("__pycache__", "zoo"))
+    shutil.copytree(REPO / "nml_tutorial", package / "nml_tutorial",
+                    ignore=shutil.ignore_patterns("__pycache__", "zoo"))
     args = [*SWEEP[:3], "--methods", "linear_probe", "--protocols", "tuned", *SWEEP[8:],
             "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     log = tmp_path / "log.txt"

@@ -11,7 +11,8 @@ from nml_tutorial.cli import main
 from nml_tutorial.claims import CLAIMS, STUDY_REPORTS
 from nml_tutorial.slides import FIGURE_SLIDES, STUDY_SLIDES, build_slides
 
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5Er"
+                       "kJggg==")  # a 1x1 PNG
 
 
 def fake_series(folder, skip=()):

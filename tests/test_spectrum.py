@@ -12,7 +12,8 @@ def isotropic(n=4000, d=32, seed=0):
 
 def rank_one(n=50, d=16):
     g = torch.Generator().manual_seed(1)
-    return torch.randn(n, 1, generator=g, dtype=torch.float64).abs() @ torch.randn(1, d, generator=g, dtype=torch.float64)
+    column = torch.randn(n, 1, generator=g, dtype=torch.float64).abs()
+    return column @ torch.randn(1, d, generator=g, dtype=torch.float64)
 
 
 def test_isotropic_cloud_has_near_maximal_entropy():

@@ -29,7 +29,8 @@ def test_noise_sweep_explorer_moves_its_marker():
             for domain, shift, acc in (("photo", "id", a_id), ("sketch", "ood", a_ood))]
     spectra = pd.DataFrame([{"method": "linear_probe", "task": "downstream_classes", "test_domain": "photo",
                              "noise_ratio": r, "seed": 0, "index": i, "share": s}
-                            for r in (0.0, 0.3) for i, s in enumerate((0.6, 0.3, 0.1) if r == 0 else (0.4, 0.35, 0.25), 1)])
+                            for r in (0.0, 0.3)
+                            for i, s in enumerate((0.6, 0.3, 0.1) if r == 0 else (0.4, 0.35, 0.25), 1)])
     box = viz.noise_sweep_explorer(pd.DataFrame(rows), spectra)
     accuracy, spectrum = box.figures["id_ood_marker"], box.figures["spectrum_at_noise"]
     assert list(accuracy.data[-1].y) == pytest.approx([50.0, 10.0])  # marker at the highest noise by default
@@ -48,13 +49,6 @@ def test_an_explorer_displays_its_current_figures_as_html_for_pages_without_a_ke
     assert "controls need a running kernel" in html
     box.children[0].children[0].value = 0.5
     assert "50%" in box._repr_mimebundle_()["text/html"]  # what it shows now, not what it was built with
-
-
-def test_designed_transition_matrices_by_name():
-    assert torch.allclose(noise.transition_matrix("pair", 4, 0.2), noise.pair_matrix(4, 0.2))
-    assert torch.allclose(noise.transition_matrix("symmetric", 4, 0.2).sum(1), torch.ones(4, dtype=torch.float64))
-    with pytest.raises(ValueError, match="unknown noise_type"):
-        noise.transition_matrix("open_set", 4, 0.2)
 
 
 def test_figures_fall_back_to_html_with_a_warning_when_png_export_fails(tmp_path, monkeypatch):

@@ -33,7 +33,7 @@ _LOADERS = {
 
 
 def load_dataset(name: str, **kwargs) -> LabeledImages | ImageTextPairs:
-    """Load a dataset by name; see each loader for its keyword arguments (notebook 02_pretrain)."""
+    """Load a dataset by name; see each loader for its keyword arguments."""
     if name not in _LOADERS:
         raise ValueError(f"unknown dataset {name!r}; available: {sorted(_LOADERS)}")
     return _LOADERS[name](**kwargs)

@@ -2,7 +2,6 @@
 
 A caption names the class (count, fill, shape) and, depending on the template, the object's colour,
 size and position, so the text carries more than the label. Real datasets get class-name templates.
-Introduced in notebook 06_clip.
 """
 
 from __future__ import annotations
@@ -24,12 +23,12 @@ PROMPTS = ("a photo of {}.", "a picture of {}.", "{}.")  # zero-shot prompt ense
 
 
 def colour_word(hue: torch.Tensor) -> list[str]:
-    """Hue in [0, 1) to one of eight colour words. Notebook 06_clip."""
+    """Hue in [0, 1) to one of eight colour words."""
     return [COLOURS[int(h * len(COLOURS)) % len(COLOURS)] for h in hue.tolist()]
 
 
 def position_word(center: torch.Tensor) -> list[str]:
-    """Object centre offsets in [-0.25, 0.25]^2 (x right, y down) to a phrase. Notebook 06_clip."""
+    """Object centre offsets in [-0.25, 0.25]^2 (x right, y down) to a phrase."""
     words = []
     for x, y in center.tolist():
         if max(abs(x), abs(y)) < 0.08:
@@ -42,14 +41,13 @@ def position_word(center: torch.Tensor) -> list[str]:
 
 
 def size_word(size: torch.Tensor, count: torch.Tensor) -> list[str]:
-    """Object size relative to the typical size for its number of copies. Notebook 06_clip."""
+    """Object size relative to the typical size for its number of copies."""
     typical = torch.tensor(BASE_SIZE)[count]
     return ["small" if small else "large" for small in (size < 0.97 * typical).tolist()]
 
 
 def synthetic_captions(data: LabeledImages, seed: int = 0) -> list[str]:
-    """One caption per image from a seeded choice of :data:`TEMPLATES`; needs the generator's attributes.
-    Notebook 01_noise."""
+    """One caption per image from a seeded choice of :data:`TEMPLATES`; needs the generator's attributes."""
     missing = {"count", "hue", "size", "center"} - set(data.attributes)
     if missing:
         raise ValueError(f"captions need the generator's attributes {sorted(missing)}; "
@@ -64,6 +62,6 @@ def synthetic_captions(data: LabeledImages, seed: int = 0) -> list[str]:
 
 
 def class_captions(data: LabeledImages, seed: int = 0) -> list[str]:
-    """Class-name captions from the prompt templates, for datasets without scene attributes. Notebook 06_clip."""
+    """Class-name captions from the prompt templates, for datasets without scene attributes."""
     choice = torch.randint(0, len(PROMPTS), (len(data),), generator=torch.Generator().manual_seed(seed)).tolist()
     return [PROMPTS[t].format(data.class_names[y]) for t, y in zip(choice, data.labels.tolist())]

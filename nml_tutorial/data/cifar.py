@@ -1,5 +1,4 @@
-"""CIFAR-10 and CIFAR-100 from their python pickles (``cifar-10-batches-py/``, ``cifar-100-python/``).
-Notebook 07_full_scale."""
+"""CIFAR-10 and CIFAR-100 from their python pickles (``cifar-10-batches-py/``, ``cifar-100-python/``)."""
 
 from __future__ import annotations
 
@@ -27,7 +26,8 @@ def _unpickle(path: Path) -> dict:
         return pickle.load(f, encoding="bytes")
 
 
-def load_cifar(root, variant: str = "cifar10", split: str = "train", image_size: int = 32, device=None) -> LabeledImages:
+def load_cifar(root, variant: str = "cifar10", split: str = "train", image_size: int = 32,
+               device=None) -> LabeledImages:
     """CIFAR-10 or -100 (fine labels) from the python pickles under ``root`` (the extracted folder or its parent)."""
     if variant not in _LAYOUT:
         raise ValueError(f"unknown CIFAR variant {variant!r}; choose 'cifar10' or 'cifar100'")

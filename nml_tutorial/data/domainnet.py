@@ -1,5 +1,5 @@
 """DomainNet (345 classes, six domains) from its split files ``<domain>_train.txt`` / ``<domain>_test.txt``, whose
-lines read ``clipart/aircraft_carrier/clipart_001_000001.jpg 0``. Notebook 07_full_scale."""
+lines read ``clipart/aircraft_carrier/clipart_001_000001.jpg 0``."""
 
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def domainnet_files(root, domain: str, split: str = "train", per_class: int | No
     if missing:
         raise FileNotFoundError(f"{listing} lists images that are not there, e.g. {missing[0]}; extract {domain}.zip "
                                 f"into {root}")
-    return ImageFiles([p for p, k in zip(paths, keep) if k], labels[keep], [names[i] for i in range(len(names))], domain)
+    return ImageFiles([p for p, k in zip(paths, keep) if k], labels[keep], [names[i] for i in range(len(names))],
+                      domain)
 
 
 def load_domainnet(root, domain: str = "real", split: str = "train", per_class: int | None = None,

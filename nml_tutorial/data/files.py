@@ -18,7 +18,7 @@ CROPS = ("center", "none")  # resize the shorter side and centre-crop, or squash
 
 @dataclass
 class ImageFiles:
-    """Image paths, their int64 labels and the class names the labels index. Notebook 07_full_scale."""
+    """Image paths, their int64 labels and the class names the labels index."""
 
     paths: list[Path]
     labels: np.ndarray
@@ -91,7 +91,7 @@ def read_images(paths, size: int, crop: str = "center") -> np.ndarray:
 
 
 def load_files(files: ImageFiles, image_size: int, crop: str = "center", device=None) -> LabeledImages:
-    """Read listed image files into memory as :class:`LabeledImages` (uint8 NCHW). Notebook 07_full_scale."""
+    """Read listed image files into memory as :class:`LabeledImages` (uint8 NCHW)."""
     if len(files) == 0:
         raise ValueError("no images were found to load; check the folder and the class list")
     images = torch.from_numpy(read_images(files.paths, image_size, crop)).permute(0, 3, 1, 2).contiguous()
@@ -111,7 +111,7 @@ def listing_checksum(files: ImageFiles, root) -> str:
 def save_image_folder(data: LabeledImages, root, folder_names: list[str] | None = None, suffix: str = ".JPEG",
                       quality: int = 95) -> Path:
     """Write images as ``root/<class folder>/<class folder>_<i>.JPEG``: the ImageNet train layout.
-    ``folder_names`` name the class folders (default: the class names). Notebook 07_full_scale."""
+    ``folder_names`` name the class folders (default: the class names)."""
     from PIL import Image
 
     root = Path(root)

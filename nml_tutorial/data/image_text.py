@@ -1,6 +1,5 @@
 """Image-text pairs for contrastive pre-training: a folder of ``<key>.jpg`` + ``<key>.txt`` files, or webdataset
-tar shards (``*.tar`` whose members are ``<key>.jpg`` and ``<key>.txt``), read with the standard library.
-Notebook 07_full_scale."""
+tar shards (``*.tar`` whose members are ``<key>.jpg`` and ``<key>.txt``), read with the standard library."""
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ from .files import IMAGE_SUFFIXES, read_image, require_dir
 
 @dataclass
 class ImageTextPairs:
-    """uint8 images (N, 3, H, W) and one caption each. Notebook 07_full_scale."""
+    """uint8 images (N, 3, H, W) and one caption each."""
 
     images: torch.Tensor
     captions: list[str]
@@ -39,7 +38,8 @@ def _pairs_in_folder(root: Path, size: int, crop: str):
     for image in sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
         caption = image.with_suffix(".txt")
         if not caption.is_file():
-            raise FileNotFoundError(f"{image} has no caption file {caption.name}; every image needs <key>.txt beside it")
+            raise FileNotFoundError(f"{image} has no caption file {caption.name}; "
+                                    "every image needs <key>.txt beside it")
         yield read_image(image, size, crop), caption.read_text().strip()
 
 

@@ -1,5 +1,5 @@
 """The ImageNet family on disk: class folders and subsets of them (manifests), ILSVRC-2012 preparation,
-Tiny-ImageNet-200, and the evaluation sets ImageNet-V2, -Sketch, -R and -A (notebook 07_full_scale).
+Tiny-ImageNet-200, and the evaluation sets ImageNet-V2, -Sketch, -R and -A.
 
 Every loader labels classes by the sorted WordNet ids of the classes it holds; the 200-class sets (R, A) come
 with :func:`restrict_logits`, which reads a 1,000-way classifier's logits at their 200 columns.
@@ -26,7 +26,7 @@ VARIANTS = ("imagenet_v2", "imagenet_sketch", "imagenet_r", "imagenet_a")
 
 def folder_files(root, classes: list[str] | None = None, per_class: int | None = None) -> ImageFiles:
     """Images in class folders ``root/<class>/...``: all folders (sorted) or ``classes`` in their given order,
-    at most ``per_class`` images each (the first ones in sorted order). Notebook 07_full_scale."""
+    at most ``per_class`` images each (the first ones in sorted order)."""
     root = require_dir(root, "image folder", "point root at a folder holding one sub-folder of images per class "
                        "(ImageNet's train/ or val/ after data_scripts/prepare_ilsvrc.py)")
     present = sorted(p.name for p in root.iterdir() if p.is_dir())
@@ -60,13 +60,14 @@ def write_manifest(files: ImageFiles, root, path, **settings) -> Path:
 
 
 def read_manifest(path) -> ImageFiles:
-    """The files a manifest lists (see :func:`write_manifest`), checked to exist. Notebook 07_full_scale."""
+    """The files a manifest lists (see :func:`write_manifest`), checked to exist."""
     path = require_file(path, "subset manifest", "make one with data_scripts/make_subset.py")
     try:
         manifest = json.loads(path.read_text())
         root, classes, entries = Path(manifest["root"]), manifest["classes"], manifest["files"]
     except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise ValueError(f"{path} is not a subset manifest ({err}); rebuild it with data_scripts/make_subset.py") from err
+        raise ValueError(f"{path} is not a subset manifest ({err}); "
+                         "rebuild it with data_scripts/make_subset.py") from err
     paths = [root / rel for rel, _ in entries]
     missing = [p for p in paths if not p.is_file()]
     if missing:
@@ -80,8 +81,7 @@ def read_manifest(path) -> ImageFiles:
 
 def load_image_folder(root=None, manifest=None, classes=None, per_class: int | None = None, image_size: int = 64,
                       crop: str = "center", device=None) -> LabeledImages:
-    """ImageNet-format class folders (or a subset ``manifest``) read into memory at ``image_size``.
-    Notebook 07_full_scale."""
+    """ImageNet-format class folders (or a subset ``manifest``) read into memory at ``image_size``."""
     if (root is None) == (manifest is None):
         raise ValueError("pass either root (a folder of class folders) or manifest (from make_subset.py)")
     files = read_manifest(manifest) if manifest is not None else folder_files(root, classes, per_class)
@@ -90,8 +90,9 @@ def load_image_folder(root=None, manifest=None, classes=None, per_class: int | N
 
 def tiny_imagenet_files(root, split: str = "train") -> ImageFiles:
     """Tiny-ImageNet-200: ``train/<wnid>/images/*.JPEG``, and the flat ``val/images`` labelled by
-    ``val/val_annotations.txt``; classes are ``wnids.txt`` sorted. Notebook 07_full_scale."""
-    root = require_dir(root, "Tiny-ImageNet-200 folder", "unzip tiny-imagenet-200.zip and point root at tiny-imagenet-200/")
+    ``val/val_annotations.txt``; classes are ``wnids.txt`` sorted."""
+    root = require_dir(root, "Tiny-ImageNet-200 folder",
+                       "unzip tiny-imagenet-200.zip and point root at tiny-imagenet-200/")
     wnids = sorted(require_file(root / "wnids.txt", "wnids.txt", "point root at the unzipped tiny-imagenet-200/ "
                                 "folder").read_text().split())
     index = {w: i for i, w in enumerate(wnids)}
@@ -114,17 +115,18 @@ def tiny_imagenet_files(root, split: str = "train") -> ImageFiles:
 
 
 def load_tiny_imagenet(root, split: str = "train", image_size: int = 64, device=None) -> LabeledImages:
-    """Tiny-ImageNet-200 (64 px, 200 classes) in memory. Notebook 07_full_scale."""
+    """Tiny-ImageNet-200 (64 px, 200 classes) in memory."""
     return load_files(tiny_imagenet_files(root, split), image_size, "center", device)
 
 
 def variant_files(root, variant: str) -> ImageFiles:
     """An ImageNet evaluation set: ImageNet-V2 (folders ``0`` ... ``999``, indices into the sorted 1,000 classes),
     ImageNet-Sketch (1,000 WordNet-id folders), ImageNet-R or -A (200 WordNet-id folders: labels index the 200
-    sorted ids; see :func:`restrict_logits`). Notebook 07_full_scale."""
+    sorted ids; see :func:`restrict_logits`)."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown ImageNet variant {variant!r}; choose one of {list(VARIANTS)}")
-    root = require_dir(root, f"{variant} folder", "download and extract it, then point root at the folder of class folders")
+    root = require_dir(root, f"{variant} folder",
+                       "download and extract it, then point root at the folder of class folders")
     if variant == "imagenet_v2":
         folders = [str(i) for i in range(1000)]
         present = [f for f in folders if (root / f).is_dir()]
@@ -132,7 +134,8 @@ def variant_files(root, variant: str) -> ImageFiles:
             raise FileNotFoundError(f"{root} has no integer class folders 0 ... 999: is it ImageNet-V2's "
                                     "imagenetv2-matched-frequency-format-val/?")
         files = folder_files(root, present)
-        return ImageFiles(files.paths, np.array([int(present[y]) for y in files.labels]), imagenet_wnids(), "imagenet_v2")
+        return ImageFiles(files.paths, np.array([int(present[y]) for y in files.labels]), imagenet_wnids(),
+                          "imagenet_v2")
     wnids = imagenet_wnids() if variant == "imagenet_sketch" else variant_classes(variant)[0]
     present = {p.name for p in root.iterdir() if p.is_dir()}
     strangers = sorted(present - set(wnids))
@@ -146,13 +149,13 @@ def variant_files(root, variant: str) -> ImageFiles:
 
 
 def load_imagenet_variant(root, variant: str, image_size: int = 64, device=None) -> LabeledImages:
-    """An ImageNet evaluation set in memory (see :func:`variant_files`). Notebook 07_full_scale."""
+    """An ImageNet evaluation set in memory (see :func:`variant_files`)."""
     return load_files(variant_files(root, variant), image_size, "center", device)
 
 
 def restrict_logits(logits: torch.Tensor, variant: str) -> torch.Tensor:
     """A 1,000-way classifier's logits as the 200-class set ``variant`` scores them (its columns only);
-    other variants' logits are returned unchanged. Notebook 07_full_scale."""
+    other variants' logits are returned unchanged."""
     if logits.shape[-1] != 1000:
         raise ValueError(f"expected 1,000-class logits, got {logits.shape[-1]} columns")
     if variant in ("imagenet_v2", "imagenet_sketch"):

@@ -1,5 +1,5 @@
 """Noisy-label files: deterministic noisy labels for a dataset written once to ``.npy`` with a report of the
-realised rate and transition matrix, and the public Noisy Imagenette label CSVs (notebook 07_full_scale).
+realised rate and transition matrix, and the public Noisy Imagenette label CSVs.
 
 Pre-training reads such a file (``noise_type="file"``), so every process of a multi-GPU run, and every rerun,
 trains on the same labels without drawing them again.
@@ -83,8 +83,9 @@ def write_noisy_imagenette(csv_path, memmap_root, column: str = "noisy_labels_5"
 
 def write_noisy_label_files(labels, num_classes: int, ratios, mode: str, seeds, out_dir) -> list[dict]:
     """One noisy-label file per ratio and seed (:func:`write_noisy_labels`); their reports, in that order.
-    ``data_scripts/noisy_labels.py`` and notebook 07_full_scale."""
-    return [write_noisy_labels(labels, num_classes, ratio, mode, seed, out_dir)[1] for seed in seeds for ratio in ratios]
+    ``data_scripts/noisy_labels.py`` uses it."""
+    return [write_noisy_labels(labels, num_classes, ratio, mode, seed, out_dir)[1]
+            for seed in seeds for ratio in ratios]
 
 
 def report_line(report: dict) -> str:

@@ -1,7 +1,6 @@
 """The fast on-disk form of a large image set: resized uint8 images in one ``.npy`` memory map (N, H, W, 3),
 ``labels.npy`` and ``meta.json`` (class order, source checksum, resize and crop settings), written last as the
 finished marker. Loading maps the file instead of reading it; training pages in each batch it draws.
-Notebook 07_full_scale.
 """
 
 from __future__ import annotations
@@ -171,7 +170,8 @@ def load_memmap(root, noisy_labels=None, device=None) -> LabeledImages:
                                                       "data_scripts/noisy_labels.py"))).long()
         if noisy.shape != labels.shape or int(noisy.min()) < 0 or int(noisy.max()) >= len(meta["classes"]):
             raise ValueError(f"{path}: {tuple(noisy.shape)} labels in [{int(noisy.min())}, {int(noisy.max())}] do not "
-                             f"fit {labels.numel()} images of {len(meta['classes'])} classes; was it made for this set?")
+                             f"fit {labels.numel()} images of {len(meta['classes'])} classes; "
+                             "was it made for this set?")
         attributes["noisy_labels"] = noisy
     if device is not None:
         labels = labels.to(device)

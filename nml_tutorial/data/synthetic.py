@@ -14,7 +14,7 @@ style, standing in for DomainNet / ImageNet-R / -Sketch / -C:
 
 Everything is rendered with batched tensor ops (on the GPU when ``device`` is one). All randomness
 comes from seeded CPU generators, so the same seed gives the same images on any device up to
-float rounding. Introduced in notebook 02_pretrain.
+float rounding.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ _CLIPART_PALETTE = torch.tensor([
 
 
 def class_table(num_classes: int) -> list[tuple[str, str, int]]:
-    """The first ``num_classes`` (shape, fill, count) combinations, in a fixed shuffled order. Notebook 02_pretrain."""
+    """The first ``num_classes`` (shape, fill, count) combinations, in a fixed shuffled order."""
     if not 2 <= num_classes <= MAX_CLASSES:
         raise ValueError(f"num_classes must be between 2 and {MAX_CLASSES}, got {num_classes}")
     combos = [(s, f, c) for s in SHAPES for f in FILLS for c in COUNTS]
@@ -304,7 +304,6 @@ def load_synthetic(split: str = "train", domain: str = "photo", num_classes: int
     every domain, so one object can be shown in all five styles. ``strength`` < 1 grades the shift:
     each image is ``(1 - strength) * photo + strength * domain`` of the same scene (domain name
     ``"sketch@0.50"``), so an OOD test can be made as hard as wanted. Introduced in 03_id_ood.
-    Notebook 02_pretrain.
     """
     if domain not in _RENDER:
         raise ValueError(f"unknown domain {domain!r}; choose one of {list(DOMAINS)}")

@@ -4,11 +4,12 @@
 """
 
 from .export import save_figure, saved
-from .figures import (DOMAIN_COLOURS, METHOD_COLOURS, accuracy_vs_noise, batch_report, id_ood_curve, image_grid, method_comparison,
-                      spectra, spectrum_at, sve_lsvr_vs_noise, training_curves, transition_heatmap, umap_scatter)
+from .figures import (DOMAIN_COLOURS, METHOD_COLOURS, accuracy_vs_noise, batch_report, id_ood_curve, image_grid,
+                      method_comparison, spectra, spectrum_at, sve_lsvr_vs_noise, training_curves, transition_heatmap,
+                      umap_scatter)
 from .summary import paper_vs_here
 from .widgets import noise_explorer, noise_sweep_explorer
 
-__all__ = ["DOMAIN_COLOURS", "METHOD_COLOURS", "accuracy_vs_noise", "batch_report", "id_ood_curve", "image_grid", "method_comparison",
-           "noise_explorer", "noise_sweep_explorer", "paper_vs_here", "save_figure", "saved", "spectra", "spectrum_at",
-           "sve_lsvr_vs_noise", "training_curves", "transition_heatmap", "umap_scatter"]
+__all__ = ["DOMAIN_COLOURS", "METHOD_COLOURS", "accuracy_vs_noise", "batch_report", "id_ood_curve", "image_grid",
+           "method_comparison", "noise_explorer", "noise_sweep_explorer", "paper_vs_here", "save_figure", "saved",
+           "spectra", "spectrum_at", "sve_lsvr_vs_noise", "training_curves", "transition_heatmap", "umap_scatter"]

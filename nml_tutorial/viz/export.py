@@ -1,7 +1,8 @@
 """Figures as static files beside the notebooks: HTML always, PNG and SVG through kaleido where a Chrome is found.
 
-Static export (PNG for pages and handouts, SVG for slides) goes through kaleido, which needs a Chrome or Chromium (Debian's ``chromium`` works). Where none
-is found the HTML is still written and a warning says so (notebook 00_quickstart).
+Static export (PNG for pages and handouts, SVG for slides) goes through kaleido, which needs a Chrome or Chromium
+(Debian's ``chromium`` works). Where none is found the HTML is still written and a warning says so (notebook
+00_quickstart).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _image(fig: go.Figure, format: str) -> bytes:
 
 def save_figure(fig: go.Figure, stem, png: bool = True) -> list[Path]:
     """Write ``stem.html`` (always), and with ``png`` the static images ``stem.png`` and ``stem.svg`` (when a Chrome
-    for kaleido is available and ``NML_STATIC_FIGURES`` is not ``0``). Notebook 01_noise."""
+    for kaleido is available and ``NML_STATIC_FIGURES`` is not ``0``)."""
     stem = Path(stem)
     written = [atomic_write_text(fig.to_html(include_plotlyjs=True, full_html=True), stem.with_suffix(".html"))]
     if png and os.environ.get(STATIC_FIGURES_ENV, "1").lower() not in ("0", "false", "no", "off"):

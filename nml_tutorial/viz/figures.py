@@ -163,7 +163,6 @@ def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe", protoco
     0.25; error bars are the standard deviation over seeds. With ``reference`` (a results table of other seeds of the
     same preset, e.g. :func:`nml_tutorial.claims.reference_results`), each of its seeds' in-domain lines is drawn
     thin behind this run's, drawn bold.
-    Notebook 00_quickstart.
     """
     rows = select(table, protocol=protocol, method=method)
     if rows.empty:
@@ -197,7 +196,7 @@ def spectra(spectra_table: pd.DataFrame, method: str = "linear_probe", task: str
             protocol: str = "tuned", domain: str = "photo") -> go.Figure:
     """The singular-value shares sigma_i / sum(sigma) of one test set's features, one line per noise ratio (mean
     over seeds): left against the direction index on a log scale, right divided by the clean model's share, where a
-    flatter spectrum reads as below 1 for the first directions and above 1 in the tail. Notebook 04_spectrum."""
+    flatter spectrum reads as below 1 for the first directions and above 1 in the tail."""
     rows = select(spectra_table, protocol=protocol, method=method, task=task, test_domain=domain)
     if rows.empty:
         raise ValueError(f"no spectra for method {method!r}, task {task!r}, test set {domain!r}")
@@ -235,8 +234,7 @@ def _ramp(n: int) -> list[str]:
 def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: str = "downstream_classes",
                       protocol: str = "tuned", reference: pd.DataFrame | None = None) -> go.Figure:
     """SVE and LSVR of the features against pre-training noise, one line per test domain (mean ± std); with
-    ``reference``, each of its seeds' in-domain line thin behind this run's (bold).
-    Notebook 00_quickstart."""
+    ``reference``, each of its seeds' in-domain line thin behind this run's (bold)."""
     rows = select(table, protocol=protocol, method=method, task=task)
     if rows.empty:
         raise ValueError(f"no rows for method {method!r} on task {task!r}")
@@ -260,7 +258,7 @@ def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: s
 
 def method_comparison(table: pd.DataFrame, task: str = "downstream_classes", protocol: str = "tuned") -> go.Figure:
     """Accuracy of each method in the table, in-domain and averaged over the out-of-domain sets, per noise ratio;
-    the title names the methods. Notebook 05_nmtune."""
+    the title names the methods."""
     rows = select(table, protocol=protocol, task=task)
     if rows.empty:
         raise ValueError(f"no rows for task {task!r}")
@@ -311,7 +309,7 @@ def image_grid(images, labels, class_names: list[str], flipped=None, cols: int =
 
 def transition_heatmap(T, class_names: list[str], title: str = "transition matrix") -> go.Figure:
     """Heat map of a label-noise transition matrix T[clean, noisy] (rows sum to one): white only where a probability
-    is zero, each value printed in its cell for up to 12 classes. Notebook 01_noise."""
+    is zero, each value printed in its cell for up to 12 classes."""
     small = len(class_names) <= 12  # few enough cells to print each probability in it
     fig = go.Figure(go.Heatmap(z=T.cpu().numpy(), x=class_names, y=class_names, zmin=0, zmax=1,
                                colorscale=[[0, "white"], [0.001, "#fde3d7"], [1, "#67000d"]],  # any p > 0 is tinted
@@ -371,8 +369,7 @@ def spectrum_at(spectra_table: pd.DataFrame, ratio: float, task: str = "downstre
 
 def umap_scatter(embeddings: dict, labels, class_names: list[str], marked=None, marked_name: str = "flipped label",
                  title: str = "UMAP of features") -> go.Figure:
-    """Side-by-side 2-D embeddings (e.g. before / after NMTune), coloured by class, ``marked`` points as crosses.
-    Notebook 04_spectrum."""
+    """Side-by-side 2-D embeddings (e.g. before / after NMTune), coloured by class, ``marked`` points as crosses."""
     labels = labels.cpu().numpy()
     fig = make_subplots(rows=1, cols=len(embeddings), subplot_titles=list(embeddings))
     present = sorted(set(labels.tolist()))  # spread the hues over the classes shown, not all classes
@@ -409,7 +406,6 @@ def training_curves(histories: dict, highlight: str | None = None, objective: st
 
     ``histories`` maps a run name to its history (``PretrainedRun.history``); the run named ``highlight`` is drawn
     last, black, dashed and with markers, so that it shows even where it runs on top of another.
-    Notebook 02_pretrain.
     """
     if highlight is not None and highlight not in histories:
         raise ValueError(f"highlight {highlight!r} is not one of the runs {list(histories)}")
@@ -439,7 +435,7 @@ def training_curves(histories: dict, highlight: str | None = None, objective: st
 
 def batch_report(metrics: pd.DataFrame) -> go.Figure:
     """A batch run's metrics (``nml-tutorial batch``): one row per metric, one dot per grid cell, coloured by the
-    parameters that vary across cells. Notebook 07_full_scale."""
+    parameters that vary across cells."""
     fixed = {"cell", "metric", "value"}
     varying = [c for c in metrics.columns if c not in fixed and metrics[c].astype(str).nunique() > 1]
     label = metrics[varying].astype(str).agg(", ".join, axis=1) if varying else metrics["cell"]

@@ -47,13 +47,14 @@ def paper_vs_here(claims: pd.DataFrame, scale: str = "") -> go.Figure:
                           "<br>%{customdata[3]}<extra>" + protocol + "</extra>"))
     for claim in [c for c in CLAIMS if c in set(primary["claim"])]:
         top = max(labels.index(lab) for lab in primary.loc[primary["claim"] == claim, "label"])
-        said = " · ".join(f"{p}: {verdicts[(p, claim)]}" for p in primary["protocol"].unique() if (p, claim) in verdicts)
+        said = " · ".join(f"{p}: {verdicts[(p, claim)]}" for p in primary["protocol"].unique()
+                          if (p, claim) in verdicts)
         fig.add_annotation(x=0, xref="paper", xanchor="left", y=top + 0.45, yref="y", showarrow=False,
                            text=f"<b>{claim}</b> {CLAIMS[claim]} — here {said}",
                            font={"size": 11})
     fig.update_yaxes(categoryorder="array", categoryarray=labels, showticklabels=True, tickfont={"size": 10})
-    fig.update_xaxes(title="effect in the claimed direction, in units of the effect of interest (1 point; C3 0.05 nats)",
-                     zeroline=False)
+    fig.update_xaxes(zeroline=False, title="effect in the claimed direction, in units of the effect of interest "
+                                           "(1 point; C3 0.05 nats)")
     key = ("colour: each measure's state (green holds, pale green smaller than claimed, red opposite,<br>grey no "
            "effect of the claimed size, orange underpowered); bars: 90 % t interval")
     fig.update_layout(title=f"The study against this package{': ' + scale if scale else ''}<br><sup>{key}</sup>",

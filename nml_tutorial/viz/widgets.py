@@ -1,4 +1,4 @@
-"""The notebooks' widgets: ipywidgets controls driving plotly ``FigureWidget``s (notebooks 01_noise, 03_id_ood).
+"""The notebooks' widgets: ipywidgets controls driving plotly ``FigureWidget``s.
 
 Each widget already shows its default state, so papermill records a figure without interaction; each is an
 :class:`Explorer` exposing ``.figures`` (name -> ``FigureWidget``) for :func:`~nml_tutorial.viz.save_figure`, and its
@@ -57,10 +57,7 @@ class Explorer(widgets.VBox):
 
 def noise_explorer(data: LabeledImages, ratio: float = 0.2, noise_type: str = "symmetric", n_images: int = 16,
                    seed: int = 0) -> Explorer:
-    """A noise-ratio slider and a noise-type selector redrawing labelled images and the transition matrix.
-
-    Notebook 01_noise.
-    """
+    """A noise-ratio slider and a noise-type selector redrawing labelled images and the transition matrix."""
     slider = widgets.FloatSlider(value=ratio, min=0.0, max=0.8, step=0.05, description="noise ratio",
                                  readout_format=".0%", continuous_update=False)
     kind = widgets.Dropdown(options=["symmetric", "pair"], value=noise_type, description="noise type")
@@ -77,10 +74,7 @@ def noise_explorer(data: LabeledImages, ratio: float = 0.2, noise_type: str = "s
 
 def noise_sweep_explorer(table: pd.DataFrame, spectra_table: pd.DataFrame, task: str = "downstream_classes",
                          method: str = "linear_probe") -> Explorer:
-    """A slider over the sweep's noise ratios moving the ID/OOD accuracy marker and the spectrum shown.
-
-    Notebooks 03_id_ood and 04_spectrum.
-    """
+    """A slider over the sweep's noise ratios moving the ID/OOD accuracy marker and the spectrum shown."""
     ratios = sorted(select(table, protocol="tuned", method=method, task=task)["noise_ratio"].unique())
     if not ratios:
         raise ValueError(f"no rows for method {method!r} on task {task!r}")
