@@ -1,4 +1,4 @@
-"""Per-notebook wall time and peak memory of the quick series, against the budgets in the README.
+"""Per-notebook wall time and peak memory of the quick series, against its budgets (docs/benchmarks.md).
 
 Each notebook runs in its own process (papermill + its kernel); the peak resident set size of the
 kernel, and the peak memory of all its processes together (kaleido's Chrome included), are sampled.

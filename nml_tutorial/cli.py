@@ -56,6 +56,9 @@ def _pretrain(args) -> int:
     return 0
 
 
+DEFAULT_RESULTS = "results/quick/results.csv"  # what `nml-tutorial sweep` writes by default
+
+
 def claims_markdown(table) -> str:
     """The primary measures of each claim under both protocols as a markdown table (README's claim summary)."""
     lines = ["| claim | primary measures | study protocol (confirmatory) | tuned protocol (secondary) |",
@@ -72,14 +75,11 @@ def claims_markdown(table) -> str:
 
 
 def _claims(args) -> int:
-    if args.reference == (args.results is not None):
-        raise ValueError("give a sweep's results.csv or --reference (the committed 8 seeds), not both or neither")
-    rows = claims.reference_results() if args.reference else results.read_table(args.results)
+    if args.reference and args.results is not None:
+        raise ValueError("give a sweep's results.csv or --reference (the committed 8 seeds), not both")
+    rows = claims.reference_results() if args.reference else results.read_table(args.results or DEFAULT_RESULTS)
     table = claims.claim_table(rows, objective=args.objective)
-    if args.markdown:
-        print(claims_markdown(table))
-        return 0
-    print(claims.format_claims(table))
+    print(claims_markdown(table) if args.markdown else claims.format_claims(table))
     if args.out:
         results.write_table(table, args.out)
         print(f"\nwrote {args.out}")
@@ -239,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     zoo_cmd.add_argument("--no-progress", action="store_true", help="no progress bars")
     zoo_cmd.set_defaults(func=_zoo)
     claim = sub.add_parser("claims", help="the study's claims in a results table: effects, t intervals, verdicts")
-    claim.add_argument("results", nargs="?", help="a sweep's results.csv (e.g. results/quick/results.csv)")
+    claim.add_argument("results", nargs="?", help=f"a sweep's results.csv (default {DEFAULT_RESULTS})")
     claim.add_argument("--reference", action="store_true", help="the committed 8 reference seeds of the quick preset")
     claim.add_argument("--markdown", action="store_true", help="the primary measures as a markdown table (README)")
     claim.add_argument("--objective", default="supervised", choices=presets.OBJECTIVES)

@@ -83,6 +83,7 @@ def test_no_docstring_names_its_notebook_by_hand():
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and ast.get_docstring(node):
-                if re.search(r"\b[Nn]otebooks? \d\d_[a-z_]+\.?\s*$", ast.get_docstring(node)):
+                text = " ".join(ast.get_docstring(node).split())
+                if re.search(r"\b[Nn]otebooks? \d\d_[a-z_]+(?:(?:,| and) \d\d_[a-z_]+)*(?:\.|\))", text):
                     typed.append(f"{path.name}: {getattr(node, 'name', 'module')}")
     assert not typed, typed

@@ -215,6 +215,10 @@ def test_the_readme_claim_table_is_the_one_the_committed_reference_gives(capsys)
     assert block.strip() == capsys.readouterr().out.strip(), "regenerate README's table with the command in its marker"
 
 
-def test_claims_needs_a_results_file_or_the_reference_not_both(tmp_path):
-    assert main(["claims"]) == 2
-    assert main(["claims", str(tmp_path / "results.csv"), "--reference"]) == 2
+def test_claims_reads_the_sweeps_default_output_or_the_reference_not_both(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["claims"]) == 2 and "results/quick/results.csv" in capsys.readouterr().err
+    assert main(["claims", "results.csv", "--reference"]) == 2 and "not both" in capsys.readouterr().err
+    out = tmp_path / "claims.csv"
+    assert main(["claims", "--reference", "--markdown", "--out", str(out)]) == 0
+    assert "| C1 " in capsys.readouterr().out and len(pd.read_csv(out)) > 0

@@ -38,6 +38,10 @@ def test_primary_effects_stay_inside_their_prediction_intervals(quick_table):
     primary = claims.claim_table(quick_table).query("primary")
     assert set(zip(primary["protocol"], primary["claim"])) == set(checks)  # every claim measured under both
     assert set(primary["seeds"]) == {len(SEEDS)}
+    for row in primary.itertuples():  # every measure judged against the full reference, not a part of it
+        recorded = reference[(reference["protocol"] == row.protocol) & (reference["claim"] == row.claim)
+                             & (reference["measure"] == row.measure) & (reference["task"] == row.task)]
+        assert recorded["seed"].nunique() >= 8, f"{row.protocol} {row.claim} {row.measure}: not in the reference"
     outside = []
     for protocol, claim in checks:
         agree, message = claims.agrees_with_reference(quick_table, claim, reference, protocol=protocol,

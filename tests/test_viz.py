@@ -140,8 +140,26 @@ def test_the_accuracy_figure_explains_only_the_line_styles_it_draws():
     assert "solid: in-domain" in viz.accuracy_vs_noise(rows).layout.title.text
     assert "dashed" not in viz.accuracy_vs_noise(rows).layout.title.text
     shifted = pd.concat([rows, rows.assign(test_domain="sketch@0.25", shift="ood")])
-    note = viz.accuracy_vs_noise(shifted).layout.title.text
-    assert "dotted: mixed in at 0.25" in note and "dash-dot" not in note
+    note = viz.accuracy_vs_noise(shifted).layout.title.text.replace("<br>", " ")
+    assert "dotted: a style mixed in at 0.25" in note and "dash-dot" not in note
+
+
+def test_each_graded_strength_gets_its_own_dash_and_its_own_words():
+    rows = _table({(0, 0.0): 0.7, (0, 0.3): 0.5})
+    graded = pd.concat([rows] + [rows.assign(test_domain=f"sketch@{s}", shift="ood") for s in ("0.25", "0.50", "0.75")]
+                       + [rows.assign(test_domain="my@set", shift="ood")])  # a test set named with '@', not graded
+    fig = viz.accuracy_vs_noise(graded)
+    dashes = {t.name.split(" ")[0]: t.line.dash for t in fig.data}
+    assert len({dashes[f"sketch@{s}"] for s in ("0.25", "0.50", "0.75")}) == 3 and dashes["my@set"] == "dash"
+    note = fig.layout.title.text.replace("<br>", " ")
+    assert all(f"mixed in at {s}" in note for s in ("0.25", "0.50", "0.75"))
+
+
+def test_no_reference_seed_note_when_none_was_drawn():
+    run = _table({(0, 0.0): 0.7, (0, 0.3): 0.5})
+    elsewhere = _table({(10, 0.0): 0.6, (10, 0.3): 0.5}).assign(task="digits")  # the reference has other tasks
+    fig = viz.accuracy_vs_noise(run, reference=elsewhere)
+    assert "reference seeds" not in fig.layout.title.text and {t.line.width for t in fig.data} == {2}
 
 
 def test_a_saved_figure_is_shown_at_the_page_width_and_exported_at_its_own(tmp_path, monkeypatch):

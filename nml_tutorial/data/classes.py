@@ -31,8 +31,7 @@ def read_class_list(path) -> list[str]:
     known = set(imagenet_wnids())
     bad = [i for i in ids if i not in known]
     if not ids or bad:
-        problem = "no class ids" if not ids else f"{len(bad)} ids are not ImageNet-1K classes, e.g. {bad[:3]}"
-        raise ValueError(f"{path}: {problem}; "
+        raise ValueError(f"{path}: {'no class ids' if not ids else f'{len(bad)} ids are not ImageNet-1K classes, e.g. {bad[:3]}'}; "  # noqa: E501
                          "each line must start with a WordNet id such as n01440764")
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path} lists a class twice; remove the duplicates")

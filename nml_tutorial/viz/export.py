@@ -1,8 +1,7 @@
 """Figures as static files beside the notebooks: HTML always, PNG and SVG through kaleido where a Chrome is found.
 
 Static export (PNG for pages and handouts, SVG for slides) goes through kaleido, which needs a Chrome or Chromium
-(Debian's ``chromium`` works). Where none is found the HTML is still written and a warning says so (notebook
-00_quickstart).
+(Debian's ``chromium`` works). Where none is found the HTML is still written and a warning says so.
 """
 
 from __future__ import annotations

@@ -61,28 +61,45 @@ def _chance_line(fig: go.Figure, rows: pd.DataFrame, col: int | None = None) -> 
                   annotation_position="bottom right", annotation_font={"size": 10, "color": "#777"}, **where)
 
 
-def _dash(domain: str, shift: str) -> str:
-    """Solid in-domain, dashed out-of-domain at full strength; a style mixed into the photo is dash-dot at 0.50 and
-    dotted at 0.25 (and below)."""
+GRADED_DASHES = ("dot", "dashdot", "longdashdot", "longdash")  # graded shifts, the weakest mix first
+DASH_WORDS = {"dot": "dotted", "dashdot": "dash-dot", "longdashdot": "long dash-dot", "longdash": "long-dashed"}
+
+
+def _strength(domain: str) -> float | None:
+    """A graded shift's mixing strength (``"sketch@0.25"`` -> 0.25); None for any other test set."""
+    try:
+        return float(domain.rsplit("@", 1)[1]) if "@" in domain else None
+    except ValueError:
+        return None
+
+
+def _graded_dashes(rows: pd.DataFrame) -> dict[float, str]:
+    """Each graded strength in ``rows`` -> its line dash, by rank (the strongest styles share the last dash)."""
+    strengths = sorted({s for s in map(_strength, rows["test_domain"]) if s is not None})
+    return {s: GRADED_DASHES[min(i, len(GRADED_DASHES) - 1)] for i, s in enumerate(strengths)}
+
+
+def _dash(domain: str, shift: str, graded: dict[float, str]) -> str:
+    """Solid in-domain, dashed out-of-domain at full strength, a graded shift by its strength (``graded``)."""
     if shift == "id":
         return "solid"
-    if "@" not in domain:
-        return "dash"
-    return "dashdot" if float(domain.split("@")[1]) >= 0.5 else "dot"
+    return graded.get(_strength(domain), "dash")
 
 
 def _line_key(rows: pd.DataFrame) -> str:
-    """What each line style of :func:`_dash` means, for the styles the rows draw."""
-    meaning = {"solid": "solid: in-domain", "dash": "dashed: out-of-domain",
-               "dashdot": "dash-dot: a style mixed in at 0.50", "dot": "dotted: mixed in at 0.25"}
-    drawn = {_dash(d, shift) for d, shift in zip(rows["test_domain"], rows["shift"])}
-    return ", ".join(text for style, text in meaning.items() if style in drawn)
+    """What each line style means, for the styles the rows draw."""
+    parts = ["solid: in-domain"] if (rows["shift"] == "id").any() else []
+    full = (rows["shift"] != "id") & rows["test_domain"].map(lambda d: _strength(d) is None)
+    parts += ["dashed: out-of-domain"] if full.any() else []
+    parts += [f"{DASH_WORDS[dash]}: a style mixed in at {s:.2f}" for s, dash in _graded_dashes(rows).items()]
+    return ", ".join(parts)
 
 
 def _domain_lines(fig: go.Figure, rows: pd.DataFrame, metric: str, scale: float, col: int, shown: set,
-                  width: float = 2) -> None:
+                  width: float = 2, graded: dict[float, str] | None = None) -> None:
     """One line per test domain of ``metric`` against noise (mean ± std over seeds) into panel ``col``; a domain
-    enters the legend once (``shown``)."""
+    enters the legend once (``shown``); ``graded`` gives the graded shifts' dashes (default: from ``rows``)."""
+    graded = _graded_dashes(rows) if graded is None else graded
     keys = ["test_domain", "shift", "noise_ratio"]
     stats = over_seeds(per_seed(rows, keys, metric), keys, metric)
     for (domain, shift), line in stats.groupby(["test_domain", "shift"], sort=False):
@@ -91,32 +108,35 @@ def _domain_lines(fig: go.Figure, rows: pd.DataFrame, metric: str, scale: float,
             x=line["noise_ratio"] * 100, y=line["mean"] * scale, error_y=_error_bars(line["std"], line["seeds"], scale),
             mode="lines+markers", name=f"{domain} ({'in-domain' if shift == 'id' else 'out-of-domain'})",
             legendgroup=domain, showlegend=domain not in shown, marker={"color": colour, "size": 4 + width},
-            line={"dash": _dash(domain, shift), "color": colour, "width": width},
+            line={"dash": _dash(domain, shift, graded), "color": colour, "width": width},
         ), row=1, col=col)
         shown.add(domain)
     fig.update_xaxes(title_text=_noise_label(rows), row=1, col=col)
 
 
 def _reference_seed_lines(fig: go.Figure, reference: pd.DataFrame, metric: str, scale: float, col: int,
-                          shown: set) -> None:
-    """Each reference seed's in-domain line, thin and pale, behind this run's lines in panel ``col``."""
+                          shown: set) -> set:
+    """Each reference seed's in-domain line, thin and pale, behind this run's lines in panel ``col``; returns the
+    seeds drawn."""
     rows = reference[reference["shift"] == "id"]
     lines = per_seed(rows, ["test_domain", "noise_ratio"], metric).groupby(["test_domain", "seed"], sort=False)
     for (domain, seed), line in lines:
         fig.add_trace(go.Scatter(
             x=line["noise_ratio"] * 100, y=line[metric] * scale, mode="lines", opacity=0.35, hoverinfo="text",
-            text=f"{domain}, reference seed {seed}", name=f"reference seeds ({reference['seed'].nunique()}, thin)",
+            text=f"{domain}, reference seed {seed}", name=f"reference seeds ({rows['seed'].nunique()}, thin)",
             legendgroup="reference", showlegend="reference" not in shown,
             line={"color": DOMAIN_COLOURS.get(domain, "#999"), "width": 1},
         ), row=1, col=col)
         shown.add("reference")
+    return set(rows["seed"])
 
 
-def _reference_note(reference: pd.DataFrame | None) -> str:
-    if reference is None:
+def _reference_note(seeds: set) -> str:
+    """The subtitle's words for the reference seeds drawn (none: nothing)."""
+    if not seeds:
         return ""
-    seeds = sorted(reference["seed"].unique())
-    return (f" · thin: each of the {len(seeds)} reference seeds ({seeds[0]}-{seeds[-1]}), in-domain; bold: this run")
+    seeds = sorted(seeds)
+    return f" · thin: each of the {len(seeds)} reference seeds ({seeds[0]}-{seeds[-1]}), in-domain; bold: this run"
 
 
 def _listed(names: list[str]) -> str:
@@ -159,10 +179,10 @@ def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe", protoco
                       reference: pd.DataFrame | None = None) -> go.Figure:
     """Probe accuracy against pre-training noise, one panel per task, one line per test domain.
 
-    Solid lines are in-domain, dashed out-of-domain, dash-dot and dotted a style mixed into the photo at 0.50 and
-    0.25; error bars are the standard deviation over seeds. With ``reference`` (a results table of other seeds of the
-    same preset, e.g. :func:`nml_tutorial.claims.reference_results`), each of its seeds' in-domain lines is drawn
-    thin behind this run's, drawn bold.
+    Solid lines are in-domain, dashed out-of-domain, a style mixed into the photo dotted, dash-dot, ... from the
+    weakest mix up (the subtitle names each); error bars are the standard deviation over seeds. With ``reference``
+    (a results table of other seeds of the same preset, e.g. :func:`nml_tutorial.claims.reference_results`), each of
+    its seeds' in-domain lines is drawn thin behind this run's, drawn bold.
     """
     rows = select(table, protocol=protocol, method=method)
     if rows.empty:
@@ -170,19 +190,19 @@ def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe", protoco
     tasks = list(dict.fromkeys(rows["task"]))
     fig = make_subplots(rows=1, cols=len(tasks), subplot_titles=[_TASK_TITLES.get(t, t) for t in tasks],
                         horizontal_spacing=0.06)
-    shown = set()
+    shown, drawn, graded = set(), set(), _graded_dashes(rows)
     for col, task in enumerate(tasks, start=1):
         if reference is not None:
-            _reference_seed_lines(fig, select(reference, protocol=protocol, method=method, task=task), "accuracy",
-                                  100, col, shown)
+            drawn |= _reference_seed_lines(fig, select(reference, protocol=protocol, method=method, task=task),
+                                           "accuracy", 100, col, shown)
         _domain_lines(fig, rows[rows["task"] == task], "accuracy", 100, col, shown,
-                      width=2 if reference is None else 3)
+                      width=3 if drawn else 2, graded=graded)
         _chance_line(fig, rows[rows["task"] == task], col)
     fig.update_yaxes(title_text=f"{METHOD_NAMES.get(method, method)}: top-1 accuracy (%)", row=1, col=1)
     panel_titles = {_TASK_TITLES.get(t, t) for t in tasks}
     fig.for_each_annotation(lambda a: a.update(font_size=13) if a.text in panel_titles else None)  # 3 fit 1,000 px
     fig.update_layout(title=_title("Downstream accuracy against pre-training noise",
-                                   f"{_seeds_note(rows)} · {_line_key(rows)}{_reference_note(reference)}"),
+                                   f"{_seeds_note(rows)} · {_line_key(rows)}{_reference_note(drawn)}"),
                       height=520, width=min(1300, max(560, 450 * len(tasks))), template="plotly_white")
     _legend_below(fig)
     return fig
@@ -195,16 +215,18 @@ METHOD_COLOURS = {"linear_probe": "#7f7f7f", "linear_head": "#bcbd22", "mlp_head
 def spectra(spectra_table: pd.DataFrame, method: str = "linear_probe", task: str = "downstream_classes",
             protocol: str = "tuned", domain: str = "photo") -> go.Figure:
     """The singular-value shares sigma_i / sum(sigma) of one test set's features, one line per noise ratio (mean
-    over seeds): left against the direction index on a log scale, right divided by the clean model's share, where a
-    flatter spectrum reads as below 1 for the first directions and above 1 in the tail."""
+    over seeds): left against the direction index on a log scale, right divided by the share at the lowest noise
+    ratio (the clean model's), where a flatter spectrum reads as below 1 for the first directions and above 1 in the
+    tail."""
     rows = select(spectra_table, protocol=protocol, method=method, task=task, test_domain=domain)
     if rows.empty:
         raise ValueError(f"no spectra for method {method!r}, task {task!r}, test set {domain!r}")
     mean = over_seeds(per_seed(rows, ["noise_ratio", "index"], "share"), ["noise_ratio", "index"], "share")
     ratios = sorted(mean["noise_ratio"].unique())
     clean = mean[mean["noise_ratio"] == ratios[0]].set_index("index")["mean"]
+    base = "the clean model" if ratios[0] == 0 else f"the {ratios[0] * 100:g} %-noise model"
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=[
-        "share of each direction (log scale)", f"share relative to the clean ({ratios[0] * 100:g} %) model"])
+        "share of each direction (log scale)", f"share relative to {base}"])
     for ratio, colour in zip(ratios, _ramp(len(ratios))):
         line = mean[mean["noise_ratio"] == ratio]
         for col, y in ((1, line["mean"]), (2, line["mean"].to_numpy() / clean.loc[line["index"]].to_numpy())):
@@ -215,7 +237,7 @@ def spectra(spectra_table: pd.DataFrame, method: str = "linear_probe", task: str
     fig.update_xaxes(title_text="direction i (largest first)")
     fig.update_yaxes(type="log", exponentformat="power", dtick=1, row=1, col=1)  # ticks at 10^-1, 10^-2, ...
     fig.update_yaxes(title_text="σᵢ / Σσ", row=1, col=1)
-    fig.update_yaxes(title_text="share ÷ the clean model's share", row=1, col=2)
+    fig.update_yaxes(title_text=f"share ÷ the share of {base}", row=1, col=2)
     fig.update_layout(title=_title(f"Feature spectrum of the {domain} test set by pre-training noise",
                                    f"{METHOD_NAMES.get(method, method)} features, {_TASK_TITLES.get(task, task)}; "
                                    f"mean over {_count(rows['seed'].nunique(), 'seed')} · right: below 1 = the "
@@ -240,17 +262,17 @@ def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: s
         raise ValueError(f"no rows for method {method!r} on task {task!r}")
     fig = make_subplots(rows=1, cols=2, subplot_titles=["SVE: higher = the spectrum spread over more directions",
                                                         "LSVR: higher = the largest direction holds less"])
-    shown = set()
+    shown, drawn = set(), set()
     for col, metric in enumerate(("sve", "lsvr"), start=1):
         if reference is not None:
-            _reference_seed_lines(fig, select(reference, protocol=protocol, method=method, task=task), metric, 1,
-                                  col, shown)
-        _domain_lines(fig, rows, metric, 1, col, shown, width=2 if reference is None else 3)
+            drawn |= _reference_seed_lines(fig, select(reference, protocol=protocol, method=method, task=task),
+                                           metric, 1, col, shown)
+        _domain_lines(fig, rows, metric, 1, col, shown, width=3 if drawn else 2)
     fig.update_yaxes(title_text="SVE = −Σ pᵢ log pᵢ (nats)", row=1, col=1)
     fig.update_yaxes(title_text="LSVR = −log p₁ (nats)", row=1, col=2)
     fig.update_layout(title=_title("Spectrum summaries against pre-training noise",
                                    f"{METHOD_NAMES.get(method, method)} features, {_TASK_TITLES.get(task, task)}; "
-                                   f"{_seeds_note(rows)}{_reference_note(reference)}"), template="plotly_white",
+                                   f"{_seeds_note(rows)}{_reference_note(drawn)}"), template="plotly_white",
                       height=500, width=1050)
     _legend_below(fig)
     return fig
