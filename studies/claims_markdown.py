@@ -1,6 +1,7 @@
 """The claim table of a results file as Markdown, as docs/quick-results.md shows it: every primary measure under
 both protocols with its 90 % interval, the one-sided p its claim's rule read, seeds for 80 % power and state, the
-claims' verdicts, and the study - tuned contrasts (the README's shorter summary: `nml-tutorial claims --reference --markdown`).
+claims' verdicts, and the study - tuned contrasts (the README's shorter summary:
+`nml-tutorial claims --reference --markdown`).
 
     python studies/claims_markdown.py results/confirmatory/results.csv [--supporting]
 """
