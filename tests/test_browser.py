@@ -175,12 +175,25 @@ def _wait_for_kernel(url: str, seconds: float = 180) -> None:
     the server has a kernel that is idle with the page connected to it."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{url}/api/kernels?token={TOKEN}") as reply:
-            if any(k["execution_state"] == "idle" and k.get("connections", 0) > 0 for k in json.load(reply)):
-                time.sleep(2)  # the page's own kernel status catches up
-                return
+        if any(k["execution_state"] == "idle" and k.get("connections", 0) > 0 for k in _kernels(url)):
+            time.sleep(2)  # the page's own kernel status catches up
+            return
         time.sleep(1)
     pytest.fail(f"no kernel was idle and connected within {seconds:.0f} s")
+
+
+def _kernels(url: str, tries: int = 10) -> list[dict]:
+    """The server's kernels. jupyter_server answers 500 when asked while a kernel is starting (its last_activity is
+    not set yet: a TraitError in kernel_model, seen in lab.log), so a 5xx answer is asked again a moment later."""
+    for attempt in range(tries):
+        try:
+            with urllib.request.urlopen(f"{url}/api/kernels?token={TOKEN}") as reply:
+                return json.load(reply)
+        except urllib.error.HTTPError as err:
+            if err.code < 500 or attempt == tries - 1:
+                raise
+            time.sleep(1)
+    return []
 
 
 @pytest.fixture
@@ -190,9 +203,7 @@ def lab_page(browser, lab):
     yield page
     page.close()
     url = lab[0]
-    with urllib.request.urlopen(f"{url}/api/kernels?token={TOKEN}") as reply:
-        kernels = json.load(reply)
-    for kernel in kernels:
+    for kernel in _kernels(url):
         request = urllib.request.Request(f"{url}/api/kernels/{kernel['id']}?token={TOKEN}", method="DELETE")
         urllib.request.urlopen(request).close()
 
