@@ -53,7 +53,7 @@ REFERENCE_FILE = Path(__file__).parent / "reference" / "quick_effects.csv"
 REFERENCE_RESULTS = Path(__file__).parent / "reference" / "quick_results.csv.gz"
 
 
-def per_seed(table: pd.DataFrame, method: str, task: str, tests, metric: str) -> pd.DataFrame:
+def seeds_by_noise(table: pd.DataFrame, method: str, task: str, tests, metric: str) -> pd.DataFrame:
     """Seed x noise-ratio matrix of a metric of one method and task, averaged over the test sets named in ``tests``."""
     return seed_matrix(select(table, method=method, task=task), tests, metric)
 
@@ -105,13 +105,13 @@ def _protocol_rows(table: pd.DataFrame, spread: dict) -> list[dict]:
     rows = []
     for task, test in ID_TASKS.items():
         rows.append(_row("C1", f"ID accuracy, {test} (slight)", task,
-                         noise_effect(per_seed(table, probe, task, [test], "accuracy"), "slight"), 100,
+                         noise_effect(seeds_by_noise(table, probe, task, [test], "accuracy"), "slight"), 100,
                          task in C1_PRIMARY_TASKS, spread))
     for task in sorted(set(table["task"])):
         sets = ood_sets(table, task)
         if sets["graded"] and task in ID_TASKS:
-            ood = per_seed(table, probe, task, sets["graded"], "accuracy")
-            robustness = ood - per_seed(table, probe, task, [ID_TASKS[task]], "accuracy")
+            ood = seeds_by_noise(table, probe, task, sets["graded"], "accuracy")
+            robustness = ood - seeds_by_noise(table, probe, task, [ID_TASKS[task]], "accuracy")
             for which in ("max", "slight"):
                 rows.append(_row("C2", f"relative robustness (graded OOD - ID) ({which})", task,
                                  noise_effect(robustness, which), 100, task == PRIMARY_TASK and which == "max",
@@ -120,30 +120,30 @@ def _protocol_rows(table: pd.DataFrame, spread: dict) -> list[dict]:
         for group in ("graded", "full", "all"):
             if not sets[group] or (group == "all" and sets["all"] in (sets["graded"], sets["full"])):
                 continue
-            matrix = per_seed(table, probe, task, sets[group], "accuracy")
+            matrix = seeds_by_noise(table, probe, task, sets[group], "accuracy")
             for which in ("max", "slight"):
                 rows.append(_row("C2", f"OOD accuracy, {names[group]} ({which})", task, noise_effect(matrix, which),
                                  100, False, spread))
     if "zero_shot" in set(table["method"]):
         for task in ("downstream_classes", "pretrain_classes"):
             rows.append(_row("C1", "zero-shot ID accuracy, photo (slight)", task,
-                             noise_effect(per_seed(table, "zero_shot", task, ["photo"], "accuracy"), "slight"), 100,
-                             False, spread))
+                             noise_effect(seeds_by_noise(table, "zero_shot", task, ["photo"], "accuracy"), "slight"),
+                             100, False, spread))
             rows.append(_row("C2", "zero-shot OOD accuracy, every OOD set (max)", task,
-                             noise_effect(per_seed(table, "zero_shot", task, ood_sets(table, task)["all"],
+                             noise_effect(seeds_by_noise(table, "zero_shot", task, ood_sets(table, task)["all"],
                                                    "accuracy"), "max"), 100, False, spread))
     for metric in ("sve", "lsvr", "sve_row", "lsvr_row"):
         if metric not in table:
             continue
         centring = "row-centred, as the authors' script" if metric.endswith("_row") else "mean-centred"
         rows.append(_row("C3", f"{metric.split('_')[0].upper()} of ID features, {centring} (max)", PRIMARY_TASK,
-                         noise_effect(per_seed(table, probe, PRIMARY_TASK, ["photo"], metric), "max"), 1,
+                         noise_effect(seeds_by_noise(table, probe, PRIMARY_TASK, ["photo"], metric), "max"), 1,
                          not metric.endswith("_row"), spread))
     graded = ood_sets(table, PRIMARY_TASK)["graded"]
     for shift, tests in [("ID", ["photo"])] + ([("OOD (graded shifts)", graded)] if graded else []):
-        tuned = per_seed(table, "nmtune", PRIMARY_TASK, tests, "accuracy")
+        tuned = seeds_by_noise(table, "nmtune", PRIMARY_TASK, tests, "accuracy")
         for base in (probe, "mlp_head"):
-            other = per_seed(table, base, PRIMARY_TASK, tests, "accuracy")
+            other = seeds_by_noise(table, base, PRIMARY_TASK, tests, "accuracy")
             effect = (tuned - other).mean(axis=1).dropna() if not tuned.empty and not other.empty else None
             rows.append(_row("C4", f"NMTune - {base}, {shift} (all noise)", PRIMARY_TASK, effect, 100, True, spread))
     return [r for r in rows if r is not None]
