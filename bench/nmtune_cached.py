@@ -4,7 +4,7 @@ The study's heads see two random-resized-crop + flip views of each image per ste
 frozen encoder every step (the authors' way, the baseline here) costs a forward pass per view per step; the
 package encodes K = 8 views of each image once (``evaluate.view_features``) and draws two different ones per step
 (``nmtune.train_head_on_views``). Same frozen encoder (the quick preset's clean model, from the run cache or the
-model zoo), same data, same recipe (``nmtune.STUDY_HEAD_DEFAULTS``), one process. Prints the speed ratio and
+model zoo), same data, same recipe (``config.STUDY_HEAD_DEFAULTS``), one process. Prints the speed ratio and
 both accuracies (in-domain photo, mean over the shifted sets). Measured 2026-11-28 (2 cores, AVX512, fp32):
 5.9 s against 32.3 s (5.4x); ID 63.1 against 62.1 %, OOD mean 33.8 against 33.6 % (one seed).
 
@@ -15,7 +15,7 @@ import argparse
 
 import torch
 
-from nml_tutorial import nmtune
+from nml_tutorial import config, nmtune
 from nml_tutorial.augment import resized_crop_flip
 from nml_tutorial.evaluate import view_features
 from nml_tutorial.features import extract
@@ -30,7 +30,7 @@ def fresh_views_head(encoder, images, labels, hp):
     """The baseline: every step encodes two new augmented views of the batch with the frozen encoder."""
     head, opt, sched = nmtune.study_head("nmtune", encoder.feature_dim, int(labels.max()) + 1, len(labels), hp)
     g = torch.Generator().manual_seed(hp["seed"])
-    weights = nmtune.resolve_weights("nmtune")
+    weights = config.resolve_weights("nmtune")
     for _ in range(hp["epochs"]):
         head.train()
         order = torch.randperm(len(labels), generator=g)
@@ -45,15 +45,15 @@ def fresh_views_head(encoder, images, labels, hp):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=nmtune.STUDY_HEAD_DEFAULTS["epochs"])
+    parser.add_argument("--epochs", type=int, default=config.STUDY_HEAD_DEFAULTS["epochs"])
     parser.add_argument("--cache", default=".cache")
     args = parser.parse_args()
     preset = get_preset("quick", tasks=["downstream_classes"])
-    run = pretrain_supervised({**preset["pretrain"], "noise_ratio": 0.0}, cache_dir=args.cache, progress=False,
+    run = pretrain_supervised(preset.run_config(0.0, 0), cache_dir=args.cache, progress=False,
                               zoo=True)  # the quick clean model: the model zoo ships it
     task = build_probe_tasks(preset, seed=0)[0]
     tests = {d: (extract(run.model, ds.images), ds.labels) for d, ds in task.tests.items()}
-    hp = {**nmtune.STUDY_HEAD_DEFAULTS, "epochs": args.epochs}
+    hp = {**config.STUDY_HEAD_DEFAULTS, "epochs": args.epochs}
 
     def accuracies(tuned):
         acc = {d: tuned.accuracy(f, y) * 100 for d, (f, y) in tests.items()}

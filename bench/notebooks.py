@@ -22,14 +22,14 @@ from pathlib import Path
 import psutil
 import torch
 
-from nml_tutorial.io import atomic_write_json
-from nml_tutorial.notebooks import series
+from nml_tutorial.atomic import atomic_write_json
+from nml_tutorial.series import series
 from nml_tutorial.runtime import cpu_capability, resolve_precision
 
 # Runs one notebook (papermill starts its kernel as a child process).
 CHILD = """
 import json, sys
-from nml_tutorial.notebooks import run_notebook
+from nml_tutorial.series import run_notebook
 params = {"RETRAIN": True} if sys.argv[4] == "1" else None
 result = run_notebook(sys.argv[1], sys.argv[2], cache_dir=sys.argv[3], parameters=params)
 print(json.dumps({"seconds": result.seconds, "status": result.status, "error": result.error}))

@@ -26,8 +26,8 @@ import pandas as pd
 
 from . import claims
 from .cache import config_key
-from .io import atomic_write_json, file_sha256, intact, seal
-from .notebooks import check_parameter_names, notebook_parameters
+from .atomic import atomic_write_json, file_sha256, intact, seal
+from .series import check_parameter_names, notebook_parameters
 from .results import read_table, write_table
 
 GRID_KEYS = {"notebook", "sweep", "out", "cache", "parameters", "grid", "jobs"}

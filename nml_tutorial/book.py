@@ -22,8 +22,8 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from .claims import claim_summary
-from .io import atomic_write_text
-from .notebooks import series
+from .atomic import atomic_write_text
+from .series import series
 from .results import read_table
 
 PLOTLY = "application/vnd.plotly.v1+json"

@@ -19,7 +19,7 @@ import json
 import os
 from pathlib import Path
 
-from .io import file_sha256
+from .atomic import file_sha256
 from .runtime import barrier, is_main_process
 
 PACKAGE = Path(__file__).resolve().parent

@@ -17,19 +17,19 @@ a union (:mod:`nml_tutorial.stats`). States:
 C2, C3 and C4 are conjunctions (every measure must hold; one against refutes; one shown below the effect of
 interest rules the claim out at its size); C1 is a union over its ID datasets. The study's own protocol is
 confirmatory, the tuned one secondary. With one seed, a measure borrows the seed-to-seed spread of the committed
-reference sweep (:func:`reference_effects`, seeds 10-17), which must not contain the seeds it judges.
+reference sweep (:func:`nml_tutorial.reference_runs.reference_effects`, seeds 10-17), which must not contain
+the seeds it judges. :mod:`nml_tutorial.claim_text` says the table in words.
 Tables with a ``protocol`` column get one set of rows per protocol.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 from . import stats
-from .results import PROTOCOLS, seed_matrix, select, with_protocol
+from .config import PROTOCOLS
+from .results import seed_matrix, select
 
 CLAIMS = {
     "C1": "slight pre-training noise raises in-domain accuracy",
@@ -49,8 +49,7 @@ SLIGHT = (0.0, 0.1)  # noise ratios in (low, high] count as slight (the study: 5
 PRIMARY_TASK = "downstream_classes"
 ID_TASKS = {"downstream_classes": "photo", "digits": "mnist", "new_classes": "photo", "fashion": "fashion"}
 C1_PRIMARY_TASKS = ("downstream_classes", "digits")
-REFERENCE_FILE = Path(__file__).parent / "reference" / "quick_effects.csv"
-REFERENCE_RESULTS = Path(__file__).parent / "reference" / "quick_results.csv.gz"
+
 
 
 def seeds_by_noise(table: pd.DataFrame, method: str, task: str, tests, metric: str) -> pd.DataFrame:
@@ -180,15 +179,14 @@ def claim_table(table: pd.DataFrame, objective: str = "supervised", reference: p
     (primary); absolute OOD accuracy at the highest and at slight noise as support. C3: SVE and LSVR of ID
     features at the highest noise minus clean, dataset-mean centred (primary) and row-centred. C4: NMTune minus
     linear probe / MLP head, averaged over noise ratios, ID and OOD. Linear-probe rows unless a method is named; a
-    CLIP table adds zero-shot rows (supporting). ``reference`` (per-seed effects, :func:`reference_effects`) gives
-    one-seed rows their spread.
+    CLIP table adds zero-shot rows (supporting). ``reference`` (per-seed effects,
+    :func:`~nml_tutorial.reference_runs.reference_effects`) gives one-seed rows their spread.
     """
     table = table[table["objective"] == objective]
     if table.empty:
         raise ValueError(f"no rows with objective={objective!r} in the results table")
     if not (table["noise_ratio"] == 0).any():
         raise ValueError("the results table has no clean (noise 0) run to compare with; include noise ratio 0")
-    table = with_protocol(table)
     if reference is not None and set(reference["seed"]) & set(table["seed"]):
         raise ValueError(f"the reference contains seeds {sorted(set(reference['seed']) & set(table['seed']))} of the "
                          "table it judges; judge other seeds, or record the reference on seeds the table does not use")
@@ -236,28 +234,6 @@ def protocol_contrasts(claims: pd.DataFrame, level: float = 0.95) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def format_claims(claims: pd.DataFrame) -> str:
-    """The claim table as text: effect [low, high] per measure, then one verdict per claim and protocol."""
-    p = (claims["p_claimed_decisive"].fillna(claims["p_claimed"]) if "p_claimed_decisive" in claims
-         else claims["p_claimed"])
-    shown = claims.assign(
-        interval=[f"{e:+.2f} [{lo:+.2f}, {hi:+.2f}]"
-                  for e, lo, hi in zip(claims["effect"], claims["low"], claims["high"])],
-        primary=claims["primary"].map({True: "*", False: ""}),
-        p=[f"{v:.3f}" if np.isfinite(v) else "-" for v in p],
-        needed=[f"{int(n)}" if pd.notna(n) else "-" for n in claims["seeds_needed"]])
-    detail = shown[["protocol", "claim", "primary", "measure", "task", "expected", "interval", "seeds", "p",
-                    "needed", "verdict"]].to_string(index=False)
-    summary = claim_summary(claims).to_string(index=False)
-    return (f"{detail}\n\n(* primary measure, judged with the claim's other primary measures; accuracy effects in "
-            f"points, SVE/LSVR in nats; 90 % t interval over seeds (one seed: the reference sweep's spread), its ends "
-            f"the one-sided 95 % bounds, not adjusted for the claim's other measures; p: one-sided in the claimed "
-            f"direction, as the claim's rule read it (Holm-adjusted for C1, unadjusted for the conjunctions C2-C4); "
-            f"needed: seeds for 80 % power of the claim at the effect of interest {EFFECT_OF_INTEREST}; the study "
-            f"protocol is confirmatory, the tuned one secondary; C3 rows are the same features under both)"
-            f"\n\n{summary}")
-
-
 def headline_effects(claims: pd.DataFrame) -> dict[str, float]:
     """The claim table's effects as one flat dict, ``"protocol/claim/task/measure" -> effect``: what a batch run
     gathers from every cell."""
@@ -269,172 +245,3 @@ def per_seed_effects(claims: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([{"protocol": r.protocol, "claim": r.claim, "measure": r.measure, "task": r.task,
                           "seed": seed, "effect": value}
                          for r in claims.itertuples() for seed, value in zip(r.seed_ids, r.per_seed)])
-
-
-def reference_effects(path=REFERENCE_FILE) -> pd.DataFrame:
-    """Per-seed effects of the quick preset (``studies/seed_spread.py`` writes them): the spread one-seed
-    checks borrow, and what ``tests/test_science.py`` guards."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no reference effects at {path}; write them with studies/seed_spread.py")
-    return pd.read_csv(path)
-
-
-def reference_results(path=REFERENCE_RESULTS) -> pd.DataFrame:
-    """The results table of the quick preset's 8 reference seeds (10-17) whose effects :func:`reference_effects`
-    holds: what the notebooks draw as thin lines and quote. ``studies/seed_spread.py --write-table`` writes it."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no reference results at {path}; write them with studies/seed_spread.py")
-    return pd.read_csv(path)
-
-
-STUDY_REPORTS = {"C1": "5-10 % noise raises ID linear-probe accuracy a little (14 datasets, ResNet-50 on ImageNet-1K)",
-                 "C2": "OOD accuracy falls with any noise (DomainNet, ImageNet variants); judged here as OOD relative "
-                       "to ID",
-                 "C3": "noise raises SVE and LSVR of the features",
-                 "C4": "NMTune beats the linear probe and the MLP head in-domain and OOD (about 1 point over the MLP)"}
-
-
-def study_vs_here(claims: pd.DataFrame, protocol: str = CONFIRMATORY_PROTOCOL) -> pd.DataFrame:
-    """One row per claim: what the study reports, this package's primary measures (effect [90 % interval], seeds)
-    under ``protocol``, and the claim's verdict: the four-row summary notebook 00 opens with."""
-    rows = claims[claims["primary"] & (claims["protocol"] == protocol)]
-    column = f"this package ({'/'.join(map(str, sorted(set(rows['seeds']))))} seeds, {protocol} protocol)"
-    out = []
-    for claim, group in rows.groupby("claim", sort=False):
-        measured = "; ".join(f"{r.measure} ({r.task}): {r.effect:+.2f} [{r.low:+.2f}, {r.high:+.2f}]"
-                             for r in group.itertuples())
-        out.append({"claim": f"{claim}: {CLAIMS[claim]}", "the study": STUDY_REPORTS[claim], column: measured,
-                    "verdict": group["claim_verdict"].iloc[0]})
-    return pd.DataFrame(out)
-
-
-def reference_report(table: pd.DataFrame | None = None) -> str:
-    """What the notebooks quote from the reference runs (:func:`reference_results` unless ``table`` is given): the
-    claim table, the protocols' paired contrasts, and the linear probe's mean accuracy (%) by noise ratio on each
-    ID test set and on the graded shifts. A notebook's folded check cell prints it, so every quoted number is one
-    the notebook shows (``nml_tutorial.prose``)."""
-    table = reference_results() if table is None else table
-    claims = claim_table(table)
-    contrasts = protocol_contrasts(claims).round(2).to_string(index=False)
-    primary = claims[claims["primary"]]
-    spread = primary[["protocol", "claim", "measure", "task", "seed_sd"]].round(3).to_string(index=False)
-    probe = table[table["method"] == "linear_probe"]
-    test_set = np.where(probe["shift"] == "id", "ID", np.where(probe["test_domain"].str.contains("@"), "graded",
-                                                                 "full-strength"))
-    accuracy = (probe.assign(test_set=test_set)
-                .groupby(["protocol", "task", "test_set", "seed", "noise_ratio"])["accuracy"].mean()
-                .groupby(["protocol", "task", "test_set", "noise_ratio"]).mean().unstack("noise_ratio") * 100)
-    seeds = sorted(table["seed"].unique())
-    return (f"reference runs: seeds {seeds[0]}-{seeds[-1]} ({len(seeds)})\n\n{format_claims(claims)}\n\n"
-            f"seed-to-seed sd of each primary measure:\n{spread}\n\n"
-            f"study - tuned, paired by seed (95 % t interval):\n{contrasts}\n\n"
-            f"linear probe accuracy (%), mean over seeds (graded, full-strength: the mean over those OOD sets):\n"
-            f"{accuracy.round(1).to_string()}")
-
-
-def reference_seeds(reference: pd.DataFrame, claim: str, measure: str, protocol: str = CONFIRMATORY_PROTOCOL,
-                    task: str = PRIMARY_TASK) -> pd.Series:
-    """The reference sweep's per-seed effects of one claim measure, indexed by seed."""
-    rows = reference[(reference["protocol"] == protocol) & (reference["claim"] == claim)
-                     & (reference["measure"] == measure) & (reference["task"] == task)]
-    if rows.empty:
-        raise ValueError(f"no reference effects for {claim} {measure!r} ({protocol}); see claim_table for the measures")
-    return rows.set_index("seed")["effect"].sort_index()
-
-
-def lesson_check(table: pd.DataFrame, claim: str, objective: str = "supervised", protocol: str | None = None,
-                 reference: pd.DataFrame | None = None) -> tuple[str, str]:
-    """Does ``claim`` show in ``table``? Returns (verdict, a sentence that gives the numbers).
-
-    With several seeds the primary measures' t tests decide; with one, ``reference`` (per-seed effects of a sweep
-    of the same preset on other seeds, e.g. :func:`reference_effects`) lends its seed-to-seed spread. ``protocol``
-    defaults to the confirmatory one where the table has it.
-    """
-    if claim not in CLAIMS:
-        raise ValueError(f"unknown claim {claim!r}; choose one of {list(CLAIMS)}")
-    if protocol is not None and protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; choose one of {list(PROTOCOLS)}")
-    rows = claim_table(table, objective, reference)
-    protocol = _chosen_protocol(rows, protocol)
-    primary = rows[(rows["protocol"] == protocol) & (rows["claim"] == claim) & rows["primary"]] if len(rows) else rows
-    head = f"{claim} ({CLAIMS[claim]}), {protocol} protocol"
-    if primary.empty:
-        return "not measured", f"{head}: not measured in this table (see claim_table for what is needed)"
-    summary = claim_summary(primary).set_index(["protocol", "claim"]).loc[(protocol, claim), "verdict"]
-    if primary["seeds"].min() > 1:
-        how = "one-sided t tests over seeds"
-    elif reference is not None:
-        how = ("one seed: each measure is tested against the seed-to-seed sd of the same effect in the reference "
-               "sweep, with that sweep's seeds - 1 degrees of freedom")
-    else:
-        how = "one seed and no reference sweep: no test"
-    kind = ("a conjunction: every measure must hold (each at 5 %), one against refutes it" if KIND[claim] == "all"
-            else "a union: it must hold on some measure, Holm-adjusted over its measures")
-    lines = [f"{head}: {summary.upper()} ({how}; {kind})"] + [
-        f"  - {_measure_sentence(claim, row)}" for row in primary.itertuples()]
-    return summary, "\n".join(lines)
-
-
-def _chosen_protocol(rows: pd.DataFrame, protocol: str | None) -> str:
-    """``protocol``, or by default the confirmatory one where the claim table has it, else the one it has."""
-    if protocol is not None:
-        return protocol
-    present = set(rows["protocol"]) if len(rows) else set()
-    return CONFIRMATORY_PROTOCOL if CONFIRMATORY_PROTOCOL in present or not present else sorted(present)[0]
-
-
-def _measure_sentence(claim: str, row) -> str:
-    """One primary measure in words: its effect, interval, the bar it had to clear, and which state applies."""
-    unit = "nats" if claim == "C3" else "points"
-    interest = f"{EFFECT_OF_INTEREST[claim]:g} {unit[:-1] if EFFECT_OF_INTEREST[claim] == 1 else unit}"
-    text = f"{row.measure} ({row.task}): effect {row.effect:+.2f} {unit}"
-    if not np.isfinite(row.low):
-        return f"{text}: no interval (one seed, no reference spread), so no verdict"
-    side = "above" if row.expected == "+" else "below"
-    text += f", 90 % interval [{row.low:+.2f}, {row.high:+.2f}], {row.seeds} seed{'s' * (row.seeds > 1)}: "
-    reason = {"holds": f"holds (the effect is shown {side} zero and not shown smaller than {interest})",
-              "holds, smaller than claimed": f"holds, smaller than claimed (shown {side} zero, and shown smaller "
-                                             f"than the {interest} effect of interest)",
-              "opposite": "opposite (shown on the other side of zero)",
-              "no effect of the claimed size": f"no effect of the claimed size (an effect of {interest} or more is "
-                                               f"ruled out)",
-              "underpowered": f"underpowered (too few seeds to tell; about {row.seeds_needed:.0f} give 80 % power "
-                              f"at {interest})" if pd.notna(row.seeds_needed) else "underpowered (too few seeds)"}
-    return text + reason.get(row.verdict, row.verdict)
-
-
-def agrees_with_reference(table: pd.DataFrame, claim: str, reference: pd.DataFrame, objective: str = "supervised",
-                          protocol: str | None = None, level: float = 0.95, checks: int = 1) -> tuple[bool, str]:
-    """Is each primary effect of ``claim`` in ``table`` (the mean of m seeds) inside its prediction interval around
-    the ``reference`` sweep's n seeds (:func:`~nml_tutorial.stats.prediction_half_width`)? ``level`` holds for all
-    the measures together, and for ``checks`` such calls together (a notebook checking four claims passes 4): each
-    measure is checked at 1 - (1 - level) / (measures x checks) (Bonferroni), so that when nothing changed all of
-    them pass with probability ``level`` or more; ``protocol`` as in :func:`lesson_check`. The reference's seeds must
-    not include the table's. A failure
-    means the numbers moved from what was measured with this code, not that the claim changed verdict."""
-    rows = claim_table(table, objective)
-    protocol = _chosen_protocol(rows, protocol)
-    primary = rows[(rows["protocol"] == protocol) & (rows["claim"] == claim) & rows["primary"]]
-    ref = reference[reference["protocol"] == protocol]
-    if primary.empty:
-        return False, f"{claim}: no primary measure in this table"
-    overlap = set(ref["seed"]) & {s for ids in primary["seed_ids"] for s in ids}
-    if overlap:
-        raise ValueError(f"the reference contains seeds {sorted(overlap)} of the table it judges; judge other seeds "
-                         "or record the reference on seeds the table does not use")
-    per_measure = 1 - (1 - level) / (len(primary) * checks)
-    lines, agree = [], True
-    for row in primary.itertuples():
-        seeds = ref[(ref["claim"] == claim) & (ref["measure"] == row.measure) & (ref["task"] == row.task)]["effect"]
-        if len(seeds) < 2:
-            agree = False
-            lines.append(f"{row.measure}: not in the reference")
-            continue
-        half = stats.prediction_half_width(seeds, row.seeds, per_measure)
-        inside = bool(abs(row.effect - seeds.mean()) <= half)  # a NaN effect is outside
-        agree &= inside
-        lines.append(f"{row.measure}: {row.effect:+.3f} here, {seeds.mean():+.3f} +- {half:.3f} expected from "
-                     f"{len(seeds)} reference seeds ({'inside' if inside else 'OUTSIDE'})")
-    return bool(agree), f"{claim}, {protocol} protocol: " + "; ".join(lines)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import torch
 
-from . import claims, presets, results, sweep, viz, zoo
+from . import claim_text, claims, presets, reference_runs, results, sweep, viz, zoo
+from .config import ALL_METHODS, OBJECTIVES, PROTOCOLS
 
 
 def _sweep(args) -> int:
@@ -33,21 +34,20 @@ def _sweep(args) -> int:
         print(f"\n{method} ({protocol} protocol): top-1 accuracy (%) by pre-training noise (%)")
         print(results.summary_table(table, method, protocol=protocol).to_string())
     print("\nclaims of the study in this table:\n"
-          + claims.format_claims(claims.claim_table(table, objective=args.objective)))
+          + claim_text.format_claims(claims.claim_table(table, objective=args.objective)))
     print(f"\nwrote {out / 'results.csv'}, {out / 'spectra.csv'} and {len(written)} figure files"
           f" in {time.perf_counter() - started:.0f} s")
     return 0
 
 
 def _pretrain(args) -> int:
-    from .presets import run_config
     from .pretrain import pretrain_supervised
     from .runtime import init_distributed, is_main_process, rank_and_world
 
     device = init_distributed(args.device)
     preset = presets.get_preset(args.preset, arch=args.arch, pretrain_data=args.pretrain_data,
                                 noise_type=args.noise_type)
-    run = pretrain_supervised(run_config(preset, args.noise, args.seed), cache_dir=args.cache, device=device,
+    run = pretrain_supervised(preset.run_config(args.noise, args.seed), cache_dir=args.cache, device=device,
                               progress=not args.no_progress and is_main_process())
     if is_main_process():
         last = run.history[-1] if run.history else {}
@@ -56,30 +56,20 @@ def _pretrain(args) -> int:
     return 0
 
 
+PRESET_HELP = f"a preset name ({', '.join(sorted(presets.PRESETS))}) or a preset file (.json)"
 DEFAULT_RESULTS = "results/quick/results.csv"  # what `nml-tutorial sweep` writes by default
-
-
-def claims_markdown(table) -> str:
-    """The primary measures of each claim under both protocols as a markdown table (README's claim summary)."""
-    lines = ["| claim | primary measures | study protocol (confirmatory) | tuned protocol (secondary) |",
-             "|---|---|---|---|"]
-    for claim, text in claims.CLAIMS.items():
-        cells, measures = {}, "-"
-        for protocol in ("study", "tuned"):
-            rows = table[(table["claim"] == claim) & table["primary"] & (table["protocol"] == protocol)]
-            effects = "; ".join(f"{r.effect:+.2f} [{r.low:+.2f}, {r.high:+.2f}]" for r in rows.itertuples())
-            cells[protocol] = f"{effects}: **{rows['claim_verdict'].dropna().iloc[0]}**" if len(rows) else "-"
-            measures = "; ".join(rows["measure"]) or measures
-        lines.append(f"| {claim} {text} | {measures} | {cells['study']} | {cells['tuned']} |")
-    return "\n".join(lines)
 
 
 def _claims(args) -> int:
     if args.reference and args.results is not None:
         raise ValueError("give a sweep's results.csv or --reference (the committed 8 seeds), not both")
-    rows = claims.reference_results() if args.reference else results.read_table(args.results or DEFAULT_RESULTS)
+    if (args.detail or args.supporting) and not args.markdown:
+        raise ValueError("--detail and --supporting shape the markdown table: add --markdown")
+    rows = reference_runs.reference_results() if args.reference else results.read_table(args.results or DEFAULT_RESULTS)
     table = claims.claim_table(rows, objective=args.objective)
-    print(claims_markdown(table) if args.markdown else claims.format_claims(table))
+    shown = table if args.supporting else table[table["primary"]]
+    print(claim_text.claims_markdown(shown, detail=args.detail or args.supporting) if args.markdown
+          else claim_text.format_claims(table))
     if args.out:
         results.write_table(table, args.out)
         print(f"\nwrote {args.out}")
@@ -87,7 +77,7 @@ def _claims(args) -> int:
 
 
 def _notebooks(args) -> int:
-    from .notebooks import run_series, summary
+    from .series import run_series, summary
 
     parameters = _parameters(args.parameters) if args.parameters else {}
     if args.retrain:
@@ -151,7 +141,10 @@ def _batch(args) -> int:
 
 
 def _zoo(args) -> int:
-    out = sweep.build_zoo(args.out, device=args.device, progress=not args.no_progress)
+    def train_run(objective, ratio, cache_dir):
+        return sweep.zoo_run(objective, ratio, cache_dir, device=args.device, progress=not args.no_progress)
+
+    out = zoo.build(train_run, args.out)
     for run in zoo.manifest(out)["runs"]:
         size = sum((out / name).stat().st_size for name in run["files"]) / 1e6
         print(f"{run['objective']:<10} noise {run['noise_ratio']:.0%}  {run['key']}  {size:.1f} MB")
@@ -174,8 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sweep_cmd = sub.add_parser("sweep",
                                help="pre-train at several noise ratios, probe ID and OOD, write table + figure")
-    sweep_cmd.add_argument("--preset", default="quick", choices=sorted(presets.PRESETS))
-    sweep_cmd.add_argument("--objective", default="supervised", choices=presets.OBJECTIVES,
+    sweep_cmd.add_argument("--preset", default="quick", help=PRESET_HELP)
+    sweep_cmd.add_argument("--objective", default="supervised", choices=OBJECTIVES,
                        help="supervised (label noise) or clip (caption noise, tiny open_clip model)")
     sweep_cmd.add_argument("--seeds", type=int, nargs="+", help="override the preset's seeds, e.g. --seeds 0 1 2")
     sweep_cmd.add_argument("--noise", type=float, nargs="+", help="override the noise ratios (fractions in [0, 1])")
@@ -186,8 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
                            '"data/in100-64", "noisy_labels": "noisy/flip_{ratio:g}_seed{seed}.npy"}\'')
     sweep_cmd.add_argument("--noise-type", help="symmetric, pair, uniform, or file (labels from --pretrain-data's "
                            "noisy_labels)")
-    sweep_cmd.add_argument("--methods", nargs="+", help=f"override the methods, from {', '.join(presets.ALL_METHODS)}")
-    sweep_cmd.add_argument("--protocols", nargs="+", choices=presets.PROTOCOLS,
+    sweep_cmd.add_argument("--methods", nargs="+", help=f"override the methods, from {', '.join(ALL_METHODS)}")
+    sweep_cmd.add_argument("--protocols", nargs="+", choices=PROTOCOLS,
                        help="evaluation protocols (default both): tuned, and the study's own")
     sweep_cmd.add_argument("--out", default="results/quick", help="folder for results.csv and figures")
     sweep_cmd.add_argument("--cache", default=".cache", help="folder of cached runs, features and probe rows")
@@ -198,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_cmd.set_defaults(func=_sweep)
     pre = sub.add_parser("pretrain",
                          help="pre-train one run of a preset (under torchrun: on every GPU, or gloo on CPUs)")
-    pre.add_argument("--preset", default="quick", choices=sorted(presets.PRESETS))
+    pre.add_argument("--preset", default="quick", help=PRESET_HELP)
     pre.add_argument("--noise", type=float, default=0.0, help="the noise ratio, a fraction in [0, 1]")
     pre.add_argument("--seed", type=int, default=0)
     pre.add_argument("--arch", help="resnet_small, resnet18 or resnet50")
@@ -242,7 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     claim.add_argument("results", nargs="?", help=f"a sweep's results.csv (default {DEFAULT_RESULTS})")
     claim.add_argument("--reference", action="store_true", help="the committed 8 reference seeds of the quick preset")
     claim.add_argument("--markdown", action="store_true", help="the primary measures as a markdown table (README)")
-    claim.add_argument("--objective", default="supervised", choices=presets.OBJECTIVES)
+    claim.add_argument("--detail", action="store_true",
+                       help="with --markdown: p, seeds needed and state of each measure, the verdicts and the "
+                            "protocols' contrasts (docs/quick-results.md)")
+    claim.add_argument("--supporting", action="store_true", help="with --markdown: the supporting rows too")
+    claim.add_argument("--objective", default="supervised", choices=OBJECTIVES)
     claim.add_argument("--out", help="also write the claim table as CSV here")
     claim.set_defaults(func=_claims)
     return parser

@@ -22,8 +22,9 @@ from open_clip import ClipLoss
 from torch import nn
 
 from .augment import crop_flip
+from .config import CLIP_TRAIN_DEFAULTS
 from .data.captions import PROMPTS
-from .io import atomic_torch_save, atomic_write_json, seal
+from .atomic import atomic_torch_save, atomic_write_json, seal
 from .models import Normalise
 from .probe import top1
 from .runtime import autocast, rank_and_world, resolve_device, resolve_precision
@@ -88,7 +89,7 @@ class ClipModel(nn.Module):
 
 def save_clip(model: ClipModel, folder) -> Path:
     """Write ``folder`` as open_clip reads it: ``open_clip_config.json`` and the weights (each sealed with its
-    checksum, :func:`~nml_tutorial.io.seal`).
+    checksum, :func:`~nml_tutorial.atomic.seal`).
 
     ``open_clip.create_model_and_transforms("local-dir:" + folder)`` loads it back.
     """
@@ -128,20 +129,6 @@ def zero_shot_accuracy(model: ClipModel, features: torch.Tensor, labels: torch.T
     """
     weights = (zero_shot_weights(model, class_names, prompts) if weights is None else weights).to(features.device)
     return top1(F.normalize(features.float(), dim=-1) @ weights.T, labels)
-
-
-CLIP_TRAIN_DEFAULTS = {
-    "epochs": 10,
-    "batch_size": 64,
-    "optimizer": "adamw",
-    "lr": 5e-3,
-    "weight_decay": 0.1,
-    "warmup_fraction": 0.1,
-    "augment": True,
-    "padding": 2,
-    "amp": "auto",
-    "seed": 0,
-}
 
 
 def train_contrastive(model: ClipModel, images: torch.Tensor, tokens: torch.Tensor, hp: dict | None = None, *,

@@ -21,9 +21,10 @@ from .augment import resized_crop_flip
 from .clip import zero_shot_accuracy, zero_shot_weights
 from .features import extract, extract_cached
 from .cache import config_key, lock
-from .io import atomic_write_json, intact, seal
-from .nmtune import METHODS, PE_METHODS, train_head, train_head_on_views, tune_encoder
-from .presets import ALL_METHODS, PROBE_METHODS, VIEWS, protocol_methods, resolve_settings
+from .config import ALL_METHODS, HEAD_METHODS, PE_METHODS, PROBE_METHODS, VIEWS, protocol_methods
+from .atomic import atomic_write_json, intact, seal
+from .nmtune import train_head, train_head_on_views, tune_encoder
+from .presets import protocol_settings
 from .probe import fit_linear_probe, fit_study_probe, top1
 from .tasks import ProbeTask
 
@@ -68,14 +69,14 @@ def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, devic
             return {d: (probe.accuracy(f, y), f) for d, (f, y) in tests.items()}, {}
         probe = fit_linear_probe(train_f, task.train.labels, seed=seed)
         return {d: (probe.accuracy(f, y), f) for d, (f, y) in tests.items()}, {"probe_l2": probe.l2}
-    if method in METHODS and settings["protocol"] == "study":
+    if method in HEAD_METHODS and settings["protocol"] == "study":
         count, seed = settings["views"], settings["head_hp"]["seed"]
         views = feats(f"train-views{count}-seed{seed}", lambda: augmented_views(task.train.images, count, seed))
         tuned = train_head_on_views(method, views.reshape(count, len(task.train), -1), task.train.labels,
                                     settings["head_hp"],
                                     weights=weights if method == "nmtune" else None)
         return {d: (tuned.accuracy(f, y), tuned.transform(f)) for d, (f, y) in tests.items()}, {}
-    if method in METHODS:
+    if method in HEAD_METHODS:
         tuned = train_head(method, train_f, task.train.labels, settings["head_hp"],
                            weights=weights if method == "nmtune" else None)
         return {d: (tuned.accuracy(f, y), tuned.transform(f)) for d, (f, y) in tests.items()}, {}
@@ -86,21 +87,20 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
                  device=None) -> list[dict]:
     """Rows for every method on one pre-trained run and task; cached by run, task, method, settings and code.
 
-    ``settings`` as :func:`resolve_settings` returns them (default: the tuned protocol's defaults); they name
-    the protocol. Every probe and head is seeded with the run's seed.
+    ``settings`` as :meth:`~nml_tutorial.presets.Preset.settings` gives them (default: the tuned protocol's
+    defaults); they name the protocol. Every probe and head is seeded with the run's seed.
     """
     cfg = run.config
     if task.seed is not None and task.seed != cfg["seed"]:
         raise ValueError(f"the {task.name} task was drawn for seed {task.seed} but the run has seed {cfg['seed']}; "
                          f"build its tasks with build_probe_tasks(preset, device, seed={cfg['seed']})")
-    settings = _with_run_seed(settings or resolve_settings({}), cfg["seed"])
+    settings = _with_run_seed(settings or protocol_settings(), cfg["seed"])
     protocol = settings["protocol"]
-    task_key = config_key(task.spec, code=("nml_tutorial.tasks",))  # the tasks' images, and all the features read
-    feature_dir = Path(cache_dir) / "features" / run.key
+    task_key = _task_key(task)
     loaded = {}  # every method of this task reads the same feature files: load each once
 
     def feats(name: str, images) -> torch.Tensor:
-        path = feature_dir / f"{task.name}-{task_key}-{name}.pt"
+        path = _feature_path(run, task, name, cache_dir)
         if path not in loaded:
             if callable(images) and intact(path):  # made on demand: skip making them when cached
                 loaded[path] = torch.load(path, map_location=next(run.model.parameters()).device)
@@ -117,6 +117,25 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
                                      eval_dir / f"{task.name}-{task_key}-{method}-"
                                                 f"{_method_key(method, settings)}.json"))
     return rows
+
+
+def _task_key(task: ProbeTask) -> str:
+    return config_key(task.spec, code=("nml_tutorial.tasks",))  # the task's images, and all the features read
+
+
+def _feature_path(run, task: ProbeTask, name: str, cache_dir) -> Path:
+    return Path(cache_dir) / "features" / run.key / f"{task.name}-{_task_key(task)}-{name}.pt"
+
+
+def task_features(run, task: ProbeTask, images: str, cache_dir) -> torch.Tensor:
+    """A run's frozen features of a task's ``images`` (``"train"`` or a test set's name), as the results table's
+    methods read them: from the cache a sweep filled, else extracted at the run's precision and cached."""
+    data = task.train if images == "train" else task.tests.get(images)
+    if data is None:
+        raise ValueError(f"the {task.name} task has no image set {images!r}; choose 'train' or one of "
+                         f"{sorted(task.tests)}")
+    name = "train" if images == "train" else f"test-{images}"
+    return extract_cached(run.model, data.images, _feature_path(run, task, name, cache_dir), amp=run.config["amp"])
 
 
 def _with_run_seed(settings: dict, seed: int) -> dict:

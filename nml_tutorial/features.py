@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from .io import atomic_torch_save, intact, seal
+from .atomic import atomic_torch_save, intact, seal
 from .runtime import autocast, resolve_precision
 
 

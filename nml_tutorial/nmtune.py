@@ -26,30 +26,12 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import spectrum
+from .config import HEAD_DEFAULTS, NMTUNE_WEIGHTS, PE_DEFAULTS, PE_METHODS, STUDY_HEAD_DEFAULTS, resolve_weights
 from .data.common import stratified_split
 from .features import check_features
 from .models import last_block
 from .probe import check_labels, top1
 from .training import train_classifier, warmup_cosine, with_defaults
-
-DEFAULT_WEIGHTS = {"mse": 1.0, "cov": 0.04, "svd": 0.001}
-METHODS = ("linear_head", "mlp_head", "nmtune")
-
-# The tuned protocol's heads: lr, epochs and batch chosen on validation data by studies/select_head_defaults.py (the
-# quick preset's clean seed-0 model, an 80 / 20 split of the held-out-class *training* features; no test image read),
-# as docs/preregistration.md fixed before the confirmatory runs. The study's 30 epochs at 1e-3 under-fit a downstream
-# set of ~1,000 features (~500 steps).
-HEAD_DEFAULTS = {
-    "epochs": 80,
-    "batch_size": 128,
-    "lr": 3e-3,
-    "weight_decay": 1e-4,
-    "warmup_fraction": 0.0,
-    "val_fraction": 0.1,  # held out of the training features to pick the best epoch
-    "top_k": 5,
-    "seed": 0,
-}
-
 
 def covariance_loss(z: torch.Tensor) -> torch.Tensor:
     """Sum of squared off-diagonal entries of the unbiased covariance of z, divided by its dimension."""
@@ -138,20 +120,6 @@ class TunedHead:
                 "LSVR of f": spectrum.lsvr(before), "LSVR of z": spectrum.lsvr(after)}
 
 
-def resolve_weights(method: str, weights: dict | None = None) -> dict[str, float]:
-    """Regulariser weights of a method: NMTune's defaults (overridable, 0 switches a term off), else none."""
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
-    if method != "nmtune":
-        if weights and any(weights.values()):
-            raise ValueError(f"{method} trains with cross-entropy only; regulariser weights apply to 'nmtune'")
-        return {k: 0.0 for k in DEFAULT_WEIGHTS}
-    unknown = set(weights or {}) - set(DEFAULT_WEIGHTS)
-    if unknown:
-        raise ValueError(f"unknown NMTune loss terms {sorted(unknown)}; known: {sorted(DEFAULT_WEIGHTS)}")
-    return {**DEFAULT_WEIGHTS, **(weights or {})}
-
-
 def _step(head: nn.Module, opt, sched, f_in: torch.Tensor, f_target: torch.Tensor, y: torch.Tensor,
           weights: dict, top_k: int) -> float:
     """One optimiser step of cross-entropy plus the weighted NMTune terms; returns the loss."""
@@ -213,11 +181,6 @@ def train_head(method: str, features: torch.Tensor, labels: torch.Tensor, hp: di
     head.load_state_dict(best[2])
     head.eval()
     return TunedHead(head, mean, std, best[1], history)
-
-
-# The study's protocol (its official script): raw features, AdamW lr 1e-3, weight decay 1e-4, batch 64, 30 epochs,
-# cosine, no held-out data (the last epoch is kept), two augmented views of every image in each step.
-STUDY_HEAD_DEFAULTS = {"epochs": 30, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4, "top_k": 5, "seed": 0}
 
 
 def study_head(method: str, dim: int, num_classes: int, num_samples: int, hp: dict, device=None):
@@ -286,13 +249,6 @@ def train_head_on_views(method: str, views: torch.Tensor, labels: torch.Tensor, 
                      hp["epochs"] if best is None else best[1], history)
 
 
-PE_METHODS = ("finetune_pe", "nmtune_pe")
-# 10 epochs at 1e-3 left the fresh head under-fitted (49 % ID vs 67 % for the linear probe on the quick
-# preset); 30 epochs at 3e-3 reach the probe's level (69 %).
-PE_DEFAULTS = {"epochs": 30, "batch_size": 128, "optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-4,
-               "warmup_fraction": 0.0, "seed": 0}
-
-
 def tune_encoder(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, method: str = "nmtune_pe",
                  hp: dict | None = None, weights: dict | None = None, device=None,
                  progress: bool = False) -> nn.Module:
@@ -306,7 +262,7 @@ def tune_encoder(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, m
     if method not in PE_METHODS:
         raise ValueError(f"unknown parameter-efficient method {method!r}; choose one of {list(PE_METHODS)}")
     check_labels(labels)
-    weights = {"cov": DEFAULT_WEIGHTS["cov"], "svd": DEFAULT_WEIGHTS["svd"], **(weights or {})}
+    weights = {"cov": NMTUNE_WEIGHTS["cov"], "svd": NMTUNE_WEIGHTS["svd"], **(weights or {})}
     if set(weights) - {"cov", "svd"}:
         raise ValueError("parameter-efficient NMTune takes only the 'cov' and 'svd' weights")
     tuned = copy.deepcopy(model)

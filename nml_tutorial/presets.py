@@ -1,61 +1,197 @@
-"""Named presets (quick, extended, fidelity, tiny): everything a sweep needs, and the protocols' settings.
+"""Presets: everything a sweep needs, as one typed, frozen :class:`Preset`.
 
-A preset is a plain dict: pre-training data and model, the noise grid, seeds, probe tasks, methods and evaluation
-protocols. ``get_preset(name, objective, **overrides)`` returns a checked deep copy; ``run_config`` the
-pre-training config of one run; ``resolve_settings`` the hyper-parameters each protocol trains its heads with.
+``get_preset(name_or_file, objective, ...)`` gives a checked preset (``quick``, ``extended``, ``fidelity``, or a
+JSON file of the same fields); ``preset.override(...)`` a changed copy, checked again. A preset answers for
+itself: ``run_config`` the pre-training config of one run, ``methods_for`` the methods a task gets, ``settings``
+the hyper-parameters a protocol trains its heads with.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
 
-from .data import DOMAINS
+from .config import (ALL_METHODS, CLIP_DEFAULTS, HEAD_DEFAULTS, OBJECTIVES, PE_DEFAULTS, PRETRAIN_DEFAULTS,
+                     PROBE_METHODS, PROTOCOLS, STUDY_HEAD_DEFAULTS, STUDY_PROBE_DEFAULTS, SYNTHETIC_TASKS, TASKS, VIEWS,
+                     resolve_weights)
+from .data.styles import DOMAINS
 from .models import ARCHITECTURES
 from .noise import NOISE_TYPES, check_ratio
-from .nmtune import HEAD_DEFAULTS, METHODS, PE_DEFAULTS, PE_METHODS, STUDY_HEAD_DEFAULTS, resolve_weights
-from .pretrain import CLIP_DEFAULTS, PRETRAIN_DEFAULTS
-from .probe import STUDY_PROBE_DEFAULTS
-from .results import PROTOCOLS
 
-VIEWS = 8  # augmented views of each training image the study protocol's heads draw their pairs from
-SUPERVISED_METHODS = ("linear_probe",) + METHODS + PE_METHODS
-ALL_METHODS = SUPERVISED_METHODS + ("zero_shot",)  # zero-shot needs a text encoder (objective "clip")
-# Methods that train nothing tunable: no hyper-parameters in their cache key, and every task gets them.
-PROBE_METHODS = ("linear_probe", "zero_shot")
-OBJECTIVES = ("supervised", "clip")
-TASKS = ("downstream_classes", "pretrain_classes", "new_classes", "digits", "fashion")
-SYNTHETIC_TASKS = TASKS[:3]  # class names the captions speak of: zero-shot makes sense there
 
+def _freeze(value):
+    """Mappings read-only and lists tuples, all the way down."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({key: _freeze(item) for key, item in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(item) for item in value)
+    return value
+
+
+def thaw(value):
+    """A frozen value as plain, mutable dicts and lists (what configs and JSON hold)."""
+    if isinstance(value, Mapping):
+        return {key: thaw(item) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One objective's sweep: pre-training, the noise grid and seeds, probe tasks, methods and protocols.
+
+    ``pretrain`` is the pre-training config without noise and seed (``PRETRAIN_DEFAULTS`` fill the rest);
+    ``method_tasks`` get every method, the other tasks the probe methods only; ``head_hp`` / ``pe_hp`` override the
+    tuned protocol's head and last-block settings; ``probe_data`` is the synthetic data the probe tasks render from
+    when pre-training reads other data; ``dataset_tasks`` defines probe tasks read from disk.
+    """
+
+    name: str
+    objective: str
+    pretrain: Mapping
+    noise_type: str
+    noise_ratios: tuple
+    seeds: tuple
+    tasks: tuple
+    methods: tuple
+    protocols: tuple = PROTOCOLS
+    method_tasks: tuple = ("downstream_classes",)
+    downstream_classes: tuple = tuple(range(40, 60))
+    new_classes: tuple = ()
+    probe_train_per_class: int = 50
+    probe_test_per_class: int = 40
+    domains: tuple = DOMAINS
+    shift_strengths: tuple = ()
+    head_hp: Mapping = field(default_factory=dict)
+    pe_hp: Mapping = field(default_factory=dict)
+    nmtune_weights: Mapping = field(default_factory=dict)
+    probe_data: Mapping | None = None
+    dataset_tasks: Mapping = field(default_factory=dict)
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, _freeze(getattr(self, f.name)))
+        _check(self)
+
+    def override(self, **changes) -> Preset:
+        """A copy with ``changes``; ``pretrain`` is merged into the pre-training config (``pretrain={"epochs": 40}``).
+        ``None`` values change nothing."""
+        changes = {key: value for key, value in changes.items() if value is not None}
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ValueError(f"unknown preset keys {sorted(unknown)}; known: "
+                             f"{sorted(f.name for f in dataclasses.fields(self))}")
+        if "pretrain" in changes:
+            changes["pretrain"] = {**self.pretrain, **changes["pretrain"]}
+        return dataclasses.replace(self, **changes)
+
+    def run_config(self, noise_ratio: float, seed: int) -> dict:
+        """The pre-training config of one run; ``{ratio:g}`` and ``{seed}`` in the data's ``noisy_labels`` (a
+        noisy-label file per run) are filled in."""
+        noise_ratio = check_ratio(noise_ratio)
+        config = thaw(self.pretrain)
+        if isinstance(config.get("data", {}).get("noisy_labels"), str):
+            config["data"]["noisy_labels"] = config["data"]["noisy_labels"].format(ratio=noise_ratio, seed=int(seed))
+        return {**config, "noise_type": self.noise_type, "noise_ratio": noise_ratio, "seed": int(seed)}
+
+    @property
+    def probe_source(self) -> dict:
+        """The synthetic data the probe tasks render from: ``probe_data``, else the pre-training data."""
+        return thaw(self.probe_data if self.probe_data is not None else self.pretrain["data"])
+
+    def methods_for(self, task: str) -> list[str]:
+        """The methods a task gets: all on ``method_tasks``, the probe methods elsewhere; zero-shot only where the
+        class names are words the captions used (the synthetic tasks)."""
+        methods = self.methods if task in self.method_tasks else [m for m in self.methods if m in PROBE_METHODS]
+        return [m for m in methods if m != "zero_shot" or task in SYNTHETIC_TASKS]
+
+    def settings(self, protocol: str = "tuned") -> dict:
+        """The hyper-parameters every trained method runs with under a protocol: under ``"tuned"`` the defaults
+        updated by ``head_hp`` / ``pe_hp``; under ``"study"`` the study's fixed recipe."""
+        return protocol_settings(protocol, self.head_hp, self.pe_hp, self.nmtune_weights)
+
+
+def protocol_settings(protocol: str = "tuned", head_hp=None, pe_hp=None, nmtune_weights=None) -> dict:
+    """The settings of a protocol (see :meth:`Preset.settings`), from overrides of the defaults."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose from {list(PROTOCOLS)}")
+    weights = resolve_weights("nmtune", thaw(nmtune_weights or {}))
+    if protocol == "study":
+        return {"protocol": protocol, "head_hp": STUDY_HEAD_DEFAULTS, "probe_hp": STUDY_PROBE_DEFAULTS,
+                "views": VIEWS, "nmtune_weights": weights}
+    return {"protocol": protocol, "head_hp": {**HEAD_DEFAULTS, **thaw(head_hp or {})},
+            "pe_hp": {**PE_DEFAULTS, **thaw(pe_hp or {})}, "nmtune_weights": weights}
+
+
+def _check(preset: Preset) -> None:
+    """Refuse a preset whose names or values nothing would understand, naming the fix."""
+    if preset.objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective {preset.objective!r}; choose one of {list(OBJECTIVES)}")
+    noise_types = ("caption",) if preset.objective == "clip" else (*NOISE_TYPES, "file")
+    if preset.noise_type not in noise_types:
+        raise ValueError(f"unknown noise_type {preset.noise_type!r} for objective {preset.objective!r}; choose "
+                         f"one of {list(noise_types)}")
+    for ratio in preset.noise_ratios:
+        check_ratio(ratio)
+    for kind, names, known in (("protocols", preset.protocols, PROTOCOLS), ("methods", preset.methods, ALL_METHODS),
+                               ("domains", preset.domains, DOMAINS)):
+        unknown = set(names) - set(known)
+        if unknown:
+            raise ValueError(f"unknown {kind} {sorted(unknown)}; choose from {list(known)}")
+    unknown_tasks = set(preset.tasks) - set(TASKS) - set(preset.dataset_tasks)
+    if unknown_tasks:
+        raise ValueError(f"unknown tasks {sorted(unknown_tasks)}; choose from {list(TASKS)} or define them in "
+                         "the preset's dataset_tasks")
+    if "zero_shot" in preset.methods and preset.objective != "clip":
+        raise ValueError("zero_shot needs a text encoder: use it with objective 'clip'")
+    arch = preset.pretrain.get("arch")
+    if preset.objective == "supervised" and arch is not None and arch not in ARCHITECTURES:
+        raise ValueError(f"unknown arch {arch!r}; choose one of {list(ARCHITECTURES)}")
+    if "name" not in preset.pretrain.get("data", {"name": None}):
+        raise ValueError("the pre-training data needs a 'name' (a load_dataset name such as 'memmap') and its "
+                         "arguments")
+    protocol_settings("tuned", preset.head_hp, preset.pe_hp, preset.nmtune_weights)
+
+
+# The quick preset: 40 classes of 32 px synthetic images, a width-16 ResNet, 15 epochs with augmentation; one seed.
+_QUICK = {
+    "objective": "supervised",
+    "pretrain": {"data": PRETRAIN_DEFAULTS["data"], "width": 16, "epochs": 15},
+    "noise_type": "symmetric",
+    "noise_ratios": [0.0, 0.05, 0.1, 0.3],  # clean, slight (the study's 5 and 10 %), heavy
+    "seeds": [0],
+    "tasks": ["downstream_classes", "pretrain_classes", "digits"],
+    "shift_strengths": [0.25, 0.5],  # graded shifts: how much of each style is mixed into the photo
+    "methods": ["linear_probe", "linear_head", "mlp_head", "nmtune"],
+    # objective clip: a tiny open_clip model on noisy captions; one seed takes ~6 min on 2 CPU cores (exploratory)
+    "clip": {"pretrain": {"data": CLIP_DEFAULTS["data"], "model": CLIP_DEFAULTS["model"]},
+             "noise_type": "caption", "noise_ratios": [0.0, 0.05, 0.1, 0.2, 0.3],
+             "tasks": ["downstream_classes", "pretrain_classes"], "shift_strengths": [],
+             "methods": ["zero_shot", "linear_probe", "mlp_head", "nmtune"]},
+}
 
 PRESETS = {
-    "quick": {
-        "objective": "supervised",
-        "pretrain": {"data": PRETRAIN_DEFAULTS["data"], "width": 16, "epochs": 15},
-        "noise_type": "symmetric",
-        "noise_ratios": [0.0, 0.05, 0.1, 0.3],  # clean, slight (the study's 5 and 10 %), heavy
-        "seeds": [0],
-        "downstream_classes": list(range(40, 60)),
-        "probe_train_per_class": 50,
-        "probe_test_per_class": 40,
-        "domains": list(DOMAINS),
-        "tasks": ["downstream_classes", "pretrain_classes", "digits"],
-        "shift_strengths": [0.25, 0.5],  # graded shifts: how much of each style is mixed into the photo
-        "new_classes": [],  # new_classes: indices into the generator's 120-class table, beyond the 60 used
-        "methods": ["linear_probe", "linear_head", "mlp_head", "nmtune"],
-        "method_tasks": ["downstream_classes"],  # tasks that get every method; the others linear_probe only
-        "protocols": list(PROTOCOLS),
-        "head_hp": {},  # overrides of nmtune.HEAD_DEFAULTS
-        "pe_hp": {},  # overrides of nmtune.PE_DEFAULTS
-        "nmtune_weights": {},  # e.g. {"cov": 0.0} to ablate a term
-        # --objective clip: a tiny open_clip model on noisy captions; one seed takes ~6 min on 2 CPU cores
-        # (docs/fidelity.md section 5: 3 seeds, exploratory)
-        "clip": {"pretrain": {"data": CLIP_DEFAULTS["data"], "model": CLIP_DEFAULTS["model"]},
-                 "noise_type": "caption", "noise_ratios": [0.0, 0.05, 0.1, 0.2, 0.3],
-                 "tasks": ["downstream_classes", "pretrain_classes"], "shift_strengths": [],
-                 "methods": ["zero_shot", "linear_probe", "mlp_head", "nmtune"]},
+    "quick": _QUICK,
+    # The quick data and model trained 40 epochs with augmentation: clean quality well above quick's
+    # (docs/fidelity.md section 3, exploratory); more ID datasets. 8 seeds x 3 ratios (the study's slight 5 %,
+    # and 30 %): ~72 min on 2 CPU cores (capability AVX512).
+    "extended": {
+        **{key: value for key, value in _QUICK.items() if key != "clip"},
+        "pretrain": {"data": PRETRAIN_DEFAULTS["data"], "width": 16, "epochs": 40},
+        "noise_ratios": [0.0, 0.05, 0.3],
+        "seeds": list(range(8)),
+        "tasks": ["downstream_classes", "new_classes", "digits", "fashion"],
+        "shift_strengths": [0.25, 0.5, 0.75],
+        "new_classes": list(range(60, 80)),
     },
-    # docs/fidelity.md: the memorisation regime (no augmentation, 40 epochs, 200 images a class), the fine
-    # noise grid, 4 seeds, test sets of 2,000 images, other ID datasets and graded shifts. ~2 h on 2 cores.
+    # docs/fidelity.md: the memorisation regime (no augmentation, 40 epochs, 200 images a class), the fine noise
+    # grid, 4 seeds, test sets of 2,000 images, other ID datasets and graded shifts. ~2 h on 2 cores.
     "fidelity": {
         "objective": "supervised",
         "pretrain": {"data": {**PRETRAIN_DEFAULTS["data"], "samples_per_class": 200}, "width": 16, "epochs": 40,
@@ -63,153 +199,80 @@ PRESETS = {
         "noise_type": "symmetric",
         "noise_ratios": [0.0, 0.025, 0.05, 0.075, 0.1, 0.2, 0.3],
         "seeds": [0, 1, 2, 3],
-        "downstream_classes": list(range(40, 60)),
         "probe_train_per_class": 100,
         "probe_test_per_class": 100,
-        "domains": list(DOMAINS),
         "tasks": ["downstream_classes", "new_classes", "digits", "fashion"],
         "shift_strengths": [0.25, 0.5, 0.75],
         "new_classes": list(range(60, 80)),
         "methods": ["linear_probe", "linear_head", "mlp_head", "nmtune"],
-        "method_tasks": ["downstream_classes"],
-        "protocols": list(PROTOCOLS),
-        "head_hp": {},
-        "pe_hp": {},
-        "nmtune_weights": {},
-    },
-    "tiny": {  # for tests: seconds, not science
-        "objective": "supervised",
-        "pretrain": {"data": {**PRETRAIN_DEFAULTS["data"], "num_classes": 8, "classes": list(range(5)),
-                              "samples_per_class": 24, "image_size": 16},
-                     "width": 8, "epochs": 2, "batch_size": 32},
-        "noise_type": "symmetric",
-        "noise_ratios": [0.0, 0.3],
-        "seeds": [0],
-        "downstream_classes": [5, 6, 7],
-        "probe_train_per_class": 10,
-        "probe_test_per_class": 10,
-        "domains": ["photo", "sketch"],
-        "tasks": ["downstream_classes", "pretrain_classes"],
-        "shift_strengths": [0.5],
-        "new_classes": [],
-        "methods": list(SUPERVISED_METHODS),
-        "method_tasks": ["downstream_classes"],
-        "protocols": list(PROTOCOLS),
-        "head_hp": {"epochs": 3},
-        "pe_hp": {"epochs": 1, "batch_size": 16},
-        "nmtune_weights": {},
-        "clip": {"pretrain": {"data": {**CLIP_DEFAULTS["data"], "num_classes": 8, "classes": list(range(5)),
-                                       "samples_per_class": 24, "image_size": 32},
-                              "epochs": 2, "batch_size": 32},
-                 "noise_type": "caption", "methods": ["zero_shot", "linear_probe", "nmtune"]},
     },
 }
 
 
-# The quick preset's data and model trained 40 epochs with augmentation: clean quality well above quick's
-# (docs/fidelity.md section 3, exploratory); more ID datasets.
-# 8 seeds x 3 ratios (the study's slight 5 %, and 30 %): ~72 min on 2 CPU cores (capability AVX512).
-PRESETS["extended"] = {
-    **{key: value for key, value in PRESETS["quick"].items() if key != "clip"},
-    "pretrain": {"data": PRETRAIN_DEFAULTS["data"], "width": 16, "epochs": 40},
-    "noise_ratios": [0.0, 0.05, 0.3],
-    "seeds": list(range(8)),
-    "tasks": ["downstream_classes", "new_classes", "digits", "fashion"],
-    "shift_strengths": [0.25, 0.5, 0.75],
-    "new_classes": list(range(60, 80)),
-}
+def get_preset(preset: str | Path | Preset = "quick", objective: str | None = None, *, arch: str | None = None,
+               pretrain_data: dict | None = None, **overrides) -> Preset:
+    """A preset, named (:data:`PRESETS`), read from a JSON file of its fields, or given, for an objective
+    (``"supervised"`` unless the given preset has another), with ``overrides`` of its fields (e.g. ``seeds=[0, 1]``;
+    ``None`` changes nothing): the one place a sweep's settings are changed.
 
-
-def get_preset(name: str, objective: str = "supervised", arch: str | None = None, pretrain_data: dict | None = None,
-               **overrides) -> dict:
-    """A deep copy of a named preset for an objective, with top-level ``overrides`` (e.g. ``seeds=[0, 1]``).
-
-    ``objective="clip"`` applies the preset's ``clip`` section (contrastive pre-training, caption noise).
+    ``objective="clip"`` applies a named preset's ``clip`` section (contrastive pre-training, caption noise).
     ``arch`` replaces the pre-trained model (``"resnet50"``; for CLIP an open_clip config such as ``"RN50"``),
     ``pretrain_data`` the pre-training data (a :func:`~nml_tutorial.data.load_dataset` dict, e.g. a memmap
-    ImageNet subset whose ``noisy_labels`` may name ``{ratio:g}`` and ``{seed}``, with ``noise_type="file"``).
+    ImageNet subset whose ``noisy_labels`` may name ``{ratio:g}`` and ``{seed}``, with ``noise_type="file"``);
+    the synthetic probe tasks keep rendering from the preset's own data.
     """
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; available: {sorted(PRESETS)}")
-    if objective not in OBJECTIVES:
+    if objective is not None and objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; choose one of {list(OBJECTIVES)}")
-    preset = copy.deepcopy(PRESETS[name])
-    clip = preset.pop("clip", None)
+    if isinstance(preset, Preset):
+        if objective not in (None, preset.objective):
+            raise ValueError(f"preset {preset.name!r} is for objective {preset.objective!r}, not {objective!r}; "
+                             f"get it with get_preset({preset.name!r}, {objective!r})")
+        objective = preset.objective
+    else:
+        objective = objective or "supervised"
+        preset = _named_preset(preset, objective)
+    if arch is not None:
+        overrides["pretrain"] = {**overrides.get("pretrain", {}), ("model" if objective == "clip" else "arch"): arch}
+    if pretrain_data is not None:
+        overrides.setdefault("probe_data", preset.probe_source)
+        overrides["pretrain"] = {**overrides.get("pretrain", {}), "data": dict(pretrain_data)}
+    return preset.override(**overrides)
+
+
+def _named_preset(name, objective: str) -> Preset:
+    settings = _preset_settings(name)
+    clip = settings.pop("clip", None)
     if objective == "clip":
         if clip is None:
-            raise ValueError(f"preset {name!r} has no CLIP settings; use --preset quick")
-        preset.update(clip, objective="clip")
-    unknown = set(overrides) - set(preset) - {"dataset_tasks"}
+            raise ValueError(f"preset {str(name)!r} has no CLIP settings; use the quick preset or add a 'clip' section")
+        settings.update(clip, objective="clip")
+    known = {f.name for f in dataclasses.fields(Preset)} - {"name"}
+    unknown = set(settings) - known
     if unknown:
-        raise ValueError(f"unknown preset keys {sorted(unknown)}; known: {sorted(preset)}")
-    preset.update({k: v for k, v in overrides.items() if v is not None})
-    if arch is not None:
-        if objective == "clip":
-            preset["pretrain"]["model"] = arch
-        elif arch not in ARCHITECTURES:
-            raise ValueError(f"unknown arch {arch!r}; choose one of {list(ARCHITECTURES)}")
-        else:
-            preset["pretrain"]["arch"] = arch
-    if pretrain_data is not None:
-        if "name" not in pretrain_data:
-            raise ValueError("pretrain_data needs a 'name' (a load_dataset name such as 'memmap') and its arguments")
-        preset.setdefault("probe_data", preset["pretrain"]["data"])  # the synthetic probe tasks keep their data
-        preset["pretrain"]["data"] = dict(pretrain_data)
-    noise_types = ("caption",) if preset["objective"] == "clip" else (*NOISE_TYPES, "file")
-    if preset["noise_type"] not in noise_types:
-        raise ValueError(f"unknown noise_type {preset['noise_type']!r} for objective {preset['objective']!r}; choose "
-                         f"one of {list(noise_types)}")
-    for ratio in preset["noise_ratios"]:
-        check_ratio(ratio)
-    unknown_protocols = set(preset["protocols"]) - set(PROTOCOLS)
-    if unknown_protocols:
-        raise ValueError(f"unknown protocols {sorted(unknown_protocols)}; choose from {list(PROTOCOLS)}")
-    unknown_methods = set(preset["methods"]) - set(ALL_METHODS)
-    if unknown_methods:
-        raise ValueError(f"unknown methods {sorted(unknown_methods)}; choose from {list(ALL_METHODS)}")
-    unknown_tasks = set(preset["tasks"]) - set(TASKS) - set(preset.get("dataset_tasks", {}))
-    if unknown_tasks:
-        raise ValueError(f"unknown tasks {sorted(unknown_tasks)}; choose from {list(TASKS)} or define them in "
-                         "the preset's dataset_tasks")
-    if "zero_shot" in preset["methods"] and preset["objective"] != "clip":
-        raise ValueError("zero_shot needs a text encoder: use it with objective 'clip'")
-    return preset
+        raise ValueError(f"unknown preset keys {sorted(unknown)} in {str(name)!r}; known: {sorted(known)}")
+    return Preset(name=Path(name).stem if _is_file(name) else str(name), **settings)
 
 
-def run_config(preset: dict, noise_ratio: float, seed: int) -> dict:
-    """The pre-training config of one run of a sweep; ``{ratio:g}`` and ``{seed}`` in the data's ``noisy_labels``
-    (a noisy-label file per run) are filled in."""
-    noise_ratio = check_ratio(noise_ratio)
-    config = copy.deepcopy(preset["pretrain"])
-    if isinstance(config.get("data", {}).get("noisy_labels"), str):
-        config["data"]["noisy_labels"] = config["data"]["noisy_labels"].format(ratio=noise_ratio, seed=int(seed))
-    return {**config, "noise_type": preset["noise_type"], "noise_ratio": noise_ratio,
-            "seed": int(seed)}
+def _is_file(name) -> bool:
+    return str(name).endswith(".json")
 
 
-def task_methods(preset: dict, task: str) -> list[str]:
-    """The preset's methods a task gets: all on ``method_tasks``, the probe methods elsewhere; zero-shot only
-    where the class names are words the captions used (the synthetic tasks)."""
-    methods = (preset["methods"] if task in preset["method_tasks"]
-               else [m for m in preset["methods"] if m in PROBE_METHODS])
-    return [m for m in methods if m != "zero_shot" or task in SYNTHETIC_TASKS]
+def _preset_settings(name) -> dict:
+    if _is_file(name):
+        path = Path(name)
+        if not path.is_file():
+            raise FileNotFoundError(f"no preset file at {path}; give a preset name ({sorted(PRESETS)}) or a JSON file")
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(f"the preset file {path} is not valid JSON ({error}); fix it") from None
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; available: {sorted(PRESETS)} or a preset file (.json)")
+    return copy.deepcopy(PRESETS[name])
 
 
-def resolve_settings(preset: dict, protocol: str = "tuned") -> dict:
-    """The hyper-parameters every trained method runs with under a protocol: under ``"tuned"`` the module
-    defaults updated by the preset's ``head_hp`` / ``pe_hp``; under ``"study"`` the study's fixed recipe."""
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; choose from {list(PROTOCOLS)}")
-    weights = resolve_weights("nmtune", preset.get("nmtune_weights"))
-    if protocol == "study":
-        return {"protocol": protocol, "head_hp": STUDY_HEAD_DEFAULTS, "probe_hp": STUDY_PROBE_DEFAULTS,
-                "views": VIEWS, "nmtune_weights": weights}
-    return {"protocol": protocol, "head_hp": {**HEAD_DEFAULTS, **preset.get("head_hp", {})},
-            "pe_hp": {**PE_DEFAULTS, **preset.get("pe_hp", {})}, "nmtune_weights": weights}
-
-
-def protocol_methods(methods, protocol: str) -> list[str]:
-    """The methods a protocol runs: the study's has no recipe here for the parameter-efficient ones."""
-    return [m for m in methods if protocol == "tuned" or m not in PE_METHODS]
-
-
+def write_preset(preset: Preset, path) -> Path:
+    """``preset``'s fields as a JSON preset file that :func:`get_preset` reads back."""
+    fields = thaw({f.name: getattr(preset, f.name) for f in dataclasses.fields(preset) if f.name != "name"})
+    Path(path).write_text(json.dumps(fields, indent=1) + "\n")
+    return Path(path)

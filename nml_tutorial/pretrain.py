@@ -19,34 +19,19 @@ from pathlib import Path
 
 import torch
 
-from .clip import CLIP_TRAIN_DEFAULTS, ClipModel, load_clip, save_clip, train_contrastive
+from .clip import ClipModel, load_clip, save_clip, train_contrastive
 from .data import ImageTextPairs, LabeledImages, load_dataset, loader_module
 from .data.captions import synthetic_captions
 from .data.label_files import check_label_file
 from .data.memmap import noisy_label_path
 from .cache import config_key, lock
-from .io import SEAL, atomic_torch_save, atomic_write_json, intact, seal
+from .config import CLIP_DEFAULTS, CLIP_TRAIN_DEFAULTS, PRETRAIN_DEFAULTS, TRAIN_DEFAULTS
+from .atomic import SEAL, atomic_torch_save, atomic_write_json, intact, seal
 from .models import build_model
 from .noise import NoisyLabels, apply_label_noise, caption_noise
 from .runtime import barrier, is_main_process, resolve_device, resolve_precision, seed_everything
-from .training import TRAIN_DEFAULTS, train_classifier, with_defaults
+from .training import train_classifier, with_defaults
 from .zoo import find as zoo_lookup
-
-# The defaults are the quick preset's pre-training, so pretrain_supervised({"noise_ratio": 0.1}) in a
-# notebook reuses the model the quick sweep cached (or the package's model zoo holds). The quick preset
-# trains in fp32 on every machine, so its numbers and its zoo are the same wherever it runs.
-PRETRAIN_DEFAULTS = {
-    "data": {"name": "synthetic", "split": "train", "domain": "photo", "num_classes": 60,
-             "classes": list(range(40)), "samples_per_class": 100, "image_size": 32, "seed": 0},
-    "noise_type": "symmetric",
-    "noise_ratio": 0.0,
-    "arch": "resnet_small",
-    "width": 16,
-    "depth": 1,
-    **TRAIN_DEFAULTS,
-    "epochs": 15,
-    "amp": "fp32",
-}
 
 
 @dataclass
@@ -64,19 +49,6 @@ class PretrainedRun:
     objective: str = "supervised"
     source: str = "trained"
     folder: Path | None = None
-
-
-# The quick CLIP pre-training: photo images of the 40 pre-training classes with generated captions.
-CLIP_DEFAULTS = {
-    "data": {**PRETRAIN_DEFAULTS["data"], "samples_per_class": 100},
-    "model": "nml-tiny-rn",
-    "noise_type": "caption",
-    "noise_ratio": 0.0,
-    "caption_seed": 0,
-    **CLIP_TRAIN_DEFAULTS,
-    "amp": "fp32",  # as the supervised quick preset: the same numbers (and zoo) on every machine
-}
-
 
 
 def _cached_run(kind: str, config: dict | None, defaults: dict, device, cache_dir, zoo: bool,

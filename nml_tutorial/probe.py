@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .config import STUDY_PROBE_DEFAULTS
 from .data.common import stratified_split
 from .features import check_features
 from .training import warmup_cosine, with_defaults
 
 L2_GRID = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
-STUDY_PROBE_DEFAULTS = {"epochs": 30, "batch_size": 64, "lr": 0.01, "weight_decay": 1e-4, "seed": 0}
 
 
 def top1(logits: torch.Tensor, labels: torch.Tensor) -> float:

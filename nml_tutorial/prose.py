@@ -1,8 +1,8 @@
 """Numbers quoted in a notebook's prose, checked against what the executed notebook prints.
 
 The rule the series keeps: a decimal number in a markdown cell is a number the notebook prints, this run's or
-the committed reference runs' (:func:`nml_tutorial.claims.reference_results`, printed by a check cell), unless it
-is a constant of the lesson named with its reason (a loss weight, a learning rate).
+the committed reference runs' (:func:`nml_tutorial.reference_runs.reference_results`, printed by a check cell),
+unless it is a constant of the lesson named with its reason (a loss weight, a learning rate).
 :func:`unsupported_numbers` lists the quoted numbers that no output holds at the precision they are quoted with;
 the test suite runs it over the executed series, so a sentence left behind by a changed result fails. It checks
 that a quoted number exists among the outputs, not that it is the right one of them: a stale number that happens

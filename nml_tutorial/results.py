@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .io import SEAL, atomic_write_text, damage, seal
+from .atomic import SEAL, atomic_write_text, damage, seal
 
 # sve / lsvr: spectrum of what the method's classifier reads on that test set (dataset-mean centred; sve_row /
 # lsvr_row: each row centred on its own mean, as the authors' analysis script does): the raw frozen features
@@ -24,19 +24,11 @@ from .io import SEAL, atomic_write_text, damage, seal
 COLUMNS = ["objective", "protocol", "method", "arch", "noise_type", "noise_ratio", "seed", "task", "train_domain",
            "test_domain", "shift", "num_classes", "accuracy", "sve", "lsvr", "sve_row", "lsvr_row", "n_train",
            "n_test", "probe_l2", "pretrain_train_acc", "noisy_fitted", "precision", "run_key"]
-PROTOCOLS = ("tuned", "study")  # evaluation protocols (nml_tutorial.evaluate): ours, and the study's recipe
 SPECTRUM_KEYS = ["protocol", "method", "noise_ratio", "seed", "task", "test_domain", "shift"]
 
 
-def with_protocol(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with a ``protocol`` column: tables written before the study's protocol existed were all tuned."""
-    return table if "protocol" in table else table.assign(protocol="tuned")
-
-
 def select(table: pd.DataFrame, **equal) -> pd.DataFrame:
-    """The rows whose columns equal the given values, or lie in a given list (``method=["nmtune", "mlp_head"]``);
-    ``protocol=`` works on tables without the column too."""
-    table = with_protocol(table)
+    """The rows whose columns equal the given values, or lie in a given list (``method=["nmtune", "mlp_head"]``)."""
     for column, value in equal.items():
         table = table[table[column].isin(value) if isinstance(value, (list, tuple, set)) else table[column] == value]
     return table
@@ -61,7 +53,7 @@ def seed_matrix(table: pd.DataFrame, tests, metric: str = "accuracy") -> pd.Data
 def summarise(table: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
     """Mean, standard deviation and number of seeds of a metric per method, noise, task and test set."""
     keys = ["objective", "protocol", "method", "task", "train_domain", "test_domain", "shift", "noise_ratio"]
-    return over_seeds(per_seed(with_protocol(table), keys, metric), keys, metric)
+    return over_seeds(per_seed(table, keys, metric), keys, metric)
 
 
 def summary_table(table: pd.DataFrame, method: str = "linear_probe", metric: str = "accuracy",

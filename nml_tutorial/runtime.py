@@ -51,9 +51,9 @@ def cpu_has_native_bf16() -> bool:
 def resolve_precision(amp="auto", device=None) -> str:
     """``"bf16"`` or ``"fp32"``: what ``amp`` means on ``device``.
 
-    ``"auto"`` picks bf16 autocast where the hardware computes it natively (a CUDA GPU that supports it,
-    a CPU with AVX512-BF16 or AMX) and fp32 everywhere else: on an AVX2-only CPU bf16 autocast was measured
-    11x *slower* than fp32 (bench/pretrain_throughput.py prints both on your machine). The environment
+    ``"auto"`` picks bf16 autocast where the hardware computes it natively (a CUDA GPU with bf16 units, not one
+    that emulates it; a CPU with AVX512-BF16 or AMX) and fp32 everywhere else: on an AVX2-only CPU bf16 autocast
+    was measured 11x *slower* than fp32 (bench/pretrain_throughput.py prints both on your machine). The environment
     variable ``NML_PRECISION`` (``bf16`` or ``fp32``) overrides what ``"auto"`` picks.
     """
     if amp not in PRECISIONS:
@@ -67,7 +67,7 @@ def resolve_precision(amp="auto", device=None) -> str:
         return forced
     device = resolve_device(device)
     if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp32"
     if device.type == "cpu":
         return "bf16" if cpu_has_native_bf16() else "fp32"
     return "fp32"

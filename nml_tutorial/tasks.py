@@ -22,7 +22,7 @@ from functools import cached_property
 from .data import LabeledImages, load_dataset
 from .data.real import SPLIT_SEED
 from .data.synthetic import MAX_CLASSES
-from .presets import TASKS
+from .presets import Preset, thaw
 from .runtime import resolve_device
 
 
@@ -51,21 +51,21 @@ class ProbeTask:
         return self._data[1]
 
 
-def _synthetic_task(name: str, preset: dict, classes, train_split: str, test_domains: dict, device, seed: int,
+def _synthetic_task(name: str, preset: Preset, classes, train_split: str, test_domains: dict, device, seed: int,
                     num_classes: int | None = None) -> ProbeTask:
     """A photo-trained probe task on synthetic ``classes`` drawn with ``seed``; ``test_domains`` maps test name ->
     (domain, strength)."""
-    data = preset.get("probe_data", preset["pretrain"]["data"])
+    data = preset.probe_source
     common = {"num_classes": num_classes or data["num_classes"], "image_size": data["image_size"],
-              "seed": seed, "classes": classes}
-    spec = {**common, "train_per_class": preset["probe_train_per_class"],
-            "test_per_class": preset["probe_test_per_class"], "tests": test_domains}
+              "seed": seed, "classes": list(classes)}
+    spec = {**common, "train_per_class": preset.probe_train_per_class,
+            "test_per_class": preset.probe_test_per_class, "tests": test_domains}
 
     def load():
         train = load_dataset("synthetic", split=train_split, domain="photo",
-                             samples_per_class=preset["probe_train_per_class"], device=device, **common)
+                             samples_per_class=preset.probe_train_per_class, device=device, **common)
         tests = {test: load_dataset("synthetic", split="test", domain=domain, strength=strength,
-                                    samples_per_class=preset["probe_test_per_class"], device=device, **common)
+                                    samples_per_class=preset.probe_test_per_class, device=device, **common)
                  for test, (domain, strength) in test_domains.items()}
         return train, tests
 
@@ -111,7 +111,7 @@ def _fashion_task(size: int, device, n_train: int, n_test: int) -> ProbeTask:
     return ProbeTask("fashion", {"fashion": [n_train, n_test], "image_size": size}, load)
 
 
-def build_probe_tasks(preset: dict, device=None, *, seed: int) -> list[ProbeTask]:
+def build_probe_tasks(preset: Preset, device=None, *, seed: int) -> list[ProbeTask]:
     """Render or load every probe dataset the preset's ``tasks`` name, drawn with the ``seed`` of the runs they
     evaluate (the unit of replication is the whole pipeline: a new seed draws new probe and test images, and a new
     MNIST train/test partition; the UCI digits, Fashion-MNIST and data from disk stay fixed).
@@ -122,30 +122,27 @@ def build_probe_tasks(preset: dict, device=None, *, seed: int) -> list[ProbeTask
     full strength, and (``downstream_classes``) each style mixed into the photo at ``shift_strengths``. Tasks on
     data from disk are defined in the preset's ``dataset_tasks``.
     """
-    dataset_tasks = preset.get("dataset_tasks", {})
-    unknown = set(preset["tasks"]) - set(TASKS) - set(dataset_tasks)
-    if unknown:
-        raise ValueError(f"unknown tasks {sorted(unknown)}; choose from {list(TASKS)} or define them in dataset_tasks")
+    dataset_tasks = thaw(preset.dataset_tasks)
     device = resolve_device(device)
-    data = preset.get("probe_data", preset["pretrain"]["data"])
-    size, domains = data["image_size"], preset["domains"]
+    data = preset.probe_source
+    size, domains = data["image_size"], preset.domains
     every_domain = {d: (d, 1.0) for d in domains}
-    graded = {f"{d}@{s:.2f}": (d, s) for d in domains if d != "photo" for s in preset["shift_strengths"]}
+    graded = {f"{d}@{s:.2f}": (d, s) for d in domains if d != "photo" for s in preset.shift_strengths}
     tasks = []
-    for name in preset["tasks"]:
+    for name in preset.tasks:
         if name == "downstream_classes":
-            tasks.append(_synthetic_task(name, preset, preset["downstream_classes"], "train",
+            tasks.append(_synthetic_task(name, preset, preset.downstream_classes, "train",
                                          {**every_domain, **graded}, device, seed))
         elif name == "pretrain_classes":
             tasks.append(_synthetic_task(name, preset, data["classes"], "val", every_domain, device, seed))
         elif name == "new_classes":
-            tasks.append(_synthetic_task(name, preset, preset["new_classes"], "train", {"photo": ("photo", 1.0)},
+            tasks.append(_synthetic_task(name, preset, preset.new_classes, "train", {"photo": ("photo", 1.0)},
                                          device, seed, num_classes=MAX_CLASSES))
         elif name == "digits":
             tasks.append(_digits_task(size, device, seed))
         elif name in dataset_tasks:
             tasks.append(_dataset_task(name, dataset_tasks[name], device))
         elif name == "fashion":
-            tasks.append(_fashion_task(size, device, 10 * preset["probe_train_per_class"],
-                                       10 * preset["probe_test_per_class"]))
+            tasks.append(_fashion_task(size, device, 10 * preset.probe_train_per_class,
+                                       10 * preset.probe_test_per_class))
     return tasks

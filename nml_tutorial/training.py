@@ -1,9 +1,12 @@
-"""One training scaffold for every loop in the package: optimiser, warm-up + cosine schedule, seeded epochs,
+"""The training scaffold of every model trained on images: optimiser, warm-up + cosine schedule, seeded epochs,
 atomic checkpoints and resume.
 
 ``fit`` runs the epochs; a loop only says what one step does (:func:`train_classifier` here, the contrastive
-loop in :mod:`nml_tutorial.clip`). Shuffling and augmentation draw from a generator seeded per epoch, so a run
-resumed from its last checkpoint finishes with the same weights as an uninterrupted one.
+loop in :mod:`nml_tutorial.clip`, last-block tuning in :mod:`nml_tutorial.nmtune`). Shuffling and augmentation
+draw from a generator seeded per epoch, so a run resumed from its last checkpoint finishes with the same weights as
+an uninterrupted one. The probes and heads on cached features train in loops of their own (:mod:`nml_tutorial.probe`,
+:mod:`nml_tutorial.nmtune`): seconds long, never checkpointed, with the held-out epoch choice and paired views
+their protocols need.
 """
 
 from __future__ import annotations
@@ -18,23 +21,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .augment import crop_flip
-from .io import atomic_torch_save, intact, seal
+from .config import TRAIN_DEFAULTS
+from .atomic import atomic_torch_save, intact, seal
 from .runtime import autocast, barrier, is_main_process, rank_and_world, resolve_device, resolve_precision
-
-TRAIN_DEFAULTS = {
-    "epochs": 10,
-    "batch_size": 128,
-    "optimizer": "sgd",  # or "adamw"
-    "lr": 0.1,
-    "momentum": 0.9,
-    "weight_decay": 5e-4,
-    "warmup_fraction": 0.05,
-    "label_smoothing": 0.0,
-    "augment": True,
-    "padding": 4,
-    "amp": "auto",  # bf16 autocast where native, else fp32 (runtime.resolve_precision)
-    "seed": 0,
-}
 
 
 def with_defaults(hp: dict | None, defaults: dict) -> dict:
@@ -95,10 +84,57 @@ def _optimizer(model: torch.nn.Module, hp: dict) -> torch.optim.Optimizer:
 
 
 def _checkpoint(checkpoint_path, model, opt, sched, history: list[dict]) -> None:
+    """Rank 0 writes model, optimiser, schedule and history atomically, sealed with a checksum."""
     if checkpoint_path is not None and is_main_process():
         atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                           "history": history, "epoch": len(history)}, checkpoint_path)
+                           "history": history}, checkpoint_path)
         seal(checkpoint_path)
+
+
+def _resume(checkpoint_path, model, opt, sched, device) -> list[dict]:
+    """The history of the epochs an interrupted run finished, its model, optimiser and schedule restored from an
+    intact checkpoint (a damaged one: start afresh); ``[]`` when there is none. Under torchrun every process must
+    see the checkpoint, or none."""
+    if checkpoint_path is None:
+        return []
+    if rank_and_world()[1] > 1:  # two counts of the processes that see it (nccl: on the GPU)
+        fewest, most = (torch.tensor(int(Path(checkpoint_path).exists()), device=device) for _ in range(2))
+        torch.distributed.all_reduce(fewest, op=torch.distributed.ReduceOp.MIN)
+        torch.distributed.all_reduce(most, op=torch.distributed.ReduceOp.MAX)
+        if fewest != most:
+            raise RuntimeError(f"only some processes see the checkpoint {checkpoint_path}: put the cache on a "
+                               "filesystem every node shares")
+    if not intact(checkpoint_path):
+        return []
+    state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    return state["history"]
+
+
+def _global_batch(num_samples: int, batch_size: int) -> tuple[int, slice]:
+    """The global batch size and this process's rows of each batch (all of them outside torchrun)."""
+    bs = min(batch_size, num_samples)
+    rank, world = rank_and_world()
+    if bs % world:
+        raise ValueError(f"the global batch of {bs} does not split over {world} processes; choose a batch_size "
+                         f"divisible by {world}")
+    return bs, slice(rank * bs // world, (rank + 1) * bs // world)
+
+
+def _epoch_record(epoch: int, totals: dict, seen: int, lr: float) -> dict:
+    """One epoch's means (loss, train_acc, and the noisy-label fractions when corrupted samples were seen), its
+    counts summed over processes first: one device sync an epoch."""
+    summed = torch.stack([v.float() for v in totals.values()])
+    if rank_and_world()[1] > 1:
+        torch.distributed.all_reduce(summed)
+    t = dict(zip(totals, summed.tolist()))
+    noisy = t.pop("noisy", 0)
+    record = {"epoch": epoch + 1, "loss": t.pop("loss") / seen, "train_acc": t.pop("correct") / seen, "lr": lr}
+    if noisy > 0:
+        record.update({name: value / noisy for name, value in t.items()})
+    return record
 
 
 def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, checkpoint_path=None, device=None,
@@ -107,10 +143,9 @@ def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, c
 
     Drops the ragged last batch (BatchNorm dislikes tiny ones); steps the optimiser and schedule after each
     ``step`` (which returns its loss, not yet backpropagated, and its counts), then calls ``after_step()`` if
-    given (e.g. to clamp a parameter); checkpoints atomically
-    after every epoch (sealed with a checksum) and resumes from ``checkpoint_path`` when an interrupted run left an
-    intact one there. Returns one
-    record per epoch: loss, train_acc, lr, and noisy_fitted / noisy_predicted_true when corrupted samples were seen.
+    given (e.g. to clamp a parameter); checkpoints atomically after every epoch and resumes from
+    ``checkpoint_path`` when an interrupted run left an intact checkpoint there. Returns one record per epoch:
+    loss, train_acc, lr, and noisy_fitted / noisy_predicted_true when corrupted samples were seen.
 
     In a distributed run (torchrun) the global batch ``hp["batch_size"]`` and the order of samples stay those of
     one process: each of the W processes steps on its 1/W share (``span`` says which rows of the global batch,
@@ -118,33 +153,14 @@ def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, c
     the checkpoint. The ``step`` must run its model through :func:`distributed` (as :func:`train_classifier`
     does), or the processes' gradients are never averaged.
     """
-    bs = min(hp["batch_size"], num_samples)
+    bs, share = _global_batch(num_samples, hp["batch_size"])
     steps = num_samples // bs
-    rank, world = rank_and_world()
-    if bs % world:
-        raise ValueError(f"the global batch of {bs} does not split over {world} processes; choose a batch_size "
-                         f"divisible by {world}")
-    share = slice(rank * bs // world, (rank + 1) * bs // world)
     opt = _optimizer(model, hp)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(hp["epochs"] * steps, hp["warmup_fraction"]))
-    history, start = [], 0
-    if checkpoint_path is not None and world > 1:  # every process must resume from the same checkpoint, or none
-        # two counts of the processes that see it (nccl: on the GPU)
-        fewest, most = (torch.tensor(int(Path(checkpoint_path).exists()), device=device) for _ in range(2))
-        torch.distributed.all_reduce(fewest, op=torch.distributed.ReduceOp.MIN)
-        torch.distributed.all_reduce(most, op=torch.distributed.ReduceOp.MAX)
-        if fewest != most:
-            raise RuntimeError(f"only some processes see the checkpoint {checkpoint_path}: put the cache on a "
-                               "filesystem every node shares")
-    if checkpoint_path is not None and intact(checkpoint_path):  # a damaged checkpoint: start afresh
-        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        history, start = state["history"], state["epoch"]
-    bar = tqdm(range(start, hp["epochs"]), desc=desc, disable=not progress, leave=False)
+    history = _resume(checkpoint_path, model, opt, sched, device)
+    bar = tqdm(range(len(history), hp["epochs"]), desc=desc, disable=not progress, leave=False)
     for epoch in bar:
-        g = torch.Generator().manual_seed(hp["seed"] * 1_000_003 + epoch)
+        g = torch.Generator().manual_seed(hp["seed"] * 1_000_003 + epoch)  # shuffling and augmentation
         order = torch.randperm(num_samples, generator=g).to(device)
         train_mode(model)
         totals = {}
@@ -159,21 +175,12 @@ def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, c
                 after_step()
             for name, value in {"loss": loss.detach() * len(idx), **counts}.items():
                 totals[name] = totals.get(name, 0) + value
-        summed = torch.stack([v.float() for v in totals.values()])
-        if world > 1:
-            torch.distributed.all_reduce(summed)
-        t = dict(zip(totals, summed.tolist()))  # one device sync an epoch
-        seen, noisy = steps * bs, t.pop("noisy", 0)
-        record = {"epoch": epoch + 1, "loss": t.pop("loss") / seen, "train_acc": t.pop("correct") / seen,
-                  "lr": sched.get_last_lr()[0]}
-        if noisy > 0:
-            record.update({name: value / noisy for name, value in t.items()})
-        history.append(record)
-        bar.set_postfix(loss=f"{record['loss']:.3f}", acc=f"{record['train_acc']:.3f}")
+        history.append(_epoch_record(epoch, totals, steps * bs, sched.get_last_lr()[0]))
+        bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", acc=f"{history[-1]['train_acc']:.3f}")
         _checkpoint(checkpoint_path, model, opt, sched, history)
         barrier()
         if on_epoch_end is not None:
-            on_epoch_end(record)
+            on_epoch_end(history[-1])
     model.eval()
     return history
 

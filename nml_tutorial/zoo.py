@@ -12,10 +12,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
+
+import torch
+
+from .atomic import atomic_write_json
+from .runtime import cpu_capability
 
 ZOO_DIR = Path(__file__).parent / "zoo"
 MANIFEST = "manifest.json"
+# What the zoo holds: the quick preset's seed-0 runs at the noise ratios the notebooks use.
+RUNS = {"supervised": [0.0, 0.05, 0.1, 0.3], "clip": [0.0, 0.3]}
 
 
 def sha256(path) -> str:
@@ -47,3 +57,31 @@ def describe(run_config: dict) -> str:
     built = manifest()["built_with"]
     return (f"models from the package's zoo: trained by `{built['command']}` on {built['cpu']}, torch "
             f"{built['torch']}, {built['date']}, {run_config['amp']}; RETRAIN = True trains them here instead")
+
+
+def build(train_run: Callable, out_dir=ZOO_DIR) -> Path:
+    """Train the zoo's runs (:data:`RUNS`) afresh and write them with a manifest to ``out_dir``.
+
+    ``train_run(objective, noise_ratio, cache_dir)`` trains one run into ``cache_dir`` and returns it
+    (:func:`nml_tutorial.sweep.zoo_run`). Training goes into ``<out_dir>.building`` (an interrupted build resumes
+    there), which then replaces ``out_dir``. ``nml-tutorial zoo build`` calls this.
+    """
+    out_dir = Path(out_dir)
+    building = out_dir.with_name(out_dir.name + ".building")
+    runs = []
+    for objective, ratios in RUNS.items():
+        for ratio in ratios:
+            run = train_run(objective, ratio, building)
+            kind = run.folder.parent.name
+            files = sorted(p for p in run.folder.rglob("*") if p.is_file())
+            runs.append({"kind": kind, "key": run.key, "objective": objective, "noise_ratio": ratio, "seed": 0,
+                         "files": {str(p.relative_to(building)): sha256(p) for p in files}})
+    built_with = {"command": "nml-tutorial zoo build", "torch": torch.__version__, "cpu": cpu_capability(),
+                  "date": time.strftime("%Y-%m-%d")}
+    atomic_write_json({"built_with": built_with, "runs": runs}, building / MANIFEST)
+    for lock in building.glob("*/*.lock"):  # the runs' locks (nml_tutorial.cache) are not part of the zoo
+        lock.unlink()
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    building.rename(out_dir)
+    return out_dir

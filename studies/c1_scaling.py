@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from nml_tutorial import stats
-from nml_tutorial.presets import get_preset
+from nml_tutorial.presets import Preset, get_preset
 from nml_tutorial.results import read_table, write_table
 from nml_tutorial.runtime import cpu_capability
 from nml_tutorial.sweep import run_sweep
@@ -34,13 +34,13 @@ TESTS = {"new_classes": "photo", "digits": "mnist"}  # task -> its ID test set
 DELTA = 1.0  # points, C1's effect of interest
 
 
-def preset_for(classes: int) -> dict:
+def preset_for(classes: int) -> Preset:
     """The quick preset pre-trained on the first ``classes`` classes, probed on classes 100-119 and MNIST."""
     preset = get_preset("quick", tasks=list(TESTS), new_classes=HELD_OUT, methods=["linear_probe"],
                         noise_ratios=RATIOS)
-    preset["pretrain"]["data"] = {**preset["pretrain"]["data"], "classes": list(range(classes)),
-                                  "num_classes": 60 if classes <= 40 else 120}  # the 120 table starts with the 60
-    return preset
+    data = {**preset.pretrain["data"], "classes": list(range(classes)),
+            "num_classes": 60 if classes <= 40 else 120}  # the 120 table starts with the 60
+    return preset.override(pretrain={"data": data})
 
 
 def run(out: Path, cache: str) -> pd.DataFrame:
@@ -52,7 +52,7 @@ def run(out: Path, cache: str) -> pd.DataFrame:
             continue
         started = time.perf_counter()
         for classes in CLASSES:
-            table = run_sweep({**preset_for(classes), "seeds": [seed]}, cache_dir=cache, progress=False).table
+            table = run_sweep(preset_for(classes), seeds=[seed], cache_dir=cache, progress=False).table
             tables.append(table.assign(pretrain_classes=classes))
         write_table(pd.concat(tables, ignore_index=True), path)
         print(f"seed {seed} done in {time.perf_counter() - started:.0f} s ({cpu_capability()})", flush=True)

@@ -22,10 +22,11 @@ from nml_tutorial import stats
 from nml_tutorial.data.common import stratified_split
 from nml_tutorial.evaluate import view_features
 from nml_tutorial.features import extract
-from nml_tutorial.nmtune import DEFAULT_WEIGHTS, STUDY_HEAD_DEFAULTS, train_head_on_views
-from nml_tutorial.presets import VIEWS, get_preset, run_config
+from nml_tutorial.config import NMTUNE_WEIGHTS, STUDY_HEAD_DEFAULTS, STUDY_PROBE_DEFAULTS, VIEWS
+from nml_tutorial.nmtune import train_head_on_views
+from nml_tutorial.presets import get_preset
 from nml_tutorial.pretrain import pretrain_supervised
-from nml_tutorial.probe import STUDY_PROBE_DEFAULTS, fit_linear_probe, fit_study_probe
+from nml_tutorial.probe import fit_linear_probe, fit_study_probe
 from nml_tutorial.results import read_table, write_table
 from nml_tutorial.runtime import cpu_capability
 from nml_tutorial.tasks import build_probe_tasks
@@ -36,8 +37,8 @@ STUDY_DIM = 2048  # ResNet-50's feature width
 HEADS = {  # name -> (method, loss weights)
     "linear": ("linear_head", None),
     "MLP": ("mlp_head", None),
-    "NMTune": ("nmtune", DEFAULT_WEIGHTS),
-    "NMTune rescaled": ("nmtune", {**DEFAULT_WEIGHTS, "cov": DEFAULT_WEIGHTS["cov"] * (STUDY_DIM - 1) / (64 - 1)}),
+    "NMTune": ("nmtune", NMTUNE_WEIGHTS),
+    "NMTune rescaled": ("nmtune", {**NMTUNE_WEIGHTS, "cov": NMTUNE_WEIGHTS["cov"] * (STUDY_DIM - 1) / (64 - 1)}),
 }
 BUDGETS = {"study": {"epochs": 30, "validate": False}, "converged": {"epochs": 100, "validate": True}}
 INPUTS = ("features", "views")
@@ -45,7 +46,7 @@ INPUTS = ("features", "views")
 
 def cells_of_run(seed: int, ratio: float, cache: str) -> list[dict]:
     preset = get_preset("quick", tasks=["downstream_classes"])
-    run = pretrain_supervised(run_config(preset, ratio, seed), cache_dir=cache, progress=False)
+    run = pretrain_supervised(preset.run_config(ratio, seed), cache_dir=cache, progress=False)
     task = build_probe_tasks(preset, "cpu", seed=seed)[0]
     labels = task.train.labels
     fit, val = stratified_split(labels, 0.1, seed)

@@ -22,7 +22,7 @@ def main():
     parser.add_argument("--cache", default=".cache")
     args = parser.parse_args()
     preset = get_preset("quick", seeds=SEEDS, new_classes=list(range(100, 120)))
-    preset["tasks"] = preset["tasks"] + ["new_classes"]
+    preset = preset.override(tasks=[*preset.tasks, "new_classes"])
     started = time.perf_counter()
     run_sweep(preset, cache_dir=args.cache, out_dir=args.out, progress=False)
     print(f"{time.perf_counter() - started:.0f} s on a CPU of capability {cpu_capability()}")

@@ -10,7 +10,6 @@ labels the model fits, for docs/fidelity.md.
 """
 
 import argparse
-import copy
 import json
 from pathlib import Path
 
@@ -43,15 +42,15 @@ def main():
     for name in args.variants:
         change = VARIANTS[name]
         preset = get_preset("quick", seeds=args.seeds, noise_ratios=args.noise, methods=["linear_probe"])
-        pretrain = copy.deepcopy(preset["pretrain"])
+        pretrain = {k: v for k, v in change.items() if k != "samples_per_class"}
         if "samples_per_class" in change:
-            pretrain["data"]["samples_per_class"] = change["samples_per_class"]
-        preset["pretrain"] = {**pretrain, **{k: v for k, v in change.items() if k != "samples_per_class"}}
+            pretrain["data"] = {**preset.pretrain["data"], "samples_per_class": change["samples_per_class"]}
+        preset = preset.override(pretrain=pretrain)
         table = run_sweep(preset, cache_dir=args.cache, progress=False).table
         tables.append(table.assign(variant=name))
         for seed in args.seeds:
             for ratio in args.noise:
-                run = pretrain_supervised({**preset["pretrain"], "noise_ratio": ratio, "seed": seed},
+                run = pretrain_supervised(preset.run_config(ratio, seed),
                                           cache_dir=args.cache, progress=False)
                 curves += [{"variant": name, "seed": seed, "noise_ratio": ratio, **r} for r in run.history]
         print(f"{name}: done", flush=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from nml_tutorial import claims
-from nml_tutorial.io import atomic_write_text
+from nml_tutorial.atomic import atomic_write_text
 
 
 def main():

@@ -1,4 +1,4 @@
-"""Choose the tuned protocol's head settings (nmtune.HEAD_DEFAULTS) on validation data, never on a test set.
+"""Choose the tuned protocol's head settings (config.HEAD_DEFAULTS) on validation data, never on a test set.
 
 Pre-registered in docs/preregistration.md: the quick preset's clean model of seed 0 (the model zoo's), the features
 of the held-out-class task's *training* images (50 a class, drawn with seed 0), split 80 / 20 by class into fitting
@@ -19,8 +19,9 @@ import torch
 
 from nml_tutorial.data.common import stratified_split
 from nml_tutorial.features import extract
-from nml_tutorial.nmtune import HEAD_DEFAULTS, METHODS, train_head
-from nml_tutorial.presets import get_preset, run_config
+from nml_tutorial.config import HEAD_DEFAULTS, HEAD_METHODS
+from nml_tutorial.nmtune import train_head
+from nml_tutorial.presets import get_preset
 from nml_tutorial.pretrain import pretrain_supervised
 from nml_tutorial.results import write_table
 from nml_tutorial.runtime import cpu_capability
@@ -36,14 +37,14 @@ def main():
     parser.add_argument("--cache", default=".cache")
     args = parser.parse_args()
     preset = get_preset("quick", tasks=["downstream_classes"])
-    run = pretrain_supervised(run_config(preset, 0.0, 0), cache_dir=args.cache, progress=False, zoo=True)
+    run = pretrain_supervised(preset.run_config(0.0, 0), cache_dir=args.cache, progress=False, zoo=True)
     task = build_probe_tasks(preset, "cpu", seed=0)[0]
     features, labels = extract(run.model, task.train.images, amp=run.config["amp"]), task.train.labels
     fit, validation = stratified_split(labels, VALIDATION_FRACTION, seed=0)
     rows = []
     for lr, epochs, batch_size in itertools.product(*GRID.values()):
         hp = {**HEAD_DEFAULTS, "lr": lr, "epochs": epochs, "batch_size": batch_size}
-        for method in METHODS:
+        for method in HEAD_METHODS:
             head = train_head(method, features[fit], labels[fit], hp)
             rows.append({"lr": lr, "epochs": epochs, "batch_size": batch_size, "method": method,
                          "validation_accuracy": head.accuracy(features[validation], labels[validation])})

@@ -15,7 +15,7 @@ import torch
 
 from nml_tutorial import noise
 from nml_tutorial.data import load_dataset
-from nml_tutorial.io import atomic_write_json
+from nml_tutorial.atomic import atomic_write_json
 from nml_tutorial.presets import get_preset
 from nml_tutorial.pretrain import pretrain_supervised
 from nml_tutorial.results import select
@@ -43,10 +43,9 @@ def noise_01(_cache) -> dict:
 
 def memorisation_02(cache) -> dict:
     """02: no augmentation, 40 epochs, 30 % noise: does the compact model memorise its flipped labels?"""
-    pretrain = get_preset("quick")["pretrain"]
-    run = pretrain_supervised({**pretrain, "augment": False, "epochs": 40, "noise_ratio": 0.3, "seed": 0},
-                              cache_dir=cache, progress=False)
-    zoo = pretrain_supervised({**pretrain, "noise_ratio": 0.3, "seed": 0}, cache_dir=cache, progress=False, zoo=True)
+    config = get_preset("quick").run_config(0.3, 0)
+    run = pretrain_supervised({**config, "augment": False, "epochs": 40}, cache_dir=cache, progress=False)
+    zoo = pretrain_supervised(config, cache_dir=cache, progress=False, zoo=True)
     return {"no augmentation, 40 epochs: flipped labels fitted": run.history[-1]["noisy_fitted"],
             "no augmentation, 40 epochs: train accuracy": run.history[-1]["train_acc"],
             "quick preset (augmented, 15 epochs): flipped labels fitted": zoo.history[-1]["noisy_fitted"]}

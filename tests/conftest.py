@@ -27,7 +27,7 @@ def run_cache() -> Path:
 @pytest.fixture(scope="session")
 def notebook_run(artifacts, run_cache):
     """The whole series executed once with papermill: (output folder, one NotebookResult per notebook)."""
-    from nml_tutorial.notebooks import run_series
+    from nml_tutorial.series import run_series
 
     out = artifacts / "notebooks"
     return out, run_series(out, cache_dir=run_cache)

@@ -15,6 +15,8 @@ from nml_tutorial.data import load_dataset
 from nml_tutorial.data.classes import imagenet_wnids
 from nml_tutorial.data.files import save_image_folder
 
+TINY_PRESET = str(Path(__file__).parent / "presets" / "tiny.json")  # the tests' preset: seconds, not science
+
 
 def scenes(classes: int, per_class: int, size: int = 32, split: str = "train"):
     """Synthetic photos: ``per_class`` images of each of ``classes`` classes."""

@@ -8,18 +8,16 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "nml_tutorial"
 # The layers of docs/architecture.md, lowest first.
 LAYERS = [
-    ["io", "runtime", "augment", "noise", "models", "zoo", "data.common", "data.classes", "stats", "prose"],
-    ["cache", "data.synthetic", "data.real", "data.files", "notebooks", "features", "results", "training",
-     "viz.export"],
+    ["config", "atomic", "runtime", "augment", "noise", "models", "data.common", "data.classes", "data.styles", "stats",
+     "prose", "viz.layout"],
+    ["presets", "zoo", "cache", "data.synthetic", "data.real", "data.files", "series", "features", "results",
+     "training", "viz.export", "viz.pictures"],
     ["data.captions", "data.imagenet", "data.cifar", "data.domainnet", "data.memmap", "data.label_files",
-     "data.image_text", "ladder", "probe", "spectrum", "embedding", "claims"],
-    ["data", "clip", "nmtune", "viz.figures", "viz.summary", "book", "slides"],
-    ["pretrain", "viz.widgets"],
-    ["presets", "viz"],
-    ["tasks"],
-    ["evaluate"],
-    ["sweep"],
-    ["batch"],
+     "data.image_text", "ladder", "probe", "spectrum", "embedding", "claims", "viz.figures"],
+    ["data", "clip", "nmtune", "claim_text", "viz.summary", "book"],
+    ["pretrain", "tasks", "reference_runs", "slides", "viz.widgets"],
+    ["evaluate", "viz"],
+    ["sweep", "batch"],
     ["cli"],
     ["__main__"],
 ]
@@ -52,6 +50,12 @@ def test_every_module_has_a_layer_and_imports_only_from_lower_layers():
               for module, path in files.items() for target in package_imports(path)
               if LAYER[target] >= LAYER[module]]
     assert not upward, upward
+
+
+def test_configuration_is_a_leaf_and_a_preset_needs_only_the_lowest_layer():
+    """config imports nothing of the package, presets only layer 0: a preset passed down never calls back up."""
+    assert package_imports(PACKAGE / "config.py") == set()
+    assert {LAYER[m] for m in package_imports(PACKAGE / "presets.py")} == {0}
 
 
 def test_the_layer_check_sees_an_upward_import(tmp_path):

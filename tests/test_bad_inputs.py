@@ -17,6 +17,7 @@ import pytest
 import torch
 
 import miniatures
+from miniatures import TINY_PRESET
 from nml_tutorial import noise
 from nml_tutorial.data.classes import imagenet_wnids
 
@@ -165,19 +166,19 @@ CASES = [
     case("caption-noise-swapping-one-caption", lambda tmp, mp: noise.caption_noise(10, 0.1),
          ValueError, r"swaps exactly one caption", r"use a ratio that swaps 0 or at least 2"),
     # presets and run configs
-    case("preset-noise-ratio-as-percentage", lambda tmp, mp: preset("tiny", noise_ratios=[0.0, 30]),
+    case("preset-noise-ratio-as-percentage", lambda tmp, mp: preset(TINY_PRESET, noise_ratios=[0.0, 30]),
          ValueError, r"must lie in \[0, 1\], got 30\.0", r"not a percentage"),
-    case("run-config-noise-ratio-nan", lambda tmp, mp: api("presets", "run_config")(preset("tiny"), float("nan"), 0),
+    case("run-config-noise-ratio-nan", lambda tmp, mp: preset(TINY_PRESET).run_config(float("nan"), 0),
          ValueError, r"got nan", r"pass a fraction"),
     case("unknown-preset", lambda tmp, mp: preset("quik"),
          ValueError, r"unknown preset 'quik'", r"available: \[.*'quick'"),
-    case("unknown-preset-key", lambda tmp, mp: preset("tiny", epochs=3),
+    case("unknown-preset-key", lambda tmp, mp: preset(TINY_PRESET, epochs=3),
          ValueError, r"unknown preset keys \['epochs'\]", r"known: \[.*'noise_ratios'"),
-    case("unknown-arch", lambda tmp, mp: preset("tiny", arch="resnet19"),
+    case("unknown-arch", lambda tmp, mp: preset(TINY_PRESET, arch="resnet19"),
          ValueError, r"unknown arch 'resnet19'", r"choose one of \['resnet_small', 'resnet18', 'resnet50'\]"),
-    case("unknown-method", lambda tmp, mp: preset("tiny", methods=["linear_probe", "svm"]),
+    case("unknown-method", lambda tmp, mp: preset(TINY_PRESET, methods=["linear_probe", "svm"]),
          ValueError, r"unknown methods \['svm'\]", r"choose from \[.*'nmtune'"),
-    case("unknown-protocol", lambda tmp, mp: api("presets", "resolve_settings")(preset("tiny"), "studdy"),
+    case("unknown-protocol", lambda tmp, mp: preset(TINY_PRESET).settings("studdy"),
          ValueError, r"unknown protocol 'studdy'", r"choose from \['tuned', 'study'\]"),
     # features, probes, heads, spectra
     case("features-empty", lambda tmp, mp: api("features", "check_features")(torch.empty(0, 4)),
@@ -229,12 +230,12 @@ CASES = [
     # the cache
     case("cache-folder-read-only",
          lambda tmp, mp: (refuse(mp, tempfile, "mkstemp", errno.EROFS),
-                          api("io", "atomic_write_json")({"a": 1}, tmp / "cache" / "run.json")),
+                          api("atomic", "atomic_write_json")({"a": 1}, tmp / "cache" / "run.json")),
          OSError, r"cannot write .*run\.json: the filesystem is read-only",
          r"point the cache \(cache_dir=, --cache\) .* at a writable folder"),
     case("cache-disk-full",
          lambda tmp, mp: (refuse(mp, os, "fsync", errno.ENOSPC),
-                          api("io", "atomic_torch_save")(torch.zeros(3), tmp / "cache" / "feats.pt")),
+                          api("atomic", "atomic_torch_save")(torch.zeros(3), tmp / "cache" / "feats.pt")),
          OSError, r"cannot write .*feats\.pt: the disk is full", r"free some space, or point the cache"),
     # notebook parameters
     case("notebook-unknown-parameter",
@@ -251,16 +252,17 @@ CASES = [
     case("grid-value-not-a-list", lambda tmp, mp: grid(tmp, "sweep: true\nout: o\ngrid:\n  noise: 0.1\n"),
          ValueError, r"grid values must be non-empty lists .* fix \['noise'\]", r"e\.g\. 'SEEDS: \[\[0\], \[1\]\]'"),
     # the command line
-    case("cli-noise-as-percentage", lambda tmp, mp: cli("sweep", "--preset", "tiny", "--noise", "0", "15", "--out", tmp,
-                                                        "--cache", tmp, "--no-progress"),
+    case("cli-noise-as-percentage",
+         lambda tmp, mp: cli("sweep", "--preset", TINY_PRESET, "--noise", "0", "15", "--out", tmp, "--cache", tmp,
+                             "--no-progress"),
          Exit, r"must lie in \[0, 1\], got 15\.0", r"pass a fraction \(0\.1 for 10 %\), not a percentage"),
     case("cli-gpu-that-does-not-exist",
-         lambda tmp, mp: cli("sweep", "--preset", "tiny", "--device", f"cuda:{max(7, torch.cuda.device_count())}",
+         lambda tmp, mp: cli("sweep", "--preset", TINY_PRESET, "--device", f"cuda:{max(7, torch.cuda.device_count())}",
                              "--out", tmp, "--cache", tmp, "--no-progress"),
          Exit, r"device 'cuda:\d+' does not exist: this machine sees \d+ CUDA GPU", r"use 'auto' .* or 'cpu'"),
     case("cli-unknown-preset", lambda tmp, mp: cli("sweep", "--preset", "quik"),
-         Exit, r"argument --preset: invalid choice: 'quik'", r"choose from .*quick"),
-    case("cli-unknown-noise-type", lambda tmp, mp: cli("pretrain", "--preset", "tiny", "--noise-type", "gaussian",
+         Exit, r"unknown preset 'quik'", r"available: \[.*'quick'.*or a preset file"),
+    case("cli-unknown-noise-type", lambda tmp, mp: cli("pretrain", "--preset", TINY_PRESET, "--noise-type", "gaussian",
                                                        "--cache", tmp),
          Exit, r"unknown noise_type 'gaussian' for objective 'supervised'", r"choose one of \[.*'file'\]"),
     case("cli-pretrain-data-not-json", lambda tmp, mp: cli("sweep", "--pretrain-data", "{name: memmap}"),

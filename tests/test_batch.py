@@ -10,6 +10,7 @@ import time
 
 import nbformat
 import pytest
+from miniatures import TINY_PRESET
 
 from nml_tutorial.batch import describe, load_grid, run_grid
 from nml_tutorial.cli import main
@@ -22,7 +23,7 @@ def write_notebook(path, sleep_per_unit=0.0):
     params = nbformat.v4.new_code_cell("A = 1\nOUT_DIR = '.'\nCACHE_DIR = '.'\nPROGRESS = True")
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(
-        "import time\nfrom nml_tutorial.notebooks import record_metrics\n"
+        "import time\nfrom nml_tutorial.series import record_metrics\n"
         f"time.sleep({sleep_per_unit} * A)\nassert A != 13, 'unlucky'\n"
         "record_metrics('tiny', {'twice': 2 * A}, OUT_DIR)")]
     nbformat.write(nb, path)
@@ -96,7 +97,7 @@ def test_grid_files_with_mistakes_are_refused_with_the_fix(tmp_path, text, says)
 @pytest.mark.slow
 def test_a_sweep_grid_gathers_each_cells_claim_effects(tmp_path, capsys):
     (tmp_path / "grid.yaml").write_text(
-        "sweep: true\nout: out\ncache: cache\nparameters:\n  preset: tiny\n  methods: [linear_probe]\n"
+        "sweep: true\nout: out\ncache: cache\nparameters:\n  preset: " + TINY_PRESET + "\n  methods: [linear_probe]\n"
         "  protocols: [tuned]\ngrid:\n  seeds: [[0]]\n")
     assert main(["batch", str(tmp_path / "grid.yaml"), "--dry-run"]) == 0
     assert "--seeds 0" in capsys.readouterr().out
@@ -106,7 +107,7 @@ def test_a_sweep_grid_gathers_each_cells_claim_effects(tmp_path, capsys):
 
     metrics = pd.read_csv(table.out / "metrics.csv")  # tiny has no slight noise: C2 and C3 rows, no C1
     assert "tuned/C2/downstream_classes/OOD accuracy, every OOD set (max)" in set(metrics["metric"])
-    assert set(metrics["preset"]) == {"tiny"} and metrics["value"].notna().all()
+    assert set(metrics["preset"]) == {TINY_PRESET} and metrics["value"].notna().all()
 
 
 def test_the_documented_example_grid_is_valid():

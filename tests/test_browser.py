@@ -27,7 +27,7 @@ import nbformat
 import pytest
 
 from nml_tutorial.book import build_book
-from nml_tutorial.notebooks import series
+from nml_tutorial.series import series
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

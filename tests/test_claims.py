@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from nml_tutorial import claims, stats
+from nml_tutorial import claim_text, claims, reference_runs, stats
 from nml_tutorial.cli import main
 
 
@@ -115,23 +115,23 @@ def test_claims_command_prints_the_table(tmp_path, capsys):
 
 
 def test_lesson_check_names_the_state_and_uses_a_reference_spread_with_one_seed():
-    verdict, message = claims.lesson_check(fake_table(sve_slope=1.0), "C3")
+    verdict, message = claim_text.lesson_check(fake_table(sve_slope=1.0), "C3")
     assert verdict == "holds" and "HOLDS" in message and "one-sided t tests" in message and "conjunction" in message
     row = claims.claim_table(fake_table(sve_slope=1.0)).query("claim == 'C3' and primary").iloc[0]
     assert f"effect {row['effect']:+.2f} nats" in message and f"[{row['low']:+.2f}, {row['high']:+.2f}]" in message
     one_seed = fake_table(seeds=(0,), sve_slope=1.0)  # SVE and LSVR rise by 0.3 at 30 % noise
-    verdict, message = claims.lesson_check(one_seed, "C3")
+    verdict, message = claim_text.lesson_check(one_seed, "C3")
     assert verdict == "one seed, no reference spread" and "no interval" in message
     reference = claims.per_seed_effects(claims.claim_table(fake_table(seeds=range(10, 18), sve_slope=1.0)))
-    verdict, message = claims.lesson_check(one_seed, "C3", reference=reference)
+    verdict, message = claim_text.lesson_check(one_seed, "C3", reference=reference)
     assert verdict == "holds" and "one seed" in message
     wide = reference.assign(effect=reference["effect"] * np.resize([1.0, -1.0], len(reference)))
-    verdict, message = claims.lesson_check(one_seed, "C3", reference=wide)
+    verdict, message = claim_text.lesson_check(one_seed, "C3", reference=wide)
     assert verdict == "underpowered" and "UNDERPOWERED" in message and "80 % power" in message
     with pytest.raises(ValueError, match="unknown claim"):
-        claims.lesson_check(one_seed, "C9")
+        claim_text.lesson_check(one_seed, "C9")
     with pytest.raises(ValueError, match="unknown protocol"):
-        claims.lesson_check(one_seed, "C3", protocol="mine")
+        claim_text.lesson_check(one_seed, "C3", protocol="mine")
 
 
 def test_one_seed_tested_against_a_reference_spread_is_calibrated():
@@ -145,7 +145,7 @@ def test_one_seed_tested_against_a_reference_spread_is_calibrated():
 
 
 def test_the_committed_reference_has_every_primary_measure_and_none_of_the_judged_seeds():
-    reference = claims.reference_effects()
+    reference = reference_runs.reference_effects()
     assert set(reference["protocol"]) == set(claims.PROTOCOLS)
     counts = reference.groupby(["protocol", "claim", "measure", "task"])["seed"].nunique()
     assert counts.min() >= 8
@@ -160,8 +160,8 @@ def test_the_committed_reference_has_every_primary_measure_and_none_of_the_judge
 
 def test_the_committed_reference_table_gives_exactly_the_committed_reference_effects():
     """The runs the notebooks draw and quote are the runs whose effects judge them: recomputed, not copied."""
-    recomputed = claims.per_seed_effects(claims.claim_table(claims.reference_results()))
-    committed = claims.reference_effects()
+    recomputed = claims.per_seed_effects(claims.claim_table(reference_runs.reference_results()))
+    committed = reference_runs.reference_effects()
     keys = ["protocol", "claim", "measure", "task", "seed"]
     both = recomputed.merge(committed, on=keys, how="outer", suffixes=("_recomputed", "_committed"), indicator=True)
     assert (both["_merge"] == "both").all(), both[both["_merge"] != "both"][keys]
@@ -172,19 +172,19 @@ def test_agreement_with_the_reference_is_a_prediction_interval_for_new_seeds():
     reference = claims.per_seed_effects(claims.claim_table(fake_table(seeds=range(10, 18), sve_slope=1.0)))
     with pytest.raises(ValueError, match="contains seeds"):
         claims.claim_table(fake_table(seeds=(10,)), reference=reference)
-    agree, message = claims.agrees_with_reference(fake_table(seeds=(0,), sve_slope=1.0), "C3", reference)
+    agree, message = reference_runs.agrees_with_reference(fake_table(seeds=(0,), sve_slope=1.0), "C3", reference)
     assert agree and "inside" in message
-    moved = claims.agrees_with_reference(fake_table(seeds=(0,), sve_slope=2.0), "C3", reference)
+    moved = reference_runs.agrees_with_reference(fake_table(seeds=(0,), sve_slope=2.0), "C3", reference)
     assert not moved[0] and "OUTSIDE" in moved[1]
     with pytest.raises(ValueError, match="contains seeds"):
-        claims.agrees_with_reference(fake_table(seeds=(10,), sve_slope=1.0), "C3", reference)
+        reference_runs.agrees_with_reference(fake_table(seeds=(10,), sve_slope=1.0), "C3", reference)
 
 
 def test_agreement_splits_its_level_over_measures_and_checks():
     reference = claims.per_seed_effects(claims.claim_table(fake_table(seeds=range(10, 18), sve_slope=1.0, jitter=0.02)))
     table = fake_table(seeds=(0,), sve_slope=1.0, jitter=0.02)
     half = lambda message: float(message.split("+- ")[1].split()[0])  # noqa: E731
-    one, four = (claims.agrees_with_reference(table, "C3", reference, checks=k)[1] for k in (1, 4))
+    one, four = (reference_runs.agrees_with_reference(table, "C3", reference, checks=k)[1] for k in (1, 4))
     assert half(four) > half(one)  # four claims checked together: each measure at a stricter level, a wider interval
 
 

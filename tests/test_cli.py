@@ -5,15 +5,15 @@ import sys
 
 import pandas as pd
 import pytest
+from miniatures import TINY_PRESET
 
 from nml_tutorial.cli import main
-from nml_tutorial.presets import get_preset
 from nml_tutorial.results import COLUMNS, summarise
 
 
 def test_tiny_sweep_end_to_end(tmp_path, capsys):
     out, cache = tmp_path / "out", tmp_path / "cache"
-    assert main(["sweep", "--preset", "tiny", "--out", str(out), "--cache", str(cache), "--no-progress"]) == 0
+    assert main(["sweep", "--preset", TINY_PRESET, "--out", str(out), "--cache", str(cache), "--no-progress"]) == 0
     table = pd.read_csv(out / "results.csv")
     assert list(table.columns) == COLUMNS
     # 2 noise ratios x (tuned: 6 methods x 3 test sets of downstream_classes (photo, sketch, sketch@0.50) + the
@@ -37,7 +37,7 @@ def test_tiny_sweep_end_to_end(tmp_path, capsys):
     assert "downstream_classes" in printed and "wrote" in printed
 
     # A rerun reads every run, feature and probe row from the cache and gives the same table.
-    assert main(["sweep", "--preset", "tiny", "--out", str(out), "--cache", str(cache), "--no-progress"]) == 0
+    assert main(["sweep", "--preset", TINY_PRESET, "--out", str(out), "--cache", str(cache), "--no-progress"]) == 0
     rerun = pd.read_csv(out / "results.csv")
     pd.testing.assert_frame_equal(rerun, table)
     assert set(rerun["noise_ratio"]) == {0.0, 0.3}  # exactly: cached rows must not pick up float noise
@@ -70,25 +70,16 @@ def test_noise_profile_averages_within_then_over_seeds():
 
 def test_a_sweep_of_the_study_protocol_alone_draws_its_figures(tmp_path):
     out = tmp_path / "out"
-    assert main(["sweep", "--preset", "tiny", "--protocols", "study", "--out", str(out), "--cache", str(tmp_path),
+    assert main(["sweep", "--preset", TINY_PRESET, "--protocols", "study", "--out", str(out), "--cache", str(tmp_path),
                  "--no-progress", "--no-png"]) == 0
     assert set(pd.read_csv(out / "results.csv")["protocol"]) == {"study"}
     assert "the study's protocol" in (out / "methods.html").read_text()  # the figures show the protocol that ran
 
 
 def test_bad_noise_ratio_is_a_clear_cli_error(tmp_path, capsys):
-    code = main(["sweep", "--preset", "tiny", "--noise", "15", "--out", str(tmp_path), "--cache", str(tmp_path),
+    code = main(["sweep", "--preset", TINY_PRESET, "--noise", "15", "--out", str(tmp_path), "--cache", str(tmp_path),
                  "--no-progress"])
     assert code == 2 and "[0, 1]" in capsys.readouterr().err
-
-
-def test_unknown_preset_key_and_method_are_rejected():
-    with pytest.raises(ValueError, match="unknown preset keys"):
-        get_preset("quick", epochs=3)
-    with pytest.raises(ValueError, match="unknown methods"):
-        get_preset("quick", methods=["svm"])
-    with pytest.raises(ValueError, match="unknown protocols"):
-        get_preset("quick", protocols=["mine"])
 
 
 def test_figures_are_written_as_png_at_twice_their_layout_size(tmp_path):

@@ -1,5 +1,6 @@
 import open_clip
 import pytest
+from miniatures import TINY_PRESET
 import torch
 
 from nml_tutorial.clip import CLIP_MODELS, ClipModel, load_clip, save_clip, train_contrastive, zero_shot_accuracy
@@ -98,7 +99,7 @@ def test_pretrain_clip_caches_swaps_captions_and_resumes(tmp_path, monkeypatch):
 
 
 def test_clip_sweep_writes_zero_shot_and_probe_rows(tmp_path):
-    table = run_sweep("tiny", objective="clip", cache_dir=tmp_path, progress=False).table
+    table = run_sweep(TINY_PRESET, objective="clip", cache_dir=tmp_path, progress=False).table
     assert set(table["objective"]) == {"clip"} and set(table["noise_type"]) == {"caption"}
     assert {"zero_shot", "linear_probe", "nmtune"} <= set(table["method"])
     assert table["sve"].notna().all()

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from nml_tutorial import claims, noise, viz
+from nml_tutorial import claims, noise, reference_runs, viz
 from nml_tutorial.data.synthetic import class_name, class_table
 
 BORDER = 3  # pixels
@@ -52,7 +52,7 @@ def figures():
         "training_curves": viz.training_curves({"0% noise": history, "30% noise, live (3 epochs)": history}),
         "image_grid": viz.image_grid(images, torch.arange(16) % 10, names, flipped=torch.arange(16) < 3),
         "umap_scatter": viz.umap_scatter({"before": xy, "after": xy}, torch.arange(16) % 4, names),
-        "paper_vs_here": viz.paper_vs_here(claims.claim_table(claims.reference_results()),
+        "paper_vs_here": viz.paper_vs_here(claims.claim_table(reference_runs.reference_results()),
                                            scale="quick preset, 8 seeds, 40 synthetic classes"),
     }
 
@@ -87,7 +87,7 @@ def test_the_border_check_sees_a_cut_title():
 
 
 def test_paper_vs_here_draws_each_primary_measure_in_the_claimed_direction_and_names_each_verdict():
-    table = claims.claim_table(claims.reference_results())
+    table = claims.claim_table(reference_runs.reference_results())
     fig = viz.paper_vs_here(table)
     primary = table[table["primary"]]
     assert sum(len(trace.x) for trace in fig.data) == len(primary)

@@ -9,12 +9,13 @@ import pytest
 import torch
 
 import miniatures
+from miniatures import TINY_PRESET
 from nml_tutorial.cli import main
 from nml_tutorial.data.classes import imagenet_wnids
 from nml_tutorial.data.imagenet import folder_files
 from nml_tutorial.data.label_files import write_noisy_labels
 from nml_tutorial.data.memmap import write_memmap
-from nml_tutorial.presets import get_preset, run_config
+from nml_tutorial.presets import get_preset
 from nml_tutorial.pretrain import pretrain_clip, pretraining_labels
 from nml_tutorial.sweep import run_sweep
 
@@ -33,7 +34,7 @@ def memmap_set(tmp_path_factory):
 
 def test_cli_sweep_pretrains_resnet18_on_a_memmap_with_its_noisy_label_files(memmap_set, tmp_path):
     data = {"name": "memmap", "root": str(memmap_set), "noisy_labels": "noisy/flip_{ratio:g}_seed{seed}.npy"}
-    code = main(["sweep", "--preset", "tiny", "--arch", "resnet18", "--pretrain-data", json.dumps(data),
+    code = main(["sweep", "--preset", TINY_PRESET, "--arch", "resnet18", "--pretrain-data", json.dumps(data),
                  "--noise-type", "file", "--methods", "linear_probe", "--protocols", "tuned", "--out",
                  str(tmp_path / "out"), "--cache", str(tmp_path / "cache"), "--no-progress", "--no-png"])
     assert code == 0
@@ -55,27 +56,27 @@ def _key(tmp_path, ratio):
 
 
 def test_a_file_noise_type_without_a_label_file_says_how_to_give_one():
-    config = run_config(get_preset("tiny", noise_type="file"), 0.1, 0)
+    config = get_preset(TINY_PRESET, noise_type="file").run_config(0.1, 0)
     with pytest.raises(ValueError, match="noisy-label file.*noisy_labels"):
         pretraining_labels(config)
 
 
 def test_a_label_file_for_another_ratio_or_a_mismatched_noise_type_is_refused(memmap_set):
     data = {"name": "memmap", "root": str(memmap_set), "noisy_labels": "noisy/flip_0.3_seed0.npy"}  # no placeholder
-    config = run_config(get_preset("tiny", noise_type="file", pretrain_data=data), 0.0, 0)
+    config = get_preset(TINY_PRESET, noise_type="file", pretrain_data=data).run_config(0.0, 0)
     with pytest.raises(ValueError, match="ratio 0.3, seed 0, but this run is ratio 0.0.*placeholders"):
         pretraining_labels(config)
-    config = run_config(get_preset("tiny", pretrain_data=data), 0.3, 0)  # symmetric noise drawn, file ignored?
+    config = get_preset(TINY_PRESET, pretrain_data=data).run_config(0.3, 0)  # symmetric noise drawn, file ignored?
     with pytest.raises(ValueError, match="noise_type='file'"):
         pretraining_labels(config)
     with pytest.raises(ValueError, match="unknown noise_type 'flip'"):
-        get_preset("tiny", noise_type="flip")
+        get_preset(TINY_PRESET, noise_type="flip")
 
 
 def test_a_dataset_task_probes_on_data_from_disk(tmp_path):
     miniatures.cifar(tmp_path, "cifar10", per_class=3)
     cifar = {"name": "cifar10", "root": str(tmp_path), "image_size": 16}
-    preset = get_preset("tiny", tasks=["cifar10"], methods=["linear_probe", "nmtune"], method_tasks=["cifar10"],
+    preset = get_preset(TINY_PRESET, tasks=["cifar10"], methods=["linear_probe", "nmtune"], method_tasks=["cifar10"],
                         noise_ratios=[0.0], protocols=["tuned"],
                         dataset_tasks={"cifar10": {"train": {**cifar, "split": "train"},
                                                    "tests": {"cifar10": {**cifar, "split": "test"}}}})
@@ -84,7 +85,7 @@ def test_a_dataset_task_probes_on_data_from_disk(tmp_path):
     assert set(table["method"]) == {"linear_probe", "nmtune"}
     assert (table["n_test"] == 30).all() and ((table["accuracy"] * 30).round(6) % 1 == 0).all()
     with pytest.raises(ValueError, match="unknown tasks.*dataset_tasks"):
-        get_preset("tiny", tasks=["cifar100"])
+        get_preset(TINY_PRESET, tasks=["cifar100"])
 
 
 @pytest.mark.slow

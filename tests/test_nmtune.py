@@ -1,9 +1,11 @@
 import pytest
 import torch
+from miniatures import TINY_PRESET
 
 from nml_tutorial.augment import resized_crop_flip
 from nml_tutorial.models import build_model
-from nml_tutorial.nmtune import NMTuneHead, nmtune_losses, resolve_weights, train_head, train_head_on_views
+from nml_tutorial.config import resolve_weights
+from nml_tutorial.nmtune import NMTuneHead, nmtune_losses, train_head, train_head_on_views
 
 
 def test_mse_term_by_hand():
@@ -43,18 +45,18 @@ def test_evaluating_every_method_leaves_the_pretrained_model_bit_identical(tmp_p
     """Black-box heads read cached features and the parameter-efficient methods tune a copy: after a run is
     evaluated by every method under both protocols its weights, BatchNorm statistics and modes are unchanged."""
     from nml_tutorial.evaluate import evaluate_run
-    from nml_tutorial.presets import get_preset, resolve_settings
+    from nml_tutorial.presets import get_preset
     from nml_tutorial.pretrain import PretrainedRun
     from nml_tutorial.tasks import build_probe_tasks
 
-    preset = get_preset("tiny", tasks=["downstream_classes"])
+    preset = get_preset(TINY_PRESET, tasks=["downstream_classes"])
     model = build_model("resnet_small", 5, width=8).eval()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     config = {"amp": "fp32", "noise_type": "symmetric", "noise_ratio": 0.0, "seed": 0, "arch": "resnet_small"}
     run = PretrainedRun(model, config, "k", [])
     task = build_probe_tasks(preset, seed=0)[0]
     for protocol in ("tuned", "study"):
-        rows = evaluate_run(run, task, tmp_path, preset["methods"], resolve_settings(preset, protocol))
+        rows = evaluate_run(run, task, tmp_path, preset.methods, preset.settings(protocol))
         assert {r["method"] for r in rows} >= {"linear_probe", "mlp_head", "nmtune"}
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert not model.training and all(p.grad is None for p in model.parameters())

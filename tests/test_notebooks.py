@@ -16,8 +16,8 @@ import psutil
 import pandas as pd
 import pytest
 
-from nml_tutorial import claims, prose
-from nml_tutorial.notebooks import series, summary
+from nml_tutorial import claims, prose, reference_runs
+from nml_tutorial.series import series, summary
 
 # decimal numbers the prose may quote without the notebook printing them: constants of the lesson, with the reason
 CONSTANTS = {"01_noise": {"0.022": "0.2 / 9, worked out in the same sentence", "0.8": "1 - the 20 % noise ratio",
@@ -74,7 +74,8 @@ def test_series_runs_with_quick_parameters(notebook_run):
         assert metrics and all(math.isfinite(v) for v in metrics.values()), stem
     # the numbers the notebooks computed, read back: the spectrum claim and CLIP's zero-shot
     quick = pd.read_csv(out / "figures" / "00_results.csv")
-    agree, message = claims.agrees_with_reference(quick, "C3", claims.reference_effects(), checks=len(claims.CLAIMS))
+    agree, message = reference_runs.agrees_with_reference(quick, "C3", reference_runs.reference_effects(),
+                                                          checks=len(claims.CLAIMS))
     assert agree, message
     quick_book = nbformat.read(out / "00_quickstart.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in quick_book.cells if c.cell_type == "code" for o in c.outputs)

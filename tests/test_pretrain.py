@@ -126,17 +126,18 @@ def test_finished_run_is_reused_not_retrained(tmp_path, monkeypatch):
 def test_library_defaults_are_the_quick_preset_so_notebooks_reuse_its_cache():
     from nml_tutorial.presets import get_preset
     from nml_tutorial.cache import config_key
-    from nml_tutorial.pretrain import PRETRAIN_DEFAULTS
+    from nml_tutorial.config import PRETRAIN_DEFAULTS
 
-    quick = {**PRETRAIN_DEFAULTS, **get_preset("quick")["pretrain"], "noise_ratio": 0.1}
+    quick = {**PRETRAIN_DEFAULTS, **get_preset("quick").run_config(0.1, 0)}
     assert config_key(quick) == config_key({**PRETRAIN_DEFAULTS, "noise_ratio": 0.1})
 
 
 def test_a_run_key_changes_with_training_code_and_not_with_evaluation_code(tmp_path, monkeypatch):
     import shutil
 
-    from nml_tutorial import cache, pretrain as pretrain_module
-    from nml_tutorial.pretrain import PRETRAIN_DEFAULTS, run_key
+    from nml_tutorial import cache
+    from nml_tutorial.config import CLIP_DEFAULTS, PRETRAIN_DEFAULTS
+    from nml_tutorial.pretrain import run_key
 
     package = tmp_path / "nml_tutorial"
     shutil.copytree(cache.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__", "zoo", "reference"))
@@ -151,7 +152,7 @@ def test_a_run_key_changes_with_training_code_and_not_with_evaluation_code(tmp_p
             m.setattr(cache, "code_fingerprint",
                       lambda *mods, follow_imports=True: original(*mods, package_dir=package,
                                                                   follow_imports=follow_imports))
-            return run_key(dict(PRETRAIN_DEFAULTS)), run_key({**pretrain_module.CLIP_DEFAULTS}, "clip")
+            return run_key(dict(PRETRAIN_DEFAULTS)), run_key({**CLIP_DEFAULTS}, "clip")
 
     keys["before"] = key_after(None)
     for evaluation_code in ("probe.py", "evaluate.py", "nmtune.py", "claims.py", "data/real.py"):

@@ -3,7 +3,8 @@ import torch
 
 from nml_tutorial.features import extract, extract_cached
 from nml_tutorial.models import build_model
-from nml_tutorial.probe import STUDY_PROBE_DEFAULTS, fit_linear_probe, fit_study_probe, linear_probe
+from nml_tutorial.config import STUDY_PROBE_DEFAULTS
+from nml_tutorial.probe import fit_linear_probe, fit_study_probe, linear_probe
 
 
 def blobs(n_per_class=100, classes=5, dim=16, spread=0.5, seed=0):

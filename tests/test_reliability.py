@@ -17,13 +17,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from miniatures import TINY_PRESET
 
-from nml_tutorial.io import atomic_write_json, intact, seal
+from nml_tutorial.atomic import atomic_write_json, intact, seal
 
 REPO = Path(__file__).resolve().parent.parent
-SWEEP = ["sweep", "--preset", "tiny", "--methods", "linear_probe", "nmtune", "--protocols", "tuned", "study",
+SWEEP = ["sweep", "--preset", TINY_PRESET, "--methods", "linear_probe", "nmtune", "--protocols", "tuned", "study",
          "--no-progress", "--no-png", "--threads", "1"]
-CLIP_SWEEP = ["sweep", "--objective", "clip", "--preset", "tiny", "--methods", "zero_shot", "linear_probe",
+CLIP_SWEEP = ["sweep", "--objective", "clip", "--preset", TINY_PRESET, "--methods", "zero_shot", "linear_probe",
               "--protocols", "tuned", "--no-progress", "--no-png", "--threads", "1"]
 
 
@@ -112,7 +113,7 @@ def test_a_batch_killed_at_three_points_resumes_without_rerunning_finished_cells
     from nml_tutorial.batch import load_grid
 
     path = tmp_path / "grid.yaml"
-    path.write_text("sweep: true\nout: out\ncache: cache\njobs: 1\nparameters:\n  preset: tiny\n"
+    path.write_text("sweep: true\nout: out\ncache: cache\njobs: 1\nparameters:\n  preset: " + TINY_PRESET + "\n"
                     "  methods: [linear_probe, nmtune]\n  threads: 1\ngrid:\n  protocols: [[tuned], [study]]\n")
     command, log = ["batch", str(path)], tmp_path / "log.txt"
     (tmp_path / "cache").mkdir()
@@ -215,18 +216,19 @@ def test_a_damaged_checkpoint_feature_or_results_file_is_recomputed_never_loaded
     from nml_tutorial.evaluate import evaluate_run
     from nml_tutorial.models import build_model
     from nml_tutorial.pretrain import pretrain_supervised
-    from nml_tutorial.presets import get_preset, run_config
+    from nml_tutorial.presets import get_preset
     from nml_tutorial.results import read_table, write_table
     from nml_tutorial.runtime import seed_everything
     from nml_tutorial.tasks import build_probe_tasks
-    from nml_tutorial.training import TRAIN_DEFAULTS, train_classifier
+    from nml_tutorial.config import TRAIN_DEFAULTS
+    from nml_tutorial.training import train_classifier
 
     def fresh_model(data):
         seed_everything(0)
         return build_model(run.config["arch"], data.num_classes, width=run.config["width"], depth=run.config["depth"])
 
-    preset = get_preset("tiny", methods=["linear_probe"], protocols=["tuned"])
-    config = run_config(preset, 0.3, 0)
+    preset = get_preset(TINY_PRESET, methods=["linear_probe"], protocols=["tuned"])
+    config = preset.run_config(0.3, 0)
     run = pretrain_supervised(config, cache_dir=tmp_path, progress=False, device="cpu")  # bit-identical reruns
     task = build_probe_tasks(preset, "cpu", seed=0)[0]
     rows = evaluate_run(run, task, tmp_path, device="cpu")
@@ -284,7 +286,7 @@ def test_a_cache_key_changes_with_the_data_files_a_config_names(tmp_path, change
     import numpy as np
 
     from nml_tutorial.cache import config_key
-    from nml_tutorial.io import atomic_save_npy
+    from nml_tutorial.atomic import atomic_save_npy
 
     root = tmp_path / "memmap"
     atomic_save_npy(np.zeros((4, 2, 2, 3), np.uint8), root / "images.npy")

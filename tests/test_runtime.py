@@ -26,10 +26,12 @@ def test_auto_uses_bf16_only_on_cpus_that_compute_it_natively(monkeypatch, avx51
     assert runtime.cpu_capability().endswith(" +bf16") == (expected == "bf16")
 
 
-@pytest.mark.parametrize("supported, expected", [(True, "bf16"), (False, "fp32")])
-def test_auto_on_cuda_follows_the_gpus_bf16_support(monkeypatch, supported, expected):
+@pytest.mark.parametrize("native, expected", [(True, "bf16"), (False, "fp32")])
+def test_auto_on_cuda_uses_bf16_only_where_the_gpu_computes_it_natively(monkeypatch, native, expected):
+    """torch.cuda.is_bf16_supported() answers True on GPUs that only emulate bf16 (before Ampere), where autocast
+    is slower than fp32: a GPU like that (``native=False``) must train in fp32."""
     monkeypatch.delenv(runtime.PRECISION_ENV, raising=False)
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: supported)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: native or including_emulation)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)  # a machine with one GPU
     assert runtime.resolve_precision("auto", "cuda") == expected
 

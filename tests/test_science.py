@@ -5,7 +5,7 @@ The quick preset's held-out-class and MNIST tasks run for seeds 0-3 under both p
 Each primary measure's mean effect over the 4 seeds must lie in the prediction interval of the 8 seeds (10-17, none
 of the 4) recorded in ``nml_tutorial/reference/quick_effects.csv`` (the confirmatory sweep of
 docs/preregistration.md, written by ``studies/seed_spread.py``, see docs/quick-results.md):
-reference mean +- t(7) * sd * sqrt(1/4 + 1/8), checked by claims.agrees_with_reference once per protocol and
+reference mean +- t(7) * sd * sqrt(1/4 + 1/8), checked by reference_runs.agrees_with_reference once per protocol and
 claim at the per-measure level 1 - 0.05 / (m * 8) for a claim of m measures (Bonferroni over the 8 checks), so
 that when nothing changed the whole test alarms at most 5 % of the time. That holds on any machine: where the CPU
 rounds differently each seed trains into another draw of the same distribution, which is what the interval is for.
@@ -15,7 +15,7 @@ either way; the test fails only when a number has moved out of its interval.
 
 import pytest
 
-from nml_tutorial import claims
+from nml_tutorial import claims, reference_runs
 from nml_tutorial.presets import get_preset
 from nml_tutorial.sweep import run_sweep
 
@@ -31,9 +31,9 @@ def quick_table(run_cache):
 
 @pytest.mark.slow
 def test_primary_effects_stay_inside_their_prediction_intervals(quick_table):
-    """The package's own check (claims.agrees_with_reference), once per protocol and claim, its 95 % split over
+    """The package's own check (reference_runs.agrees_with_reference), once per protocol and claim, its 95 % split over
     all of them (Bonferroni): every primary measure of both protocols together alarms at most 5 % of the time."""
-    reference = claims.reference_effects()
+    reference = reference_runs.reference_effects()
     checks = [(protocol, claim) for protocol in claims.PROTOCOLS for claim in claims.CLAIMS]
     primary = claims.claim_table(quick_table).query("primary")
     assert set(zip(primary["protocol"], primary["claim"])) == set(checks)  # every claim measured under both
@@ -44,7 +44,7 @@ def test_primary_effects_stay_inside_their_prediction_intervals(quick_table):
         assert recorded["seed"].nunique() >= 8, f"{row.protocol} {row.claim} {row.measure}: not in the reference"
     outside = []
     for protocol, claim in checks:
-        agree, message = claims.agrees_with_reference(quick_table, claim, reference, protocol=protocol,
+        agree, message = reference_runs.agrees_with_reference(quick_table, claim, reference, protocol=protocol,
                                                       level=0.95, checks=len(checks))
         if not agree:
             outside.append(f"{protocol}: {message}")

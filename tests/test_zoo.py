@@ -7,8 +7,7 @@ import torch
 
 import nml_tutorial.pretrain as pretrain_module
 from nml_tutorial import zoo
-from nml_tutorial.presets import get_preset, run_config
-from nml_tutorial.sweep import ZOO_RUNS
+from nml_tutorial.presets import get_preset
 from nml_tutorial.pretrain import pretrain_supervised
 
 RUNS = zoo.manifest()["runs"]
@@ -16,7 +15,7 @@ RUNS = zoo.manifest()["runs"]
 
 def test_zoo_holds_exactly_the_listed_runs_with_matching_checksums():
     assert sorted((r["objective"], r["noise_ratio"]) for r in RUNS) == sorted(
-        (objective, ratio) for objective, ratios in ZOO_RUNS.items() for ratio in ratios)
+        (objective, ratio) for objective, ratios in zoo.RUNS.items() for ratio in ratios)
     listed = {name for run in RUNS for name in run["files"]}
     on_disk = {str(p.relative_to(zoo.ZOO_DIR)) for p in zoo.ZOO_DIR.rglob("*") if p.is_file()} - {zoo.MANIFEST}
     assert on_disk == listed
@@ -30,10 +29,10 @@ def test_the_zoo_was_built_by_the_code_as_it_is(tmp_path, monkeypatch):
     stale = "the training code changed since the zoo was built: run `nml-tutorial zoo build`, commit nml_tutorial/zoo"
     monkeypatch.setattr(pretrain_module, "train_classifier", lambda *a, **k: pytest.fail(stale))
     monkeypatch.setattr(pretrain_module, "train_contrastive", lambda *a, **k: pytest.fail(stale))
-    for objective, ratios in ZOO_RUNS.items():
+    for objective, ratios in zoo.RUNS.items():
         pretrain = pretrain_module.pretrain_clip if objective == "clip" else pretrain_supervised
         for ratio in ratios:
-            run = pretrain(run_config(get_preset("quick", objective), ratio, 0), cache_dir=tmp_path, progress=False,
+            run = pretrain(get_preset("quick", objective).run_config(ratio, 0), cache_dir=tmp_path, progress=False,
                            zoo=True)
             assert run.source == "zoo"
 
@@ -73,7 +72,7 @@ def test_retraining_a_zoo_model_here_matches_the_shipped_one(tmp_path):
     the same data, noise and initial weights (first-epoch loss within 1e-3) and ended in the same place (final
     training accuracy within 3 points; measured 1.4 points apart, seeds 0 and 1 0.7).
     """
-    config = run_config(get_preset("quick"), 0.3, 0)
+    config = get_preset("quick").run_config(0.3, 0)
     shipped = pretrain_supervised(config, cache_dir=tmp_path / "unused", progress=False, zoo=True)
     fresh = pretrain_supervised(config, cache_dir=tmp_path, progress=False, zoo=False)
     assert shipped.source == "zoo" and fresh.source == "trained" and fresh.key == shipped.key

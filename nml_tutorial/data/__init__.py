@@ -12,7 +12,8 @@ from .image_text import ImageTextPairs, load_image_text
 from .imagenet import VARIANTS, load_image_folder, load_imagenet_variant, load_tiny_imagenet
 from .memmap import load_memmap
 from .real import load_digits, load_fashion_mnist, load_mnist5k
-from .synthetic import DOMAINS, load_synthetic
+from .styles import DOMAINS
+from .synthetic import load_synthetic
 
 _LOADERS = {
     # embedded: nothing to download

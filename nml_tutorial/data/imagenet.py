@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..io import atomic_write_json
+from ..atomic import atomic_write_json
 from .classes import imagenet_wnids, variant_classes
 from .common import LabeledImages
 from .files import IMAGE_SUFFIXES, ImageFiles, image_files, listing_checksum, load_files, require_dir, require_file

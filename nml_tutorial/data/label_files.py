@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..io import atomic_save_npy, atomic_write_json
+from ..atomic import atomic_save_npy, atomic_write_json
 from ..noise import apply_label_noise, empirical_transition, transition_matrix
 from .files import require_file
 

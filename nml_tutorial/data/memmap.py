@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..io import atomic_write_json, atomic_write_text
+from ..atomic import atomic_write_json, atomic_write_text
 from .classes import imagenet_wnids
 from .common import LabeledImages
 from .files import ImageFiles, listing_checksum, read_images, require_dir, require_file

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from ..io import atomic_write_bytes, atomic_write_text
+from ..atomic import atomic_write_bytes, atomic_write_text
 
 # "0": HTML only, no headless Chrome (its ~0.6 GB beside a kernel would not fit Binder's 2 GB; binder/start sets it)
 STATIC_FIGURES_ENV = "NML_STATIC_FIGURES"

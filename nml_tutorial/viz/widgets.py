@@ -16,7 +16,8 @@ import plotly.io as pio
 from ..data import LabeledImages
 from ..noise import apply_label_noise, empirical_transition
 from ..results import select
-from .figures import id_ood_curve, image_grid, spectrum_at, transition_heatmap
+from .figures import id_ood_curve, spectrum_at
+from .pictures import image_grid, transition_heatmap
 
 
 def _noisy_view(data: LabeledImages, noise_type: str, ratio: float, n_images: int, seed: int):

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .io import atomic_write_json
+from .atomic import atomic_write_json
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"  # present in a source checkout
 
