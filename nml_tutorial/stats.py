@@ -211,6 +211,17 @@ def claim_verdicts(tests: list[dict], kind: str, alpha=0.05) -> tuple[str, list[
     return claim, measures, {k: decisive[k].tolist() for k in FAMILIES}
 
 
+def simulated_claim_states(effect: float, kind: str, rho: float = 0.0, measures: int = 4, n: int = 8,
+                           delta: float = 1.0, sims: int = 20_000, alpha: float = 0.05, seed: int = 0) -> np.ndarray:
+    """The states (names from :data:`CLAIM_STATES`) of ``sims`` simulated claims of ``kind``: ``measures`` measures
+    correlated ``rho``, each of ``n`` seeds with true effect ``effect`` and sd 1, judged at effect of interest
+    ``delta``: how the claim-level error rates and power are checked."""
+    cov = (1 - rho) * np.eye(measures) + rho
+    draws = np.random.default_rng(seed).multivariate_normal(np.full(measures, effect), cov, size=(sims, n))
+    codes = _claim_codes(_decisive(_family_pvalues(draws.transpose(0, 2, 1), 1, delta), kind), kind, alpha)
+    return np.array(CLAIM_STATES)[codes]
+
+
 def power(n, delta_over_sd, alpha=0.05) -> float:
     """Power of the one-sided one-sample t-test at level ``alpha`` with ``n`` seeds when the true mean is
     ``delta_over_sd`` standard deviations beyond the null (noncentral t with n - 1 df)."""

@@ -119,17 +119,13 @@ def test_a_single_measure_claim_reads_the_same_for_both_kinds():
     assert seen == set(stats.MEASURE_STATES)
 
 
-def simulated_claims(seed, effect, rho, kind, measures=4, n=8, delta=1.0):
-    """Claim states (indices into CLAIM_STATES) of SIMS simulated claims: `measures` correlated measures of `n`
-    seeds each, every true effect `effect` with sd 1."""
-    cov = (1 - rho) * np.eye(measures) + rho
-    draws = np.random.default_rng(seed).multivariate_normal(np.full(measures, effect), cov, size=(SIMS, n))
-    p = stats._family_pvalues(draws.transpose(0, 2, 1), 1, delta)
-    return stats._claim_codes(stats._decisive(p, kind), kind, ALPHA)
+def simulated_claims(seed, effect, rho, kind):
+    """States of SIMS simulated claims of 4 correlated measures of 8 seeds each, every true effect ``effect``."""
+    return stats.simulated_claim_states(effect, kind, rho, sims=SIMS, alpha=ALPHA, seed=seed)
 
 
-def rate(codes, *states):
-    return float(np.isin(codes, [stats.CLAIM_STATES.index(s) for s in states]).mean())
+def rate(states, *names):
+    return float(np.isin(states, names).mean())
 
 
 @pytest.mark.parametrize("kind", stats.KINDS)
