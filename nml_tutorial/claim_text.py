@@ -14,8 +14,9 @@ from .claims import (CLAIMS, CONFIRMATORY_PROTOCOL, EFFECT_OF_INTEREST, KIND, cl
 from .config import PROTOCOLS
 
 
-def format_claims(claims: pd.DataFrame) -> str:
-    """The claim table as text: effect [low, high] per measure, then one verdict per claim and protocol."""
+def format_claims(claims: pd.DataFrame, objective: str = "supervised") -> str:
+    """The claim table as text: effect [low, high] per measure, then one verdict per claim and protocol. Only the
+    supervised analysis was pre-registered: a CLIP table's verdicts are marked exploratory."""
     p = (claims["p_claimed_decisive"].fillna(claims["p_claimed"]) if "p_claimed_decisive" in claims
          else claims["p_claimed"])
     shown = claims.assign(
@@ -27,13 +28,14 @@ def format_claims(claims: pd.DataFrame) -> str:
     detail = shown[["protocol", "claim", "primary", "measure", "task", "expected", "interval", "seeds", "p",
                     "needed", "verdict"]].to_string(index=False)
     summary = claim_summary(claims).to_string(index=False)
+    standing = ("EXPLORATORY: no CLIP analysis was pre-registered, so no verdict below confirms or refutes a claim"
+                if objective == "clip" else "the study protocol is confirmatory, the tuned one secondary")
     return (f"{detail}\n\n(* primary measure, judged with the claim's other primary measures; accuracy effects in "
             f"points, SVE/LSVR in nats; 90 % t interval over seeds (one seed: the reference sweep's spread), its ends "
             f"the one-sided 95 % bounds, not adjusted for the claim's other measures; p: one-sided in the claimed "
             f"direction, as the claim's rule read it (Holm-adjusted for C1, unadjusted for the conjunctions C2-C4); "
-            f"needed: seeds for 80 % power of the claim at the effect of interest {EFFECT_OF_INTEREST}; the study "
-            f"protocol is confirmatory, the tuned one secondary; C3 rows are the same features under both)"
-            f"\n\n{summary}")
+            f"needed: seeds for 80 % power of the claim at the effect of interest {EFFECT_OF_INTEREST}; {standing}; "
+            f"C3 rows are the same features under both)\n\n{summary}")
 
 
 def claims_markdown(claims: pd.DataFrame, detail: bool = False) -> str:

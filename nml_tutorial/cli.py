@@ -34,7 +34,7 @@ def _sweep(args) -> int:
         print(f"\n{method} ({protocol} protocol): top-1 accuracy (%) by pre-training noise (%)")
         print(results.summary_table(table, method, protocol=protocol).to_string())
     print("\nclaims of the study in this table:\n"
-          + claim_text.format_claims(claims.claim_table(table, objective=args.objective)))
+          + claim_text.format_claims(claims.claim_table(table, objective=args.objective), args.objective))
     print(f"\nwrote {out / 'results.csv'}, {out / 'spectra.csv'} and {len(written)} figure files"
           f" in {time.perf_counter() - started:.0f} s")
     return 0
@@ -69,7 +69,7 @@ def _claims(args) -> int:
     table = claims.claim_table(rows, objective=args.objective)
     shown = table if args.supporting else table[table["primary"]]
     print(claim_text.claims_markdown(shown, detail=args.detail or args.supporting) if args.markdown
-          else claim_text.format_claims(table))
+          else claim_text.format_claims(table, args.objective))
     if args.out:
         results.write_table(table, args.out)
         print(f"\nwrote {args.out}")

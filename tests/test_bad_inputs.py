@@ -239,7 +239,7 @@ CASES = [
          OSError, r"cannot write .*feats\.pt: the disk is full", r"free some space, or point the cache"),
     # notebook parameters
     case("notebook-unknown-parameter",
-         lambda tmp, mp: api("notebooks", "run_series")(tmp / "out", parameters={"SEEDZ": [0, 1]},
+         lambda tmp, mp: api("series", "run_series")(tmp / "out", parameters={"SEEDZ": [0, 1]},
                                                         paths=[tiny_notebook(tmp)], say=None),
          ValueError, r"\['SEEDZ'\] are not parameters of tiny", r"did you mean 'SEEDS' for 'SEEDZ'\?; fix or remove"),
     # the batch runner's grid file

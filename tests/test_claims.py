@@ -22,8 +22,9 @@ def fake_table(seeds=(0, 1, 2, 3), id_slope=0.0, ood_slope=-0.2, sve_slope=1.0, 
             for task, id_set, ood in tasks:
                 for method, gain in (("linear_probe", 0.0), ("mlp_head", mlp_gain), ("nmtune", nmtune_gain)):
                     for domain, shift, slope in [(id_set, "id", id_slope)] + [(d, "ood", ood_slope) for d in ood]:
-                        rows.append({"objective": "supervised", "method": method, "noise_ratio": ratio, "seed": seed,
-                                     "task": task, "test_domain": domain, "shift": shift, "num_classes": 10,
+                        rows.append({"objective": "supervised", "protocol": "tuned", "method": method,
+                                     "noise_ratio": ratio, "seed": seed, "task": task, "test_domain": domain,
+                                     "shift": shift, "num_classes": 10,
                                      "accuracy": 0.6 + slope * ratio + gain + rng.normal(0, jitter),
                                      "sve": 3.0 + sve_slope * ratio + rng.normal(0, 0.01),
                                      "lsvr": 2.0 + sve_slope * ratio + rng.normal(0, 0.01)})
@@ -222,3 +223,11 @@ def test_claims_reads_the_sweeps_default_output_or_the_reference_not_both(tmp_pa
     out = tmp_path / "claims.csv"
     assert main(["claims", "--reference", "--markdown", "--out", str(out)]) == 0
     assert "| C1 " in capsys.readouterr().out and len(pd.read_csv(out)) > 0
+
+
+def test_a_clip_claim_table_is_marked_exploratory():
+    """Only the supervised analysis was pre-registered: a CLIP table must not call any protocol confirmatory."""
+    table = claims.claim_table(fake_table())
+    assert "the study protocol is confirmatory" in claim_text.format_claims(table)
+    clip = claim_text.format_claims(table, "clip")
+    assert "EXPLORATORY" in clip and "confirmatory" not in clip.replace("EXPLORATORY", "")

@@ -23,12 +23,13 @@ def test_noise_explorer_shows_a_default_and_redraws_on_the_slider():
 
 
 def test_noise_sweep_explorer_moves_its_marker():
-    rows = [{"method": "linear_probe", "task": "downstream_classes", "noise_ratio": r, "seed": 0, "shift": shift,
+    rows = [{"protocol": "tuned", "method": "linear_probe", "task": "downstream_classes", "noise_ratio": r, "seed": 0,
+             "shift": shift,
              "test_domain": domain, "accuracy": acc}
             for r, (a_id, a_ood) in {0.0: (0.7, 0.2), 0.3: (0.5, 0.1)}.items()
             for domain, shift, acc in (("photo", "id", a_id), ("sketch", "ood", a_ood))]
-    spectra = pd.DataFrame([{"method": "linear_probe", "task": "downstream_classes", "test_domain": "photo",
-                             "noise_ratio": r, "seed": 0, "index": i, "share": s}
+    spectra = pd.DataFrame([{"protocol": "tuned", "method": "linear_probe", "task": "downstream_classes",
+                             "test_domain": "photo", "noise_ratio": r, "seed": 0, "index": i, "share": s}
                             for r in (0.0, 0.3)
                             for i, s in enumerate((0.6, 0.3, 0.1) if r == 0 else (0.4, 0.35, 0.25), 1)])
     box = viz.noise_sweep_explorer(pd.DataFrame(rows), spectra)
