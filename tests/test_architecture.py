@@ -58,6 +58,18 @@ def test_configuration_is_a_leaf_and_a_preset_needs_only_the_lowest_layer():
     assert {LAYER[m] for m in package_imports(PACKAGE / "presets.py")} == {0}
 
 
+# Test files that guard a property across modules rather than one module (what each guards: its docstring).
+CROSS_CUTTING = {"architecture", "bad_inputs", "bench", "browser", "data_formats", "data_scripts", "distributed",
+                 "figures_readable", "full_scale", "noise_properties", "notebooks", "reliability", "science"}
+
+
+def test_each_test_file_is_named_after_the_module_it_tests_or_the_property_it_guards():
+    modules = {p.relative_to(PACKAGE).with_suffix("").as_posix().removesuffix("/__init__").replace("/", "_")
+               for p in PACKAGE.rglob("*.py")}
+    tests = {p.stem.removeprefix("test_") for p in Path(__file__).parent.glob("test_*.py")}
+    assert not tests - modules - CROSS_CUTTING, "name a test file after its module, or list it in CROSS_CUTTING"
+
+
 def test_the_layer_check_sees_an_upward_import(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "io.py").write_text("from .sweep import run_sweep\n")

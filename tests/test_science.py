@@ -9,8 +9,8 @@ reference mean +- t(7) * sd * sqrt(1/4 + 1/8), checked by reference_runs.agrees_
 claim at the per-measure level 1 - 0.05 / (m * 8) for a claim of m measures (Bonferroni over the 8 checks), so
 that when nothing changed the whole test alarms at most 5 % of the time. That holds on any machine: where the CPU
 rounds differently each seed trains into another draw of the same distribution, which is what the interval is for.
-tests/test_claims.py simulates the rule: 5 % false alarms, a shift of 4 sd caught in most runs. A verdict may change
-either way; the test fails only when a number has moved out of its interval.
+tests/test_reference_runs.py simulates the rule: 5 % false alarms, a shift of 4 sd caught in most runs. A verdict may
+change either way; the test fails only when a number has moved out of its interval.
 """
 
 import pytest

@@ -1,8 +1,6 @@
 import pytest
 import torch
 
-from nml_tutorial.features import extract, extract_cached
-from nml_tutorial.models import build_model
 from nml_tutorial.config import STUDY_PROBE_DEFAULTS
 from nml_tutorial.probe import fit_linear_probe, fit_study_probe, linear_probe
 
@@ -40,17 +38,6 @@ def test_nan_features_are_rejected():
     x[3, 2] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         linear_probe(x, y, {})
-
-
-def test_extract_gives_float_features_and_caches(tmp_path):
-    model = build_model("resnet_small", 3, width=8)
-    images = torch.randint(0, 256, (10, 3, 16, 16), dtype=torch.uint8)
-    feats = extract(model, images, batch_size=4)
-    assert feats.shape == (10, model.feature_dim) and feats.dtype == torch.float32
-    path = tmp_path / "f.pt"
-    first = extract_cached(model, images, path)
-    torch.nn.init.constant_(model.encoder[1].weight, 0.0)  # a cache hit must not re-encode
-    assert torch.equal(extract_cached(model, images, path), first)
 
 
 def test_study_probe_reads_raw_features_and_learns_separable_data():

@@ -1,4 +1,5 @@
-"""Bring your own encoder: features.extract on models that are not the package's (issue 14)."""
+"""Features of any encoder: the package's models and ones that are not (timm, torchvision, open_clip, plain modules),
+and their cache."""
 
 import copy
 
@@ -7,7 +8,8 @@ import torch
 from torch import nn
 
 from nml_tutorial.clip import register_configs
-from nml_tutorial.features import extract
+from nml_tutorial.features import extract, extract_cached
+from nml_tutorial.models import build_model
 
 IMAGES = torch.randint(0, 256, (5, 3, 32, 32), dtype=torch.uint8)
 
@@ -85,3 +87,14 @@ def test_encoders_that_cannot_give_features_fail_with_the_fix():
         extract(Dict(), IMAGES, layer="conv", pooling="cls")
     with pytest.raises(ValueError, match=r"\(N, C, H, W\) tensor"):
         extract(Dict(), IMAGES[0])
+
+
+def test_extract_gives_float_features_and_caches(tmp_path):
+    model = build_model("resnet_small", 3, width=8)
+    images = torch.randint(0, 256, (10, 3, 16, 16), dtype=torch.uint8)
+    feats = extract(model, images, batch_size=4)
+    assert feats.shape == (10, model.feature_dim) and feats.dtype == torch.float32
+    path = tmp_path / "f.pt"
+    first = extract_cached(model, images, path)
+    torch.nn.init.constant_(model.encoder[1].weight, 0.0)  # a cache hit must not re-encode
+    assert torch.equal(extract_cached(model, images, path), first)
