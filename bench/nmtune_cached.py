@@ -15,6 +15,8 @@ import argparse
 
 import torch
 
+from record import Recorder
+
 from nml_tutorial import config, nmtune
 from nml_tutorial.augment import resized_crop_flip
 from nml_tutorial.evaluate import view_features
@@ -47,7 +49,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=config.STUDY_HEAD_DEFAULTS["epochs"])
     parser.add_argument("--cache", default=".cache")
+    parser.add_argument("--record", action="store_true", help="also write the result into docs/benchmarks.md")
     args = parser.parse_args()
+    out = Recorder("nmtune_cached")
     preset = get_preset("quick", tasks=["downstream_classes"])
     run = pretrain_supervised(preset.run_config(0.0, 0), cache_dir=args.cache, progress=False,
                               zoo=True)  # the quick clean model: the model zoo ships it
@@ -62,13 +66,15 @@ def main():
     fresh, t_fresh = timed(lambda: fresh_views_head(run.model, task.train.images, task.train.labels, hp))
     cached, t_cached = timed(lambda: nmtune.train_head_on_views(
         "nmtune", view_features(run.model, task.train.images), task.train.labels, hp))
-    print(f"{len(task.train)} training images, {args.epochs} epochs, CPU capability {cpu_capability()}, "
+    out.print(f"{len(task.train)} training images, {args.epochs} epochs, CPU capability {cpu_capability()}, "
           f"{torch.get_num_threads()} threads")
     for name, tuned, seconds in (("fresh views every step (baseline)", fresh, t_fresh),
                                  ("8 views encoded once", cached, t_cached)):
         id_acc, ood_acc = accuracies(tuned)
-        print(f"{name:<36} {seconds:7.2f} s  x{t_fresh / seconds:6.1f}   ID {id_acc:5.1f} %   "
+        out.print(f"{name:<36} {seconds:7.2f} s  x{t_fresh / seconds:6.1f}   ID {id_acc:5.1f} %   "
               f"OOD mean {ood_acc:5.1f} %")
+    if args.record:
+        out.save()
 
 
 if __name__ == "__main__":

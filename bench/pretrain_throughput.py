@@ -17,6 +17,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
+from record import Recorder
+
 from nml_tutorial.data import load_dataset
 from nml_tutorial.models import build_model
 from nml_tutorial.pretrain import train_classifier
@@ -69,7 +71,9 @@ def main():
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--no-bf16", action="store_true",
                         help="skip the bf16 row (where bf16 is emulated it can take many minutes)")
+    parser.add_argument("--record", action="store_true", help="also write the result into docs/benchmarks.md")
     args = parser.parse_args()
+    out = Recorder("pretrain_throughput")
     device = resolve_device("auto")
     ds = load_dataset("synthetic", classes=range(40), samples_per_class=args.images // 40, device="cpu")
     steps = len(ds) // args.batch_size
@@ -103,17 +107,22 @@ def main():
            for p in precisions},
     }
     base = rates["DataLoader + PIL transforms, fp32 (baseline)"]
-    print(f"device {device}, CPU capability {cpu_capability()}, {torch.get_num_threads()} threads, "
+    out.print(f"device {device}, CPU capability {cpu_capability()}, {torch.get_num_threads()} threads, "
           f"{len(ds)} images of 32 px, batch {args.batch_size}")
     for name, r in rates.items():
-        print(f"{name:<58} {r:8.0f} images/s   x{r / base:.2f}")
-    if args.no_bf16:
-        return
+        out.print(f"{name:<58} {r:8.0f} images/s   x{r / base:.2f}")
+    if not args.no_bf16:
+        compare_precisions(out, rates, device)
+    if args.record:
+        out.save()
+
+
+def compare_precisions(out, rates, device):
     fp32, bf16 = rates["tensor-resident, on-device augmentation, fp32"], rates[
         "tensor-resident, on-device augmentation, bf16 autocast"]
     picked = resolve_precision("auto", device)
     faster = "bf16" if bf16 > fp32 else "fp32"
-    print(f"bf16 / fp32 = {bf16 / fp32:.2f}; amp='auto' picks {picked} here; the faster one measured: {faster}"
+    out.print(f"bf16 / fp32 = {bf16 / fp32:.2f}; amp='auto' picks {picked} here; the faster one measured: {faster}"
           + ("" if picked == faster else " (auto disagrees with this measurement: please report it)"))
 
 

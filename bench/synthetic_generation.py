@@ -10,6 +10,8 @@ import time
 
 import torch
 
+from record import Recorder
+
 from nml_tutorial.data import DOMAINS, synthetic
 from nml_tutorial.runtime import cpu_capability
 
@@ -23,18 +25,22 @@ def rate(domain, per_class, image_size=32):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-class", type=int, default=100)
+    parser.add_argument("--record", action="store_true", help="also write the result into docs/benchmarks.md")
     args = parser.parse_args()
+    out = Recorder("synthetic_generation")
     rate("photo", 2)  # warm-up
     chunk = synthetic._CHUNK_PIXELS
     synthetic._CHUNK_PIXELS = 32 * 32  # baseline: one image per call
     baseline = rate("photo", 4)
     synthetic._CHUNK_PIXELS = chunk
-    print(f"CPU capability {cpu_capability()}, {torch.get_num_threads()} threads; "
+    out.print(f"CPU capability {cpu_capability()}, {torch.get_num_threads()} threads; "
           f"baseline one image at a time (photo): {baseline:.0f} images/s")
     for domain in DOMAINS:
         r = rate(domain, args.per_class)
-        print(f"{domain:<10} {r:8.0f} images/s   x{r / baseline:.1f} vs one at a time   "
+        out.print(f"{domain:<10} {r:8.0f} images/s   x{r / baseline:.1f} vs one at a time   "
               f"{'ok' if r >= 5000 else 'BELOW 5,000 target'}")
+    if args.record:
+        out.save()
 
 
 if __name__ == "__main__":

@@ -30,3 +30,20 @@ def test_benchmark_runs_on_a_tiny_setting(script, tmp_path):
     done = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip(), "a benchmark prints its measurements"
+
+
+def test_a_recorded_benchmark_replaces_its_own_section_and_keeps_the_rest(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    from record import Recorder
+
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text("# Benchmarks\n\nkept by hand\n")
+    first = Recorder("example", docs)
+    first.print("100 images/s")
+    first.save()
+    second = Recorder("example", docs)
+    second.print("200 images/s")
+    second.save()
+    text = docs.read_text()
+    assert text.startswith("# Benchmarks\n\nkept by hand\n") and text.count("### `bench/example.py`") == 1
+    assert "200 images/s" in text and "100 images/s" not in text and "capability" in text
