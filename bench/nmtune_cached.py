@@ -15,8 +15,6 @@ import argparse
 
 import torch
 
-from record import Recorder
-
 from nml_tutorial import config, nmtune
 from nml_tutorial.augment import resized_crop_flip
 from nml_tutorial.evaluate import view_features
@@ -25,6 +23,8 @@ from nml_tutorial.presets import get_preset
 from nml_tutorial.pretrain import pretrain_supervised
 from nml_tutorial.runtime import cpu_capability
 from nml_tutorial.tasks import build_probe_tasks
+
+from record import Recorder
 from timing import timed
 
 

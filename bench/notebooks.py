@@ -23,8 +23,8 @@ import psutil
 import torch
 
 from nml_tutorial.atomic import atomic_write_json
-from nml_tutorial.series import series
 from nml_tutorial.runtime import cpu_capability, resolve_precision
+from nml_tutorial.series import series
 
 # Runs one notebook (papermill starts its kernel as a child process).
 CHILD = """

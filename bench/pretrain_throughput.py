@@ -17,12 +17,12 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from record import Recorder
-
 from nml_tutorial.data import load_dataset
 from nml_tutorial.models import build_model
 from nml_tutorial.pretrain import train_classifier
 from nml_tutorial.runtime import cpu_capability, resolve_device, resolve_precision
+
+from record import Recorder
 from timing import timed
 
 

@@ -10,10 +10,10 @@ import time
 
 import torch
 
-from record import Recorder
-
 from nml_tutorial.data import DOMAINS, synthetic
 from nml_tutorial.runtime import cpu_capability
+
+from record import Recorder
 
 
 def rate(domain, per_class, image_size=32):

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import torch
 
-
 # Why a cache or results folder cannot be written, and what to do about it.
 _UNWRITABLE = {
     errno.EROFS: "the filesystem is read-only",

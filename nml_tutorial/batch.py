@@ -25,10 +25,10 @@ from pathlib import Path
 import pandas as pd
 
 from . import claims
-from .cache import config_key
 from .atomic import atomic_write_json, file_sha256, intact, seal
-from .series import check_parameter_names, notebook_parameters
+from .cache import config_key
 from .results import read_table, write_table
+from .series import check_parameter_names, notebook_parameters
 
 GRID_KEYS = {"notebook", "sweep", "out", "cache", "parameters", "grid", "jobs"}
 # The sweep's parameters: nml-tutorial sweep options (value types as its command line takes them).

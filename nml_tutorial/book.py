@@ -21,10 +21,10 @@ import nbformat
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from .claims import claim_summary
 from .atomic import atomic_write_text
-from .series import series
+from .claims import claim_summary
 from .results import read_table
+from .series import series
 
 PLOTLY = "application/vnd.plotly.v1+json"
 WIDGET = "application/vnd.jupyter.widget-view+json"

@@ -9,8 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .claims import (CLAIMS, CONFIRMATORY_PROTOCOL, EFFECT_OF_INTEREST, KIND, claim_summary, claim_table,
-                     protocol_contrasts)
+from .claims import (
+    CLAIMS,
+    CONFIRMATORY_PROTOCOL,
+    EFFECT_OF_INTEREST,
+    KIND,
+    claim_summary,
+    claim_table,
+    protocol_contrasts,
+)
 from .config import PROTOCOLS
 
 

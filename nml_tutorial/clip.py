@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
-
 import math
+from pathlib import Path
 
 import open_clip
 import torch
@@ -21,10 +20,10 @@ import torch.nn.functional as F
 from open_clip import ClipLoss
 from torch import nn
 
+from .atomic import atomic_torch_save, atomic_write_json, seal
 from .augment import crop_flip
 from .config import CLIP_TRAIN_DEFAULTS
 from .data.captions import PROMPTS
-from .atomic import atomic_torch_save, atomic_write_json, seal
 from .models import Normalise
 from .probe import top1
 from .runtime import autocast, rank_and_world, resolve_device, resolve_precision

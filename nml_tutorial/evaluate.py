@@ -17,12 +17,12 @@ from pathlib import Path
 import torch
 
 from . import spectrum
-from .augment import resized_crop_flip
-from .clip import zero_shot_accuracy, zero_shot_weights
-from .features import extract, extract_cached
-from .cache import config_key, lock
-from .config import ALL_METHODS, HEAD_METHODS, PE_METHODS, PROBE_METHODS, VIEWS, protocol_methods
 from .atomic import atomic_write_json, intact, seal
+from .augment import resized_crop_flip
+from .cache import config_key, lock
+from .clip import zero_shot_accuracy, zero_shot_weights
+from .config import ALL_METHODS, HEAD_METHODS, PE_METHODS, PROBE_METHODS, VIEWS, protocol_methods
+from .features import extract, extract_cached
 from .nmtune import train_head, train_head_on_views, tune_encoder
 from .presets import protocol_settings
 from .probe import fit_linear_probe, fit_study_probe, top1

@@ -92,7 +92,8 @@ def build_model(arch: str, num_classes: int, width: int = 32, depth: int = 1) ->
 
 def last_block(model: nn.Module) -> nn.Module:
     """The last residual block of an encoder: what parameter-efficient tuning unfreezes."""
-    from torchvision.models.resnet import BasicBlock as TVBasic, Bottleneck
+    from torchvision.models.resnet import BasicBlock as TVBasic
+    from torchvision.models.resnet import Bottleneck
 
     blocks = [m for m in model.encoder.modules() if isinstance(m, (BasicBlock, TVBasic, Bottleneck))]
     if not blocks:

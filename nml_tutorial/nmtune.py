@@ -33,6 +33,7 @@ from .models import last_block
 from .probe import check_labels, top1
 from .training import train_classifier, warmup_cosine, with_defaults
 
+
 def covariance_loss(z: torch.Tensor) -> torch.Tensor:
     """Sum of squared off-diagonal entries of the unbiased covariance of z, divided by its dimension."""
     n, d = z.shape

@@ -16,9 +16,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from .config import (ALL_METHODS, CLIP_DEFAULTS, HEAD_DEFAULTS, OBJECTIVES, PE_DEFAULTS, PRETRAIN_DEFAULTS,
-                     PROBE_METHODS, PROTOCOLS, STUDY_HEAD_DEFAULTS, STUDY_PROBE_DEFAULTS, SYNTHETIC_TASKS, TASKS, VIEWS,
-                     resolve_weights)
+from .config import (
+    ALL_METHODS,
+    CLIP_DEFAULTS,
+    HEAD_DEFAULTS,
+    OBJECTIVES,
+    PE_DEFAULTS,
+    PRETRAIN_DEFAULTS,
+    PROBE_METHODS,
+    PROTOCOLS,
+    STUDY_HEAD_DEFAULTS,
+    STUDY_PROBE_DEFAULTS,
+    SYNTHETIC_TASKS,
+    TASKS,
+    VIEWS,
+    resolve_weights,
+)
 from .data.styles import DOMAINS
 from .models import ARCHITECTURES
 from .noise import NOISE_TYPES, check_ratio

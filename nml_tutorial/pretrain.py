@@ -19,14 +19,14 @@ from pathlib import Path
 
 import torch
 
+from .atomic import SEAL, atomic_torch_save, atomic_write_json, intact, seal
+from .cache import config_key, lock
 from .clip import ClipModel, load_clip, save_clip, train_contrastive
+from .config import CLIP_DEFAULTS, CLIP_TRAIN_DEFAULTS, PRETRAIN_DEFAULTS, TRAIN_DEFAULTS
 from .data import ImageTextPairs, LabeledImages, load_dataset, loader_module
 from .data.captions import synthetic_captions
 from .data.label_files import check_label_file
 from .data.memmap import noisy_label_path
-from .cache import config_key, lock
-from .config import CLIP_DEFAULTS, CLIP_TRAIN_DEFAULTS, PRETRAIN_DEFAULTS, TRAIN_DEFAULTS
-from .atomic import SEAL, atomic_torch_save, atomic_write_json, intact, seal
 from .models import build_model
 from .noise import NoisyLabels, apply_label_noise, caption_noise
 from .runtime import barrier, is_main_process, resolve_device, resolve_precision, seed_everything

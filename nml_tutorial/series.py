@@ -80,9 +80,9 @@ def _cell_lines(name: str, say):
 def run_notebook(path, out_dir, cache_dir=".cache", parameters: dict | None = None, say=None) -> NotebookResult:
     """Execute one notebook with papermill into ``out_dir``; ``say`` (e.g. ``print``) gets one line per cell."""
     import papermill
-    from traitlets.config import Config
     from papermill.engines import papermill_engines
     from papermill.exceptions import PapermillExecutionError
+    from traitlets.config import Config
 
     path, out_dir = Path(path), Path(out_dir).resolve()
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)

@@ -12,9 +12,9 @@ import base64
 import html
 from pathlib import Path
 
+from .atomic import atomic_write_text
 from .claim_text import STUDY_REPORTS
 from .claims import CLAIMS
-from .atomic import atomic_write_text
 
 STUDY = "Chen et al., Understanding and Mitigating the Label Noise in Pre-training on Downstream Tasks (ICLR 2024; " \
         "TPAMI 2025, Impact of Noisy Supervision in Foundation Model Learning)"

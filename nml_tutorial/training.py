@@ -20,9 +20,9 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .atomic import atomic_torch_save, intact, seal
 from .augment import crop_flip
 from .config import TRAIN_DEFAULTS
-from .atomic import atomic_torch_save, intact, seal
 from .runtime import autocast, barrier, is_main_process, rank_and_world, resolve_device, resolve_precision
 
 

@@ -19,10 +19,10 @@ import pandas as pd
 import torch
 
 from nml_tutorial import stats
+from nml_tutorial.config import NMTUNE_WEIGHTS, STUDY_HEAD_DEFAULTS, STUDY_PROBE_DEFAULTS, VIEWS
 from nml_tutorial.data.common import stratified_split
 from nml_tutorial.evaluate import view_features
 from nml_tutorial.features import extract
-from nml_tutorial.config import NMTUNE_WEIGHTS, STUDY_HEAD_DEFAULTS, STUDY_PROBE_DEFAULTS, VIEWS
 from nml_tutorial.nmtune import train_head_on_views
 from nml_tutorial.presets import get_preset
 from nml_tutorial.pretrain import pretrain_supervised

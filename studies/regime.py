@@ -17,9 +17,9 @@ import pandas as pd
 import torch
 
 from nml_tutorial.presets import get_preset
+from nml_tutorial.pretrain import pretrain_supervised
 from nml_tutorial.results import write_table
 from nml_tutorial.sweep import run_sweep
-from nml_tutorial.pretrain import pretrain_supervised
 
 VARIANTS = {
     "quick (15 ep, aug)": {"epochs": 15, "augment": True},

@@ -17,9 +17,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from nml_tutorial.config import HEAD_DEFAULTS, HEAD_METHODS
 from nml_tutorial.data.common import stratified_split
 from nml_tutorial.features import extract
-from nml_tutorial.config import HEAD_DEFAULTS, HEAD_METHODS
 from nml_tutorial.nmtune import train_head
 from nml_tutorial.presets import get_preset
 from nml_tutorial.pretrain import pretrain_supervised

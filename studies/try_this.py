@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 
 from nml_tutorial import noise
-from nml_tutorial.data import load_dataset
 from nml_tutorial.atomic import atomic_write_json
+from nml_tutorial.data import load_dataset
 from nml_tutorial.presets import get_preset
 from nml_tutorial.pretrain import pretrain_supervised
 from nml_tutorial.results import select

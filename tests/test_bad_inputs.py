@@ -16,10 +16,11 @@ import nbformat
 import pytest
 import torch
 
-import miniatures
-from miniatures import TINY_PRESET
 from nml_tutorial import noise
 from nml_tutorial.data.classes import imagenet_wnids
+
+import miniatures
+from miniatures import TINY_PRESET
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "data_scripts"

@@ -10,10 +10,11 @@ import time
 
 import nbformat
 import pytest
-from miniatures import TINY_PRESET
 
 from nml_tutorial.batch import describe, load_grid, run_grid
 from nml_tutorial.cli import main
+
+from miniatures import TINY_PRESET
 
 
 def write_notebook(path, sleep_per_unit=0.0):

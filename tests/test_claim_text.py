@@ -5,10 +5,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from fake_results import fake_table
 
 from nml_tutorial import claim_text, claims
 from nml_tutorial.cli import main
+
+from fake_results import fake_table
 
 
 def test_claims_command_prints_the_table(tmp_path, capsys):

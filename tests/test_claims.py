@@ -4,9 +4,10 @@
 import numpy as np
 import pandas as pd
 import pytest
-from fake_results import fake_table
 
 from nml_tutorial import claims, stats
+
+from fake_results import fake_table
 
 
 def verdicts(table):

@@ -5,10 +5,11 @@ import sys
 
 import pandas as pd
 import pytest
-from miniatures import TINY_PRESET
 
 from nml_tutorial.cli import main
 from nml_tutorial.results import COLUMNS, summarise
+
+from miniatures import TINY_PRESET
 
 
 def test_tiny_sweep_end_to_end(tmp_path, capsys):

@@ -1,16 +1,17 @@
 import open_clip
 import pytest
-from miniatures import TINY_PRESET
 import torch
 
+from nml_tutorial import training
 from nml_tutorial.clip import CLIP_MODELS, ClipModel, load_clip, save_clip, train_contrastive, zero_shot_accuracy
 from nml_tutorial.data import load_dataset
 from nml_tutorial.data.captions import class_captions, synthetic_captions
-from nml_tutorial.presets import get_preset
-from nml_tutorial.sweep import run_sweep
 from nml_tutorial.features import extract
-from nml_tutorial import training
+from nml_tutorial.presets import get_preset
 from nml_tutorial.pretrain import pretrain_clip
+from nml_tutorial.sweep import run_sweep
+
+from miniatures import TINY_PRESET
 
 TOY = {"name": "synthetic", "num_classes": 60, "classes": [2, 7], "samples_per_class": 96, "image_size": 32}
 

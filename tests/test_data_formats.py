@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-import miniatures
 from nml_tutorial.data import load_dataset
 from nml_tutorial.data.classes import imagenet_names, imagenet_wnids, named_list, read_class_list, variant_classes
 from nml_tutorial.data.imagenet import folder_files, prepare_ilsvrc, read_manifest, restrict_logits, write_manifest
 from nml_tutorial.data.label_files import noisy_imagenette_labels, write_noisy_imagenette, write_noisy_labels
 from nml_tutorial.data.memmap import convert_downsampled, write_memmap
+
+import miniatures
 
 WNIDS = imagenet_wnids()
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import miniatures
 from nml_tutorial.data import load_dataset
 from nml_tutorial.data.classes import imagenet_wnids
+
+import miniatures
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "data_scripts"
 NAMES = ["class_lists", "prepare_ilsvrc", "make_subset", "build_memmap", "noisy_labels"]

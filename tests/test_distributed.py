@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 import pytest
-from miniatures import TINY_PRESET
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -19,6 +18,8 @@ from torch import nn
 
 from nml_tutorial.config import TRAIN_DEFAULTS
 from nml_tutorial.training import fit, train_classifier
+
+from miniatures import TINY_PRESET
 
 HP = {**TRAIN_DEFAULTS, "epochs": 3, "batch_size": 16, "lr": 0.05, "amp": "fp32", "seed": 3}
 

@@ -8,8 +8,6 @@ import pandas as pd
 import pytest
 import torch
 
-import miniatures
-from miniatures import TINY_PRESET
 from nml_tutorial.cli import main
 from nml_tutorial.data.classes import imagenet_wnids
 from nml_tutorial.data.imagenet import folder_files
@@ -18,6 +16,9 @@ from nml_tutorial.data.memmap import write_memmap
 from nml_tutorial.presets import get_preset
 from nml_tutorial.pretrain import pretrain_clip, pretraining_labels
 from nml_tutorial.sweep import run_sweep
+
+import miniatures
+from miniatures import TINY_PRESET
 
 
 @pytest.fixture(scope="module")
@@ -91,10 +92,8 @@ def test_a_dataset_task_probes_on_data_from_disk(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("name, dim", [("RN50", 1024), ("ViT-B-16", 512)])
 def test_open_clip_full_size_configs_build_untrained_and_encode(name, dim):
-    from nml_tutorial.clip import ClipModel
+    from nml_tutorial.clip import ClipModel, train_contrastive
     from nml_tutorial.features import extract
-
-    from nml_tutorial.clip import train_contrastive
 
     model = ClipModel(name)
     assert model.feature_dim == dim

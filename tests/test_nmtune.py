@@ -1,11 +1,12 @@
 import pytest
 import torch
-from miniatures import TINY_PRESET
 
 from nml_tutorial.augment import resized_crop_flip
-from nml_tutorial.models import build_model
 from nml_tutorial.config import resolve_weights
+from nml_tutorial.models import build_model
 from nml_tutorial.nmtune import NMTuneHead, nmtune_losses, train_head, train_head_on_views
+
+from miniatures import TINY_PRESET
 
 
 def test_mse_term_by_hand():

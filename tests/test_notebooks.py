@@ -12,8 +12,8 @@ import subprocess
 import sys
 
 import nbformat
-import psutil
 import pandas as pd
+import psutil
 import pytest
 
 from nml_tutorial import claims, prose, reference_runs

@@ -4,11 +4,12 @@ import dataclasses
 import json
 
 import pytest
-from miniatures import TINY_PRESET
 
 from nml_tutorial.config import HEAD_DEFAULTS, STUDY_HEAD_DEFAULTS
 from nml_tutorial.presets import Preset, get_preset, thaw, write_preset
 from nml_tutorial.sweep import run_sweep
+
+from miniatures import TINY_PRESET
 
 
 def test_a_preset_cannot_be_changed_in_place():

@@ -124,9 +124,9 @@ def test_finished_run_is_reused_not_retrained(tmp_path, monkeypatch):
 
 
 def test_library_defaults_are_the_quick_preset_so_notebooks_reuse_its_cache():
-    from nml_tutorial.presets import get_preset
     from nml_tutorial.cache import config_key
     from nml_tutorial.config import PRETRAIN_DEFAULTS
+    from nml_tutorial.presets import get_preset
 
     quick = {**PRETRAIN_DEFAULTS, **get_preset("quick").run_config(0.1, 0)}
     assert config_key(quick) == config_key({**PRETRAIN_DEFAULTS, "noise_ratio": 0.1})

@@ -3,10 +3,11 @@
 
 import numpy as np
 import pytest
-from fake_results import fake_table
 from scipy import stats as scipy_stats
 
 from nml_tutorial import claims, reference_runs, stats
+
+from fake_results import fake_table
 
 
 def test_the_committed_reference_has_every_primary_measure_and_none_of_the_judged_seeds():

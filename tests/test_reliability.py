@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from miniatures import TINY_PRESET
 
 from nml_tutorial.atomic import atomic_write_json, intact, seal
+
+from miniatures import TINY_PRESET
 
 REPO = Path(__file__).resolve().parent.parent
 SWEEP = ["sweep", "--preset", TINY_PRESET, "--methods", "linear_probe", "nmtune", "--protocols", "tuned", "study",
@@ -212,15 +213,15 @@ def damage(path: Path, how: str) -> None:
 def test_a_damaged_checkpoint_feature_or_results_file_is_recomputed_never_loaded(tmp_path, how):
     import torch
 
+    from nml_tutorial.config import TRAIN_DEFAULTS
     from nml_tutorial.data import load_dataset
     from nml_tutorial.evaluate import evaluate_run
     from nml_tutorial.models import build_model
-    from nml_tutorial.pretrain import pretrain_supervised
     from nml_tutorial.presets import get_preset
+    from nml_tutorial.pretrain import pretrain_supervised
     from nml_tutorial.results import read_table, write_table
     from nml_tutorial.runtime import seed_everything
     from nml_tutorial.tasks import build_probe_tasks
-    from nml_tutorial.config import TRAIN_DEFAULTS
     from nml_tutorial.training import train_classifier
 
     def fresh_model(data):
@@ -285,8 +286,8 @@ def test_a_file_whose_writer_was_stopped_before_sealing_is_not_trusted(tmp_path)
 def test_a_cache_key_changes_with_the_data_files_a_config_names(tmp_path, change):
     import numpy as np
 
-    from nml_tutorial.cache import config_key
     from nml_tutorial.atomic import atomic_save_npy
+    from nml_tutorial.cache import config_key
 
     root = tmp_path / "memmap"
     atomic_save_npy(np.zeros((4, 2, 2, 3), np.uint8), root / "images.npy")

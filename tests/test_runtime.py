@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from nml_tutorial import runtime
-from nml_tutorial.pretrain import pretrain_supervised, train_classifier
 from nml_tutorial.models import build_model
+from nml_tutorial.pretrain import pretrain_supervised, train_classifier
 
 TINY = {"data": {"name": "synthetic", "split": "train", "domain": "photo", "num_classes": 4, "classes": [0, 1],
                  "samples_per_class": 8, "image_size": 16, "seed": 0},

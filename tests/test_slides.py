@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from nml_tutorial.cli import main
 from nml_tutorial.claim_text import STUDY_REPORTS
 from nml_tutorial.claims import CLAIMS
+from nml_tutorial.cli import main
 from nml_tutorial.slides import FIGURE_SLIDES, STUDY_SLIDES, build_slides
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5Er"

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from nml_tutorial import noise, viz
-from nml_tutorial.viz import export
 from nml_tutorial.data import load_dataset
+from nml_tutorial.viz import export
 
 
 def test_noise_explorer_shows_a_default_and_redraws_on_the_slider():

@@ -11,8 +11,20 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..results import over_seeds, per_seed, select
-from .layout import (DOMAIN_COLOURS, METHOD_COLOURS, METHOD_NAMES, PROTOCOL_NAMES, TASK_TITLES, chance_line,
-                     error_bars, legend_below, noise_label, ramp, seeds_note, titled)
+from .layout import (
+    DOMAIN_COLOURS,
+    METHOD_COLOURS,
+    METHOD_NAMES,
+    PROTOCOL_NAMES,
+    TASK_TITLES,
+    chance_line,
+    error_bars,
+    legend_below,
+    noise_label,
+    ramp,
+    seeds_note,
+    titled,
+)
 
 GRADED_DASHES = ("dot", "dashdot", "longdashdot", "longdash")  # graded shifts, the weakest mix first
 DASH_WORDS = {"dot": "dotted", "dashdot": "dash-dot", "longdashdot": "long dash-dot", "longdash": "long-dashed"}
