@@ -2,10 +2,13 @@
 
 A key hashes the config, the source of the package code that computes the artefact (the named module and every
 package module it imports, followed transitively; comments and docstrings do not count) and the data files the
-config names (a named file by its content, a folder by the path, size and modification time of every file in it,
-as ``make`` and ``rsync`` judge freshness). Editing a computing function, or rebuilding a dataset, therefore
-gives new keys: the old artefacts are never served. Code is fingerprinted once per process, as first read: a
-kernel that keeps running old code after the library is edited must be restarted (Kernel > Restart) to see it.
+config names, by content and not by where they lie: a file by its SHA-256, a memmap dataset by its ``meta.json``
+(source checksum and settings), any other folder by the path and size of every file in it, leaving out the derived
+``noisy/`` label files; the paths themselves do not enter the key. Editing a computing function, or rebuilding a
+dataset, therefore gives new keys (the old artefacts are never served), while a dataset copied to a node's scratch
+disk, or given a new noisy-label file beside it, keeps its runs. Code is fingerprinted once per process, as first
+read: a kernel that keeps running old code after the library is edited must be restarted (Kernel > Restart) to see
+it.
 """
 
 from __future__ import annotations
@@ -95,15 +98,20 @@ def code_fingerprint(*modules: str, package_dir: Path = PACKAGE, follow_imports:
     return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
 
 
+# Files derived from a dataset and written beside it (data_scripts/noisy_labels.py): not part of its identity.
+DERIVED = ("noisy",)
+MEMMAP_META = "meta.json"  # a memmap dataset's identity: its source's checksum and the conversion settings
+
+
 @functools.cache
 def _folder_digest(path: Path, modified: tuple[int, ...]) -> str:
+    """Every file's path and size under ``path`` (modification times and the :data:`DERIVED` folders left out)."""
     digest = hashlib.sha256()
     for folder, dirs, files in os.walk(path):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if not (Path(folder) == path and d in DERIVED))
         for name in sorted(files):
-            stat = os.stat(os.path.join(folder, name))
             rel = os.path.relpath(os.path.join(folder, name), path)
-            digest.update(f"{rel}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+            digest.update(f"{rel}\t{os.stat(os.path.join(folder, name)).st_size}\n".encode())
     return digest.hexdigest()
 
 
@@ -120,6 +128,8 @@ def data_fingerprint(spec: dict) -> dict[str, str]:
             path = Path(spec["root"]) / value
         if path.is_file():
             found[key] = file_sha256(path)
+        elif (path / MEMMAP_META).is_file():
+            found[key] = "memmap " + file_sha256(path / MEMMAP_META)
         elif path.is_dir():
             # re-listed when the folder or a folder in it gains, loses or replaces a file (their mtimes change)
             modified = tuple(entry.stat().st_mtime_ns for entry in [path, *sorted(path.iterdir())] if entry.is_dir())
@@ -127,16 +137,28 @@ def data_fingerprint(spec: dict) -> dict[str, str]:
     return found
 
 
+def _placed_nowhere(config, fingerprints: dict[str, dict[str, str]], where: str = ""):
+    """``config`` with every data path that ``fingerprints`` identifies by content replaced by a marker, so that the
+    key does not depend on where the data lie."""
+    if isinstance(config, dict):
+        known = fingerprints.get(where or ".", {})
+        return {key: ("<by content>" if key in known else _placed_nowhere(value, fingerprints, f"{where}.{key}"))
+                for key, value in config.items()}
+    if isinstance(config, (list, tuple)):
+        return [_placed_nowhere(value, fingerprints, f"{where}.{i}") for i, value in enumerate(config)]
+    return config
+
+
 def config_key(config: dict, code: tuple[str, ...] = (), length: int = 16, only: tuple[str, ...] = ()) -> str:
     """A stable hash of a JSON-serialisable config (key order does not matter), of the code that computes from it
     (:func:`code_fingerprint` of the ``code`` modules and their imports, and of the ``only`` modules without
     theirs; none: the config alone) and of the data files it names (:func:`data_fingerprint` of every ``data``
-    entry, and of the config itself)."""
+    entry, and of the config itself), whose paths it leaves out."""
     data = {name: data_fingerprint(value) for name, value in _data_specs(config)}
     fingerprint = code_fingerprint(*code) if code else None
     if only:
         fingerprint = [fingerprint, code_fingerprint(*only, follow_imports=False)]
-    material = {"config": config, "code": fingerprint, "data": data}
+    material = {"config": _placed_nowhere(config, data), "code": fingerprint, "data": data}
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()[:length]
 
 
