@@ -282,20 +282,22 @@ def test_a_file_whose_writer_was_stopped_before_sealing_is_not_trusted(tmp_path)
     assert intact(path)
 
 
-@pytest.mark.parametrize("change", ["noisy-label file", "image file", "nothing"])
+@pytest.mark.parametrize("change", ["noisy-label file", "memmap rebuilt from another source", "nothing"])
 def test_a_cache_key_changes_with_the_data_files_a_config_names(tmp_path, change):
     import numpy as np
 
-    from nml_tutorial.atomic import atomic_save_npy
+    from nml_tutorial.atomic import atomic_save_npy, atomic_write_json
     from nml_tutorial.cache import config_key
 
     root = tmp_path / "memmap"
     atomic_save_npy(np.zeros((4, 2, 2, 3), np.uint8), root / "images.npy")
+    atomic_write_json({"count": 4, "source_checksum": "a", "settings": {"image_size": 2}}, root / "meta.json")
     atomic_save_npy(np.array([0, 1, 0, 1]), root / "noisy.npy")
     config = {"data": {"name": "memmap", "root": str(root), "noisy_labels": "noisy.npy"}, "noise_ratio": 0.5}
     before = config_key(config)
     if change == "noisy-label file":  # the same size, other labels
         atomic_save_npy(np.array([1, 1, 0, 1]), root / "noisy.npy")
-    elif change == "image file":  # rebuilt by the tools, which replace files atomically
+    elif change == "memmap rebuilt from another source":  # the tools write meta.json last, with the source's checksum
         atomic_save_npy(np.ones((4, 2, 2, 3), np.uint8), root / "images.npy")
+        atomic_write_json({"count": 4, "source_checksum": "b", "settings": {"image_size": 2}}, root / "meta.json")
     assert (config_key(config) != before) == (change != "nothing")
