@@ -17,9 +17,10 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 def machine() -> str:
     """This machine in one line: CPU model, cores, capability, GPU (if any), torch, date."""
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown CPU") \
-        if Path("/proc/cpuinfo").exists() else platform.processor() or "unknown CPU"
+    info = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in (info.read_text().splitlines() if info.exists() else [])
+             if line.startswith("model name")]
+    cpu = names[0] if names else platform.processor() or "unknown CPU"
     gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
     return (f"{cpu}, {torch.get_num_threads()} threads, capability {cpu_capability()}{gpu}, torch "
             f"{torch.__version__}, {time.strftime('%Y-%m-%d')}")

@@ -117,12 +117,27 @@ def load_grid(path) -> Grid:
     cache = (base / spec.get("cache", ".cache")).resolve()
     cells = []
     for combo in _combinations(fixed, grid):
-        # keyed by the notebook's content and the package's code too: after either changes, cells run again
+        combo = {name: _preset_file(value, base) if name in ("preset", "PRESET") else value
+                 for name, value in combo.items()}
+        # keyed by the notebook's and a preset file's content and the package's code too: after any of them changes,
+        # cells run again
+        presets = [value for name, value in combo.items() if name in ("preset", "PRESET") and value.endswith(".json")]
         what = {"target": Path(target).name, "parameters": combo,
-                "notebook": None if target == "sweep" else file_sha256(target)}
+                "notebook": None if target == "sweep" else file_sha256(target),
+                **({"preset_files": [file_sha256(value) for value in presets]} if presets else {})}
         key = config_key(what, code=("nml_tutorial.sweep",) if target == "sweep" else ("nml_tutorial",))
         cells.append(Cell(key, combo, out / "cells" / key))
     return Grid(target, out, cache, cells, jobs)
+
+
+def _preset_file(value, base: Path):
+    """A preset named by a file (``.json``) as an absolute path, read relative to the grid file; a name as it is."""
+    if not str(value).endswith(".json"):
+        return value
+    path = (base / value).resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"no preset file at {path} (relative paths are read from the grid file's folder)")
+    return str(path)
 
 
 def _combinations(fixed: dict, grid: dict) -> list[dict]:
@@ -202,8 +217,8 @@ def run_grid(grid: Grid, say=print) -> pd.DataFrame:
 def cell_metrics(grid: Grid, cell: Cell) -> dict[str, float]:
     """What a finished cell measured: the ``*.metrics.json`` its notebook wrote, or its sweep's claim effects."""
     if grid.target == "sweep":
-        table = claims.claim_table(read_table(cell.folder / "results.csv"),
-                                   objective=cell.parameters.get("objective", "supervised"))
+        results = read_table(cell.folder / "results.csv")
+        table = claims.claim_table(results, objective=results["objective"].iloc[0])
         return claims.headline_effects(table)
     metrics = {}
     for path in sorted(cell.folder.rglob("*.metrics.json")):

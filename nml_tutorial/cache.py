@@ -3,10 +3,11 @@
 A key hashes the config, the source of the package code that computes the artefact (the named module and every
 package module it imports, followed transitively; comments and docstrings do not count) and the data files the
 config names, by content and not by where they lie: a file by its SHA-256, a memmap dataset by its ``meta.json``
-(source checksum and settings), any other folder by the path and size of every file in it, leaving out the derived
-``noisy/`` label files; the paths themselves do not enter the key. Editing a computing function, or rebuilding a
-dataset, therefore gives new keys (the old artefacts are never served), while a dataset copied to a node's scratch
-disk, or given a new noisy-label file beside it, keeps its runs. Code is fingerprinted once per process, as first
+(source checksum and settings), any other folder by the path and the size (images) or content (other files) of
+every file in it, leaving out the derived ``noisy/`` label files; the paths themselves do not enter the key.
+Editing a computing function, or rebuilding a dataset, therefore gives new keys (the old artefacts are never
+served), while a dataset copied to a node's scratch disk, or given a new noisy-label file beside it, keeps its
+runs. Code is fingerprinted once per process, as first
 read: a kernel that keeps running old code after the library is edited must be restarted (Kernel > Restart) to see
 it.
 """
@@ -100,39 +101,52 @@ def code_fingerprint(*modules: str, package_dir: Path = PACKAGE, follow_imports:
 
 # Files derived from a dataset and written beside it (data_scripts/noisy_labels.py): not part of its identity.
 DERIVED = ("noisy",)
-MEMMAP_META = "meta.json"  # a memmap dataset's identity: its source's checksum and the conversion settings
+MEMMAP_FILES = ("images.npy", "labels.npy", "meta.json")  # a memmap; meta.json holds its source checksum and settings
+# Image files are known by path and size (an image rebuilt at exactly its old size is not seen; reading 150 GB of
+# JPEGs to tell would cost more than the runs it saves); every other file (pickles, captions, lists, tar shards) by
+# its content.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
 
 @functools.cache
 def _folder_digest(path: Path, modified: tuple[int, ...]) -> str:
-    """Every file's path and size under ``path`` (modification times and the :data:`DERIVED` folders left out)."""
+    """Every file under ``path`` (symbolic links followed, the :data:`DERIVED` folders left out) by its relative
+    path and its size (images) or content (the rest); ``modified`` (every folder's mtime) only renews the cache."""
     digest = hashlib.sha256()
-    for folder, dirs, files in os.walk(path):
-        dirs[:] = sorted(d for d in dirs if not (Path(folder) == path and d in DERIVED))
-        for name in sorted(files):
-            rel = os.path.relpath(os.path.join(folder, name), path)
-            digest.update(f"{rel}\t{os.stat(os.path.join(folder, name)).st_size}\n".encode())
+    for folder, files in _walk(path):
+        for name in files:
+            file = os.path.join(folder, name)
+            what = os.stat(file).st_size if name.lower().endswith(IMAGE_SUFFIXES) else file_sha256(file)
+            digest.update(f"{os.path.relpath(file, path)}\t{what}\n".encode())
     return digest.hexdigest()
 
 
+def _walk(path: Path):
+    """(folder, sorted file names) under ``path``, following links, without the top-level :data:`DERIVED` ones."""
+    for folder, dirs, files in os.walk(path, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if not (Path(folder) == path and d in DERIVED))
+        yield folder, sorted(files)
+
+
 def data_fingerprint(spec: dict) -> dict[str, str]:
-    """A digest of every file or folder a data config names (``root``, ``manifest``, ``noisy_labels`` (read
-    relative to ``root``), a ``classes`` file), by key; empty for generated data."""
+    """A digest of every file or folder a data config names (``root``, ``manifest``, ``noisy_labels`` and a
+    ``classes`` file, the relative ones read under ``root`` as the loaders read them), by key; empty for generated
+    data. A memmap is known by its ``meta.json`` (the code that converts it is part of a run's key already)."""
     found = {}
+    root = spec.get("root")
     for key in DATA_PATH_KEYS:
         value = spec.get(key)
         if not isinstance(value, (str, os.PathLike)):
             continue
         path = Path(value)
-        if not path.exists() and spec.get("root") is not None:
-            path = Path(spec["root"]) / value
+        if key != "root" and root is not None and not path.is_absolute() and (Path(root) / path).exists():
+            path = Path(root) / path
         if path.is_file():
             found[key] = file_sha256(path)
-        elif (path / MEMMAP_META).is_file():
-            found[key] = "memmap " + file_sha256(path / MEMMAP_META)
+        elif all((path / name).is_file() for name in MEMMAP_FILES):
+            found[key] = "memmap " + file_sha256(path / "meta.json")
         elif path.is_dir():
-            # re-listed when the folder or a folder in it gains, loses or replaces a file (their mtimes change)
-            modified = tuple(entry.stat().st_mtime_ns for entry in [path, *sorted(path.iterdir())] if entry.is_dir())
+            modified = tuple(os.stat(folder).st_mtime_ns for folder, _ in _walk(path))
             found[key] = _folder_digest(path.resolve(), modified)
     return found
 

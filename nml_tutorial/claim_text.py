@@ -45,13 +45,15 @@ def format_claims(claims: pd.DataFrame, objective: str = "supervised") -> str:
             f"C3 rows are the same features under both)\n\n{summary}")
 
 
-def claims_markdown(claims: pd.DataFrame, detail: bool = False) -> str:
+def claims_markdown(claims: pd.DataFrame, detail: bool = False, objective: str = "supervised") -> str:
     """The claim table as Markdown. By default the README's summary: per claim its primary measures under both
     protocols with their 90 % intervals and the claim's verdict. With ``detail`` what docs/quick-results.md shows:
     every row of ``claims`` with its one-sided p, seeds needed and state, the claims' verdicts, and the study -
-    tuned contrasts."""
+    tuned contrasts. A CLIP table's protocols are headed exploratory (no CLIP analysis was pre-registered)."""
     if not detail:
-        lines = ["| claim | primary measures | study protocol (confirmatory) | tuned protocol (secondary) |",
+        study, tuned = (("study protocol (exploratory)", "tuned protocol (exploratory)") if objective == "clip"
+                        else ("study protocol (confirmatory)", "tuned protocol (secondary)"))
+        lines = [f"| claim | primary measures | {study} | {tuned} |",
                  "|---|---|---|---|"]
         for claim, text in CLAIMS.items():
             cells, measures = {}, "-"

@@ -24,6 +24,7 @@ def _sweep(args) -> int:
                             progress=not args.no_progress, objective=args.objective, arch=args.arch,
                             pretrain_data=args.pretrain_data, noise_type=args.noise_type)
     out, table = Path(args.out), swept.table
+    objective = table["objective"].iloc[0]  # the preset's, unless --objective chose
     protocol = table["protocol"].iloc[0]  # the figures show the first protocol the sweep ran
     figures = {"accuracy_vs_noise": viz.accuracy_vs_noise(table, protocol=protocol),
                "spectra": viz.spectra(swept.spectra, protocol=protocol),
@@ -34,7 +35,7 @@ def _sweep(args) -> int:
         print(f"\n{method} ({protocol} protocol): top-1 accuracy (%) by pre-training noise (%)")
         print(results.summary_table(table, method, protocol=protocol).to_string())
     print("\nclaims of the study in this table:\n"
-          + claim_text.format_claims(claims.claim_table(table, objective=args.objective), args.objective))
+          + claim_text.format_claims(claims.claim_table(table, objective=objective), objective))
     print(f"\nwrote {out / 'results.csv'}, {out / 'spectra.csv'} and {len(written)} figure files"
           f" in {time.perf_counter() - started:.0f} s")
     return 0
@@ -47,6 +48,9 @@ def _pretrain(args) -> int:
     device = init_distributed(args.device)
     preset = presets.get_preset(args.preset, arch=args.arch, pretrain_data=args.pretrain_data,
                                 noise_type=args.noise_type)
+    if preset.objective != "supervised":
+        raise ValueError(f"nml-tutorial pretrain trains supervised runs; preset {preset.name!r} is for "
+                         f"{preset.objective!r}: run it with nml-tutorial sweep")
     run = pretrain_supervised(preset.run_config(args.noise, args.seed), cache_dir=args.cache, device=device,
                               progress=not args.no_progress and is_main_process())
     if is_main_process():
@@ -68,7 +72,8 @@ def _claims(args) -> int:
     rows = reference_runs.reference_results() if args.reference else results.read_table(args.results or DEFAULT_RESULTS)
     table = claims.claim_table(rows, objective=args.objective)
     shown = table if args.supporting else table[table["primary"]]
-    print(claim_text.claims_markdown(shown, detail=args.detail or args.supporting) if args.markdown
+    print(claim_text.claims_markdown(shown, detail=args.detail or args.supporting, objective=args.objective)
+          if args.markdown
           else claim_text.format_claims(table, args.objective))
     if args.out:
         results.write_table(table, args.out)
@@ -168,8 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_cmd = sub.add_parser("sweep",
                                help="pre-train at several noise ratios, probe ID and OOD, write table + figure")
     sweep_cmd.add_argument("--preset", default="quick", help=PRESET_HELP)
-    sweep_cmd.add_argument("--objective", default="supervised", choices=OBJECTIVES,
-                       help="supervised (label noise) or clip (caption noise, tiny open_clip model)")
+    sweep_cmd.add_argument("--objective", choices=OBJECTIVES,
+                           help="supervised (label noise) or clip (caption noise, tiny open_clip model); default: the "
+                                "preset's own (a named preset: supervised)")
     sweep_cmd.add_argument("--seeds", type=int, nargs="+", help="override the preset's seeds, e.g. --seeds 0 1 2")
     sweep_cmd.add_argument("--noise", type=float, nargs="+", help="override the noise ratios (fractions in [0, 1])")
     sweep_cmd.add_argument("--arch", help="pre-trained model: resnet_small, resnet18, resnet50; with --objective clip "

@@ -100,7 +100,7 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
     loaded = {}  # every method of this task reads the same feature files: load each once
 
     def feats(name: str, images) -> torch.Tensor:
-        path = _feature_path(run, task, name, cache_dir)
+        path = _feature_path(run, task, task_key, name, cache_dir)
         if path not in loaded:
             if callable(images) and intact(path):  # made on demand: skip making them when cached
                 loaded[path] = torch.load(path, map_location=next(run.model.parameters()).device)
@@ -123,8 +123,8 @@ def _task_key(task: ProbeTask) -> str:
     return config_key(task.spec, code=("nml_tutorial.tasks",))  # the task's images, and all the features read
 
 
-def _feature_path(run, task: ProbeTask, name: str, cache_dir) -> Path:
-    return Path(cache_dir) / "features" / run.key / f"{task.name}-{_task_key(task)}-{name}.pt"
+def _feature_path(run, task: ProbeTask, task_key: str, name: str, cache_dir) -> Path:
+    return Path(cache_dir) / "features" / run.key / f"{task.name}-{task_key}-{name}.pt"
 
 
 def task_features(run, task: ProbeTask, images: str, cache_dir) -> torch.Tensor:
@@ -135,7 +135,8 @@ def task_features(run, task: ProbeTask, images: str, cache_dir) -> torch.Tensor:
         raise ValueError(f"the {task.name} task has no image set {images!r}; choose 'train' or one of "
                          f"{sorted(task.tests)}")
     name = "train" if images == "train" else f"test-{images}"
-    return extract_cached(run.model, data.images, _feature_path(run, task, name, cache_dir), amp=run.config["amp"])
+    path = _feature_path(run, task, _task_key(task), name, cache_dir)
+    return extract_cached(run.model, data.images, path, amp=run.config["amp"])
 
 
 def _with_run_seed(settings: dict, seed: int) -> dict:

@@ -14,7 +14,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 
 from .config import (
     ALL_METHODS,
@@ -37,10 +36,27 @@ from .models import ARCHITECTURES
 from .noise import NOISE_TYPES, check_ratio
 
 
+class FrozenDict(dict):
+    """A dict that refuses changes, so a preset's settings cannot be edited in place; still a dict to JSON, to
+    ``{**d}``, to pickle and to copy."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a preset is frozen: make a changed copy with preset.override(...), e.g. "
+                        "preset.override(pretrain={'epochs': 40})")
+
+    __setitem__ = __delitem__ = __ior__ = update = pop = popitem = clear = setdefault = _refuse
+
+    def __reduce__(self):
+        return FrozenDict, (dict(self),)
+
+    def __hash__(self):
+        return hash(tuple(sorted(self.items(), key=repr)))
+
+
 def _freeze(value):
-    """Mappings read-only and lists tuples, all the way down."""
+    """Mappings frozen and lists tuples, all the way down."""
     if isinstance(value, Mapping):
-        return MappingProxyType({key: _freeze(item) for key, item in value.items()})
+        return FrozenDict({key: _freeze(item) for key, item in value.items()})
     if isinstance(value, (list, tuple)):
         return tuple(_freeze(item) for item in value)
     return value
@@ -166,9 +182,9 @@ def _check(preset: Preset) -> None:
     arch = preset.pretrain.get("arch")
     if preset.objective == "supervised" and arch is not None and arch not in ARCHITECTURES:
         raise ValueError(f"unknown arch {arch!r}; choose one of {list(ARCHITECTURES)}")
-    if "name" not in preset.pretrain.get("data", {"name": None}):
-        raise ValueError("the pre-training data needs a 'name' (a load_dataset name such as 'memmap') and its "
-                         "arguments")
+    if not isinstance(preset.pretrain.get("data"), Mapping) or "name" not in preset.pretrain["data"]:
+        raise ValueError("the preset's pre-training data (pretrain={'data': ...}) needs a 'name' (a load_dataset name "
+                         "such as 'memmap') and its arguments")
     protocol_settings("tuned", preset.head_hp, preset.pe_hp, preset.nmtune_weights)
 
 
@@ -182,7 +198,7 @@ _QUICK = {
     "tasks": ["downstream_classes", "pretrain_classes", "digits"],
     "shift_strengths": [0.25, 0.5],  # graded shifts: how much of each style is mixed into the photo
     "methods": ["linear_probe", "linear_head", "mlp_head", "nmtune"],
-    # objective clip: a tiny open_clip model on noisy captions; one seed takes ~6 min on 2 CPU cores (exploratory)
+    # objective clip: a tiny open_clip model on noisy captions; one seed ~6 min on 2 cores (AVX512)
     "clip": {"pretrain": {"data": CLIP_DEFAULTS["data"], "model": CLIP_DEFAULTS["model"]},
              "noise_type": "caption", "noise_ratios": [0.0, 0.05, 0.1, 0.2, 0.3],
              "tasks": ["downstream_classes", "pretrain_classes"], "shift_strengths": [],
@@ -204,7 +220,7 @@ PRESETS = {
         "new_classes": list(range(60, 80)),
     },
     # docs/fidelity.md: the memorisation regime (no augmentation, 40 epochs, 200 images a class), the fine noise
-    # grid, 4 seeds, test sets of 2,000 images, other ID datasets and graded shifts. ~2 h on 2 cores.
+    # grid, 4 seeds, test sets of 2,000 images, other ID datasets and graded shifts. ~2 h on 2 cores (AVX512).
     "fidelity": {
         "objective": "supervised",
         "pretrain": {"data": {**PRETRAIN_DEFAULTS["data"], "samples_per_class": 200}, "width": 16, "epochs": 40,
@@ -225,7 +241,7 @@ PRESETS = {
 def get_preset(preset: str | Path | Preset = "quick", objective: str | None = None, *, arch: str | None = None,
                pretrain_data: dict | None = None, **overrides) -> Preset:
     """A preset, named (:data:`PRESETS`), read from a JSON file of its fields, or given, for an objective
-    (``"supervised"`` unless the given preset has another), with ``overrides`` of its fields (e.g. ``seeds=[0, 1]``;
+    (default: the preset's own; the named ones are supervised), with ``overrides`` of its fields (e.g. ``seeds=[0, 1]``;
     ``None`` changes nothing): the one place a sweep's settings are changed.
 
     ``objective="clip"`` applies a named preset's ``clip`` section (contrastive pre-training, caption noise).
@@ -240,24 +256,30 @@ def get_preset(preset: str | Path | Preset = "quick", objective: str | None = No
         if objective not in (None, preset.objective):
             raise ValueError(f"preset {preset.name!r} is for objective {preset.objective!r}, not {objective!r}; "
                              f"get it with get_preset({preset.name!r}, {objective!r})")
-        objective = preset.objective
     else:
-        objective = objective or "supervised"
         preset = _named_preset(preset, objective)
+    pretrain = dict(overrides.pop("pretrain", None) or {})
     if arch is not None:
-        overrides["pretrain"] = {**overrides.get("pretrain", {}), ("model" if objective == "clip" else "arch"): arch}
+        pretrain["model" if preset.objective == "clip" else "arch"] = arch
     if pretrain_data is not None:
+        if "data" in pretrain:
+            raise ValueError("the pre-training data is given twice (pretrain_data and pretrain={'data': ...}); "
+                             "give it once")
+        pretrain["data"] = dict(pretrain_data)
         overrides.setdefault("probe_data", preset.probe_source)
-        overrides["pretrain"] = {**overrides.get("pretrain", {}), "data": dict(pretrain_data)}
-    return preset.override(**overrides)
+    return preset.override(pretrain=pretrain or None, **overrides)
 
 
-def _named_preset(name, objective: str) -> Preset:
+def _named_preset(name, objective: str | None) -> Preset:
+    """A named preset or a preset file for ``objective`` (default: its own): a ``clip`` section turns a supervised
+    preset into its CLIP one."""
     settings = _preset_settings(name)
     clip = settings.pop("clip", None)
-    if objective == "clip":
-        if clip is None:
-            raise ValueError(f"preset {str(name)!r} has no CLIP settings; use the quick preset or add a 'clip' section")
+    own = settings.get("objective", "supervised")
+    if objective not in (None, own):
+        if clip is None or objective != "clip":
+            raise ValueError(f"preset {str(name)!r} is for objective {own!r} and has no {objective!r} settings; "
+                             f"use it with objective {own!r}, or add a 'clip' section")
         settings.update(clip, objective="clip")
     known = {f.name for f in dataclasses.fields(Preset)} - {"name"}
     unknown = set(settings) - known

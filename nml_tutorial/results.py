@@ -111,4 +111,8 @@ def read_table(path) -> pd.DataFrame:
     why = damage(path) if path.with_name(path.name + SEAL).exists() else None
     if why:
         raise ValueError(f"{path} is damaged ({why}); run the sweep again: it rewrites the table from its cache")
-    return pd.read_csv(path)
+    table = pd.read_csv(path)
+    if "accuracy" in table and "protocol" not in table:
+        raise ValueError(f"{path} has no 'protocol' column: a version before the study's protocol wrote it; run the "
+                         "sweep again (its cache keeps the pre-trained runs)")
+    return table

@@ -116,3 +116,16 @@ def test_the_documented_example_grid_is_valid():
 
     grid = load_grid(Path(__file__).resolve().parent.parent / "docs" / "full-scale-grid.yaml")
     assert len(grid.cells) == 4 and {c.parameters["PRESET"] for c in grid.cells} == {"fidelity"}
+
+
+def test_a_preset_file_is_read_from_the_grids_folder_and_its_edits_renew_the_cells(tmp_path):
+    from nml_tutorial.presets import get_preset, write_preset
+
+    write_preset(get_preset("quick"), tmp_path / "mine.json")
+    (tmp_path / "grid.yaml").write_text("sweep: true\nout: out\nparameters:\n  preset: mine.json\ngrid:\n"
+                                        "  seeds: [[0], [1]]\n")
+    before = load_grid(tmp_path / "grid.yaml").cells
+    assert {c.parameters["preset"] for c in before} == {str(tmp_path / "mine.json")}
+    write_preset(get_preset("quick", seeds=[5]), tmp_path / "mine.json")
+    after = load_grid(tmp_path / "grid.yaml").cells
+    assert not {c.key for c in before} & {c.key for c in after}

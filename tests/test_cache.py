@@ -69,3 +69,38 @@ def test_a_run_on_a_copied_dataset_is_found_again(memmap_set, tmp_path):
     moved = get_preset(TINY_PRESET, noise_type="file", pretrain_data={**data, "root": str(copy)})
     again = pretrain_supervised(moved.run_config(0.3, 0), cache_dir=tmp_path / "cache", progress=False)
     assert first.source == "trained" and again.source == "cache" and again.key == first.key
+
+
+def test_folders_apart_in_content_get_apart_keys(tmp_path, monkeypatch):
+    """What a path-and-size listing would confuse: a non-image file rewritten at its old size (a relabelled pickle),
+    subsets whose class folders are symbolic links, a folder that merely holds a meta.json."""
+
+    def key(root, **extra):
+        return config_key({"data": {"name": "image_folder", "root": str(root), **extra}})
+
+    (tmp_path / "cifar").mkdir()
+    (tmp_path / "cifar" / "data_batch_1").write_bytes(b"labels 0 1 0 1")
+    before = key(tmp_path / "cifar")
+    (tmp_path / "cifar" / "data_batch_1").write_bytes(b"labels 1 1 0 1")  # the same size, other labels
+    os.utime(tmp_path / "cifar")  # the folder's mtime renews the in-process listing, as a rewrite by the tools does
+    assert key(tmp_path / "cifar") != before
+
+    miniatures.imagenet_folder(tmp_path / "all", imagenet_wnids()[:3], per_class=2, size=24)
+    for subset, wnids in (("first", imagenet_wnids()[:1]), ("second", imagenet_wnids()[1:2])):
+        (tmp_path / subset).mkdir()
+        for wnid in wnids:
+            (tmp_path / subset / wnid).symlink_to(tmp_path / "all" / wnid)
+    assert key(tmp_path / "first") != key(tmp_path / "second")
+
+    (tmp_path / "first" / "meta.json").write_text("{}")  # not a memmap: its images still count
+    (tmp_path / "second" / "meta.json").write_text("{}")
+    assert key(tmp_path / "first") != key(tmp_path / "second")
+
+    (tmp_path / "cifar" / "noisy").mkdir()
+    (tmp_path / "cifar" / "noisy" / "f.npy").write_bytes(b"under root")
+    (tmp_path / "elsewhere" / "noisy").mkdir(parents=True)
+    (tmp_path / "elsewhere" / "noisy" / "f.npy").write_bytes(b"in the working directory")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    read_under_root = key(tmp_path / "cifar", noisy_labels="noisy/f.npy")
+    (tmp_path / "elsewhere" / "noisy" / "f.npy").write_bytes(b"changed, but not what the loader reads")
+    assert key(tmp_path / "cifar", noisy_labels="noisy/f.npy") == read_under_root

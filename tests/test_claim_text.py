@@ -66,3 +66,10 @@ def test_a_clip_claim_table_is_marked_exploratory():
     assert "the study protocol is confirmatory" in claim_text.format_claims(table)
     clip = claim_text.format_claims(table, "clip")
     assert "EXPLORATORY" in clip and "confirmatory" not in clip.replace("EXPLORATORY", "")
+
+
+def test_a_clip_markdown_table_heads_its_protocols_exploratory():
+    table = claims.claim_table(fake_table())
+    assert "(confirmatory)" in claim_text.claims_markdown(table)
+    clip = claim_text.claims_markdown(table, objective="clip")
+    assert "study protocol (exploratory)" in clip and "confirmatory" not in clip

@@ -85,3 +85,31 @@ def test_a_given_preset_takes_the_same_overrides_and_refuses_another_objective()
         get_preset(preset, arch="resnet19")
     with pytest.raises(ValueError, match="is for objective 'supervised', not 'clip'.*get_preset\\('quick', 'clip'\\)"):
         run_sweep(preset, objective="clip")
+
+
+def test_a_frozen_preset_still_travels_like_a_dict():
+    """Pickled, copied and hashed as any value; its settings spread into a config give that config's run key."""
+    import copy
+    import pickle
+
+    from nml_tutorial.config import PRETRAIN_DEFAULTS
+    from nml_tutorial.pretrain import run_key
+
+    preset = get_preset("quick")
+    assert pickle.loads(pickle.dumps(preset)) == preset == copy.deepcopy(preset)
+    assert hash(preset) == hash(get_preset("quick"))
+    spread = {**PRETRAIN_DEFAULTS, **preset.pretrain, "noise_ratio": 0.1, "seed": 0}
+    assert run_key(spread) == run_key({**PRETRAIN_DEFAULTS, **preset.run_config(0.1, 0)})
+    with pytest.raises(TypeError, match=r"preset is frozen.*preset.override"):
+        preset.pretrain["data"]["seed"] = 1
+
+
+def test_a_clip_preset_file_keeps_its_objective_and_data_is_given_once(tmp_path):
+    path = write_preset(get_preset("quick", "clip"), tmp_path / "clip.json")
+    assert get_preset(path).objective == "clip" and get_preset(path, "clip") == get_preset(path)
+    with pytest.raises(ValueError, match="is for objective 'clip' and has no 'supervised' settings"):
+        get_preset(path, "supervised")
+    with pytest.raises(ValueError, match="given twice"):
+        get_preset("quick", pretrain_data={"name": "memmap", "root": "a"}, pretrain={"data": {"name": "memmap"}})
+    with pytest.raises(ValueError, match="pre-training data .* needs a 'name'"):
+        get_preset("quick").override(pretrain={"data": {"root": "a"}})
