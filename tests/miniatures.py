@@ -169,3 +169,40 @@ def image_text(root: Path, count: int = 6, shards: bool = False):
             Image.fromarray(hwc(data)[i]).save(root / f"{i:06d}.jpg", quality=95)
             (root / f"{i:06d}.txt").write_text(captions[i])
     return data, captions
+
+
+def downsampled_parts(root: Path, **kwargs):
+    """:func:`downsampled` as the 64x64 release comes: its train batches in two folders, ``Imagenet64_train_part1``
+    (batch 1) and ``Imagenet64_train_part2`` (batch 2), ``map_clsloc.txt`` beside them. Returns the same."""
+    parts = [root / "Imagenet64_train_part1", root / "Imagenet64_train_part2"]
+    made = downsampled(parts[0], **kwargs)
+    parts[1].mkdir()
+    (parts[0] / "train_data_batch_2.npz").rename(parts[1] / "train_data_batch_2.npz")
+    (parts[0] / "map_clsloc.txt").rename(root / "map_clsloc.txt")
+    return made
+
+
+def devkit_numbering(root: Path, map_clsloc: Path) -> Path:
+    """An ILSVRC-2012 devkit folder whose ``data/meta.mat`` numbers the 1,000 classes as ``map_clsloc`` does (its
+    ILSVRC2012_ID), an internal synset among them as in the real one."""
+    from scipy.io import savemat
+
+    rows = [line.split()[:2] for line in map_clsloc.read_text().splitlines()]
+    synsets = np.array([(1001, "n00001740", "entity", 3)] + [(int(i), w, w, 0) for w, i in rows],
+                       dtype=[("ILSVRC2012_ID", "O"), ("WNID", "O"), ("words", "O"), ("num_children", "O")])
+    (root / "data").mkdir(parents=True)
+    savemat(root / "data" / "meta.mat", {"synsets": synsets})
+    return root
+
+
+def ilsvrc_train_parts(root: Path, parts: int = 2) -> list[Path]:
+    """The per-class tars of :func:`ilsvrc`'s ``ILSVRC2012_img_train.tar`` split over ``parts`` folders
+    ``train_part<k>/`` (a release that comes in parts)."""
+    folders = [root / f"train_part{k + 1}" for k in range(parts)]
+    with tarfile.open(root / "ILSVRC2012_img_train.tar") as outer:
+        members = outer.getmembers()
+        for i, member in enumerate(members):
+            folder = folders[i * parts // len(members)]
+            folder.mkdir(exist_ok=True)
+            (folder / member.name).write_bytes(outer.extractfile(member).read())
+    return folders

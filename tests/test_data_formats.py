@@ -71,7 +71,7 @@ def test_ilsvrc_preparation_relabels_validation_by_the_devkit(tmp_path):
     wnids = [WNIDS[5], WNIDS[1], WNIDS[900]]
     truth = miniatures.ilsvrc(tmp_path, wnids)
     counts = prepare_ilsvrc(tmp_path / "ILSVRC2012_img_train.tar", tmp_path / "ILSVRC2012_img_val.tar",
-                            tmp_path / "devkit", tmp_path / "out")
+                            tmp_path / "devkit", tmp_path / "out", expect_train=6, expect_val=6, expect_classes=3)
     assert counts == {"train": 6, "val": 6}
     for n, wnid in enumerate(truth, 1):
         assert (tmp_path / "out" / "val" / wnid / f"ILSVRC2012_val_{n:08d}.JPEG").is_file()
@@ -79,7 +79,7 @@ def test_ilsvrc_preparation_relabels_validation_by_the_devkit(tmp_path):
     assert val.class_names == sorted(wnids)
     # resuming over a finished preparation changes nothing
     assert prepare_ilsvrc(tmp_path / "ILSVRC2012_img_train.tar", tmp_path / "ILSVRC2012_img_val.tar",
-                          tmp_path / "devkit", tmp_path / "out") == counts
+                          tmp_path / "devkit", tmp_path / "out", 6, 6, 3) == counts
 
 
 def test_tiny_imagenet_train_and_flat_val(tmp_path):
@@ -193,7 +193,8 @@ def test_memmap_form_round_trips_resumes_and_maps(tmp_path):
 
 def test_downsampled_imagenet_labels_are_remapped_from_map_clsloc(tmp_path):
     source, true = miniatures.downsampled(tmp_path / "src")
-    convert_downsampled(tmp_path / "src", tmp_path / "src" / "map_clsloc.txt", tmp_path / "mm", progress=False)
+    convert_downsampled(tmp_path / "src", tmp_path / "src" / "map_clsloc.txt", tmp_path / "mm", expect=12,
+                        progress=False)
     data = load_dataset("memmap", root=tmp_path / "mm")
     assert torch.equal(data.images, source.images)
     assert data.labels.tolist() == true.tolist() and len(data.class_names) == 1000

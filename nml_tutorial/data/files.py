@@ -56,9 +56,12 @@ def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
-def read_image(path: Path, size: int, crop: str = "center") -> np.ndarray:
+def read_image(path: Path, size: int, crop: str = "center", draft: bool = False) -> np.ndarray:
     """One image file as uint8 (size, size, 3) RGB: the shorter side resized to ``size`` and centre-cropped
-    (``crop="center"``), or the whole image resized to a square (``"none"``)."""
+    (``crop="center"``), or the whole image resized to a square (``"none"``). ``draft``: a JPEG much larger than
+    ``size`` is decoded at 1/2, 1/4 or 1/8 scale (never below ``size`` on either side) before the same resize:
+    about twice as fast for 64 px from a 500 x 375 photo, pixels ~1 grey level from the full decoding's on average;
+    other formats are unaffected."""
     from PIL import Image, UnidentifiedImageError
 
     if crop not in CROPS:
@@ -67,6 +70,8 @@ def read_image(path: Path, size: int, crop: str = "center") -> np.ndarray:
         raise FileNotFoundError(f"image {path} is listed but not there; extract the dataset again or fix its listing")
     try:
         with Image.open(path) as img:
+            if draft:
+                img.draft("RGB", (size, size))
             img = img.convert("RGB")
             if crop == "center":
                 w, h = img.size
@@ -82,11 +87,11 @@ def read_image(path: Path, size: int, crop: str = "center") -> np.ndarray:
         raise ValueError(f"cannot read image {path} ({err}); delete or replace the file") from err
 
 
-def read_images(paths, size: int, crop: str = "center") -> np.ndarray:
-    """Image files as one uint8 (N, size, size, 3) array."""
+def read_images(paths, size: int, crop: str = "center", draft: bool = False) -> np.ndarray:
+    """Image files as one uint8 (N, size, size, 3) array (see :func:`read_image`)."""
     out = np.empty((len(paths), size, size, 3), dtype=np.uint8)
     for i, path in enumerate(paths):
-        out[i] = read_image(path, size, crop)
+        out[i] = read_image(path, size, crop, draft)
     return out
 
 

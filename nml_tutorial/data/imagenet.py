@@ -7,10 +7,13 @@ with :func:`restrict_logits`, which reads a 1,000-way classifier's logits at the
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
 import tarfile
+import zlib
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -180,13 +183,33 @@ def _devkit_labels(devkit: Path) -> list[str]:
     return [wnid_of[i] for i in ids]
 
 
-def _extract(archive, out: Path) -> None:
-    """Extract a tar (a path or an open file) into ``out`` through a temporary folder, so an interrupted run leaves
-    no half-filled one."""
+@contextmanager
+def _tar_errors(name: str):
+    """A damaged tar read inside as one ValueError naming ``name`` and the fix."""
+    try:
+        yield
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise ValueError(f"{name} is truncated or not a tar ({' '.join(str(err).split())}); download it again and "
+                         "check its md5") from err
+
+
+def _complete(tar: tarfile.TarFile) -> None:
+    """Refuse a tar read to its end that lacks the end-of-archive marker (two zero blocks): one cut at a member's
+    boundary otherwise reads as a shorter, whole archive."""
+    tar.fileobj.seek(tar.offset)
+    if tar.fileobj.read(2 * tarfile.BLOCKSIZE) != bytes(2 * tarfile.BLOCKSIZE):
+        raise tarfile.ReadError("it ends without the end-of-archive marker")
+
+
+def _extract(archive, out: Path, name: str) -> None:
+    """Extract a tar (a path or an open file; ``name`` in errors) into ``out`` through a temporary folder, so an
+    interrupted or failed run leaves no half-filled one."""
     tmp = out.with_name(out.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
-    with (tarfile.open(archive) if isinstance(archive, Path) else tarfile.open(fileobj=archive)) as tar:
+    with _tar_errors(name), (tarfile.open(archive) if isinstance(archive, Path) else
+                             tarfile.open(fileobj=archive)) as tar:
         tar.extractall(tmp, filter="data")
+        _complete(tar)
     tmp.rename(out)
 
 
@@ -201,46 +224,75 @@ def _place(image: Path, target: Path) -> None:
     partial.rename(target)
 
 
-def prepare_ilsvrc(train, val, devkit, out) -> dict[str, int]:
-    """ILSVRC-2012 as class folders ``out/train/<wnid>/`` and ``out/val/<wnid>/``.
-
-    ``train``: ``ILSVRC2012_img_train.tar`` (its per-class tars are read from it, never written out) or a folder of
-    those ``n*.tar``; ``val``: ``ILSVRC2012_img_val.tar`` or the folder of its 50,000 flat JPEGs, relabelled by the
-    devkit's ground truth (``devkit``: the extracted ``ILSVRC2012_devkit_t12``; its ids follow ``meta.mat``, not
-    sorted wnids) and hard-linked where possible. Classes already prepared are skipped, so an interrupted run
-    resumes. Returns images per split.
-    """
-    out, devkit = Path(out), require_dir(devkit, "ILSVRC-2012 devkit", "extract ILSVRC2012_devkit_t12.tar.gz")
-    train, val = Path(train), Path(val)
-    wnids = _devkit_labels(devkit)
-    (out / "train").mkdir(parents=True, exist_ok=True)
-    if train.is_file():
-        with tarfile.open(train) as outer:
+def _train_classes(source: Path, out: Path) -> None:
+    """Each per-class tar of ``source`` (``ILSVRC2012_img_train.tar`` or a folder of its ``n*.tar``) extracted into
+    ``out/<wnid>/``, classes already there skipped."""
+    if source.is_file():
+        with _tar_errors(source), tarfile.open(source) as outer:
             for member in outer:
                 name = Path(member.name)
-                if member.isfile() and name.suffix == ".tar" and not (out / "train" / name.stem).is_dir():
-                    _extract(outer.extractfile(member), out / "train" / name.stem)
-    else:
-        tars = sorted(require_dir(train, "ILSVRC-2012 train tars", "pass ILSVRC2012_img_train.tar or its extracted "
-                                  "folder of n*.tar").glob("n*.tar"))
-        if not tars:
-            raise FileNotFoundError(f"no per-class n*.tar files in {train}; pass ILSVRC2012_img_train.tar")
-        for tar in tars:
-            if not (out / "train" / tar.stem).is_dir():
-                _extract(tar, out / "train" / tar.stem)
-    if val.is_file():
-        if not (out / "val-flat").is_dir():
-            _extract(val, out / "val-flat")
-        val = out / "val-flat"
-    flat = sorted(require_dir(val, "ILSVRC-2012 val images", "pass ILSVRC2012_img_val.tar or its extracted folder")
-                  .glob("ILSVRC2012_val_*.JPEG"))
-    if len(flat) != len(wnids):
-        raise ValueError(f"{len(flat)} validation images in {val} but {len(wnids)} ground-truth labels; "
-                         "is the val folder complete?")
-    for image, wnid in zip(flat, wnids):
-        target = out / "val" / wnid / image.name
+                if member.isfile() and name.suffix == ".tar" and not (out / name.stem).is_dir():
+                    _extract(outer.extractfile(member), out / name.stem, f"{source} (its member {member.name})")
+            _complete(outer)
+        return
+    tars = sorted(require_dir(source, "ILSVRC-2012 train tars", "pass ILSVRC2012_img_train.tar or its extracted "
+                              "folder of n*.tar").glob("n*.tar"))
+    if not tars:
+        raise FileNotFoundError(f"no per-class n*.tar files in {source}; pass ILSVRC2012_img_train.tar")
+    for tar in [t for t in tars if not (out / t.stem).is_dir()]:
+        _extract(tar, out / tar.stem, str(tar))
+
+
+def _val_images(sources: list[Path], out: Path) -> dict[int, Path]:
+    """The flat validation images by number (the first of each kept): tars extracted under ``out/val-flat/``."""
+    images: dict[int, Path] = {}
+    for source in sources:
+        if source.is_file():
+            folder = out / "val-flat" / source.stem
+            if not folder.is_dir():
+                folder.parent.mkdir(parents=True, exist_ok=True)
+                _extract(source, folder, str(source))
+            source = folder
+        for image in sorted(require_dir(source, "ILSVRC-2012 val images", "pass ILSVRC2012_img_val.tar or its "
+                                        "extracted folder").glob("ILSVRC2012_val_*.JPEG")):
+            images.setdefault(int(image.stem.rsplit("_", 1)[1]), image)
+    return images
+
+
+def _paths(given) -> list[Path]:
+    return [Path(given)] if isinstance(given, (str, os.PathLike)) else [Path(p) for p in given]
+
+
+def prepare_ilsvrc(train, val, devkit, out, expect_train: int = 1_281_167, expect_val: int = 50_000,
+                   expect_classes: int = 1000) -> dict[str, int]:
+    """ILSVRC-2012 as class folders ``out/train/<wnid>/`` and ``out/val/<wnid>/``. ``train``: one or several of
+    ``ILSVRC2012_img_train.tar`` (its per-class tars read from it, never written out) or folders of its ``n*.tar``;
+    ``val``: ``ILSVRC2012_img_val.tar`` or folders of its JPEGs, relabelled by the devkit's ground truth (``devkit``:
+    ``ILSVRC2012_devkit_t12``; ids follow ``meta.mat``, not sorted wnids), hard-linked where possible. Classes done
+    are skipped: an interrupted run resumes. A damaged tar, or counts other than ``expect_*`` (ImageNet-1K's by
+    default), is a ValueError naming it. Returns images per split."""
+    out, devkit = Path(out), require_dir(devkit, "ILSVRC-2012 devkit", "extract ILSVRC2012_devkit_t12.tar.gz")
+    wnids = _devkit_labels(devkit)
+    (out / "train").mkdir(parents=True, exist_ok=True)
+    for source in _paths(train):
+        _train_classes(source, out / "train")
+    classes, count = sorted(p.name for p in (out / "train").iterdir() if p.is_dir()), len(image_files(out / "train"))
+    missing = sorted(set(wnids) - set(classes))
+    if (count, len(classes)) != (expect_train, expect_classes):
+        raise ValueError(f"{count:,} training images in {len(classes):,} classes under {out / 'train'}, not "
+                         f"{expect_train:,} in {expect_classes:,}{f' (missing e.g. {missing[:3]})' if missing else ''}"
+                         ": pass every part of the train release (--train A B), or download it again and check its "
+                         "md5, or pass --expect-train N --expect-classes K for a deliberate subset")
+    images = _val_images(_paths(val), out)
+    if len(images) != expect_val:
+        raise ValueError(f"{len(images):,} validation images in {', '.join(map(str, _paths(val)))}, not "
+                         f"{expect_val:,}: pass all of ILSVRC2012_img_val.tar, or --expect-val N for a subset")
+    for number, image in sorted(images.items()):
+        if number > len(wnids):
+            raise ValueError(f"{image} has no label among the devkit's {len(wnids):,}; are the val images and the "
+                             "devkit both ILSVRC-2012's?")
+        target = out / "val" / wnids[number - 1] / image.name
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
             _place(image, target)
-    return {split: len(image_files(out / split)) for split in ("train", "val")}
-
+    return {"train": count, "val": len(image_files(out / "val"))}
