@@ -170,6 +170,60 @@ def image_text(root: Path, count: int = 6, shards: bool = False):
             (root / f"{i:06d}.txt").write_text(captions[i])
     return data, captions
 
+def pairs_in_every_spelling(root: Path, shards: bool = False):
+    """Four image-text pairs spelled each another way the loader accepts: ``.JPG``, ``.jpeg``, ``.png``, ``.webp``
+    images; captions in ``.txt``, ``.caption`` (over a ``.json``), ``.json`` "caption" and "text" fields; a member
+    ``<key>.meta.json`` that webdataset files under its key. One shard adds members webdataset skips (``__meta__``,
+    ``._<key>.jpeg``). Returns the images and captions in loading order."""
+    import json
+
+    data = scenes(4, 1)
+    captions = ['caption 0 "quoted"', "caption 1, één", "caption 2\nits second line", "caption 3 \\ [x]"]
+    files = {"a/k1.meta.json": json.dumps({"caption": "not the caption"}).encode(),
+             "k2.json": json.dumps({"caption": "not the caption either"}).encode()}
+    spellings = [("a/k1", ".JPG", ".txt"), ("k2", ".jpeg", ".caption"), ("k3", ".png", ".json"),
+                 ("k4", ".webp", ".json")]
+    for i, ((key, image, caption), pixels) in enumerate(zip(spellings, hwc(data))):
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format=Image.registered_extensions()[image.lower()], quality=95)
+        files[key + image] = buffer.getvalue()
+        field = "caption" if i == 2 else "text"
+        files[key + caption] = (json.dumps({field: captions[i], "url": "x"}) if caption == ".json"
+                                else captions[i]).encode()
+    root.mkdir(parents=True, exist_ok=True)
+    if shards:
+        with tarfile.open(root / "shard-00000.tar", "w") as tar:
+            for name, payload in {**files, "__meta__": b"shard notes", "._k2.jpeg": b"resource fork"}.items():
+                add_to_tar(tar, name, payload)
+    else:
+        for name, payload in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(payload)
+    return data, captions
+
+
+def repeated_sets(root: Path, count: int) -> None:
+    """``count`` 32-px images, six scenes repeated (the memory tests read many, whatever they show), as a folder of
+    pairs (``folder/``), one webdataset shard (``shards/``) and CIFAR-10's train pickles (``cifar/``)."""
+    data = scenes(3, 2)
+    pixels = hwc(data)
+    encoded = [jpeg(img) for img in pixels]
+    (root / "folder").mkdir(parents=True)
+    (root / "shards").mkdir()
+    with tarfile.open(root / "shards" / "shard-00000.tar", "w") as tar:
+        for i in range(count):
+            for suffix, payload in ((".jpg", encoded[i % 6]), (".txt", f"copy {i}".encode())):
+                (root / "folder" / f"{i:06d}{suffix}").write_bytes(payload)
+                add_to_tar(tar, f"{i:06d}{suffix}", payload)
+    folder = root / "cifar" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rows = data.images.reshape(6, -1).numpy()[np.arange(count) % 6]
+    labels = data.labels.numpy()[np.arange(count) % 6].tolist()
+    for b, part in enumerate(np.array_split(np.arange(count), 5), 1):
+        _pickle(folder / f"data_batch_{b}", {b"data": rows[part], b"labels": [labels[i] for i in part]})
+    _pickle(folder / "batches.meta", {b"label_names": [f"class{c}".encode() for c in range(10)]})
+
+
 
 def downsampled_parts(root: Path, **kwargs):
     """:func:`downsampled` as the 64x64 release comes: its train batches in two folders, ``Imagenet64_train_part1``

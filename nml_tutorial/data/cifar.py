@@ -11,6 +11,8 @@ import torch
 from .common import LabeledImages, to_rgb_uint8
 from .files import require_dir
 
+_CHUNK_BYTES = 1 << 21  # float pixels resized at once: 2 MiB, three 224-px images
+
 _LAYOUT = {  # folder, train files, test files, label key, names file, names key
     "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], b"labels",
                 "batches.meta", b"label_names"),
@@ -26,6 +28,16 @@ def _unpickle(path: Path) -> dict:
         return pickle.load(f, encoding="bytes")
 
 
+def _resized(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 images resized to ``size`` as :func:`to_rgb_uint8` resizes them, a few at a time (about
+    :data:`_CHUNK_BYTES` of float pixels) into the one uint8 output: no float copy of the whole set."""
+    out = torch.empty((len(pixels), 3, size, size), dtype=torch.uint8)
+    step = max(1, _CHUNK_BYTES // (4 * 3 * size * size))
+    for begin in range(0, len(pixels), step):
+        out[begin:begin + step] = to_rgb_uint8(pixels[begin:begin + step].float() / 255, size)
+    return out
+
+
 def load_cifar(root, variant: str = "cifar10", split: str = "train", image_size: int = 32,
                device=None) -> LabeledImages:
     """CIFAR-10 or -100 (fine labels) from the python pickles under ``root`` (the extracted folder or its parent)."""
@@ -38,11 +50,10 @@ def load_cifar(root, variant: str = "cifar10", split: str = "train", image_size:
     if (root / folder).is_dir():
         root = root / folder
     batches = [_unpickle(root / name) for name in (train if split == "train" else test)]
-    images = np.concatenate([b[b"data"] for b in batches]).reshape(-1, 3, 32, 32)
+    pixels = torch.from_numpy(np.concatenate([b.pop(b"data") for b in batches]).reshape(-1, 3, 32, 32))
     labels = np.concatenate([b[label_key] for b in batches]).astype(np.int64)
     names = [n.decode() for n in _unpickle(root / meta)[names_key]]
-    pixels = torch.from_numpy(images)
     if image_size != 32:
-        pixels = to_rgb_uint8(pixels.float() / 255, image_size)
-    data = LabeledImages(pixels.contiguous(), torch.from_numpy(labels), names, variant)
+        pixels = _resized(pixels, image_size)
+    data = LabeledImages(pixels, torch.from_numpy(labels), names, variant)
     return data.to(device) if device is not None else data

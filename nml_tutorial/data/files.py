@@ -96,10 +96,14 @@ def read_images(paths, size: int, crop: str = "center", draft: bool = False) -> 
 
 
 def load_files(files: ImageFiles, image_size: int, crop: str = "center", device=None) -> LabeledImages:
-    """Read listed image files into memory as :class:`LabeledImages` (uint8 NCHW)."""
+    """Read listed image files into memory as :class:`LabeledImages` (uint8 NCHW), one at a time into the one
+    array allocated for all of them: the peak is the images' size, not twice it."""
     if len(files) == 0:
         raise ValueError("no images were found to load; check the folder and the class list")
-    images = torch.from_numpy(read_images(files.paths, image_size, crop)).permute(0, 3, 1, 2).contiguous()
+    images = torch.empty((len(files), 3, image_size, image_size), dtype=torch.uint8)
+    filled = images.numpy()  # the same memory
+    for i, path in enumerate(files.paths):
+        filled[i] = read_image(path, image_size, crop).transpose(2, 0, 1)
     data = LabeledImages(images, torch.from_numpy(files.labels), list(files.class_names), files.domain)
     return data.to(device) if device is not None else data
 
