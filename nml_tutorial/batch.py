@@ -1,9 +1,10 @@
 """Batch runs over a parameter grid (``nml-tutorial batch GRID.yaml``): notebooks through papermill, or the sweep.
 
 A grid file names what to run, fixed parameters and a grid of values; every combination is a *cell* that runs in
-``<out>/cells/<key>/`` (``key``: a hash of what runs and its parameters), as its own process, several at once
-(one per GPU where there are GPUs: ``CUDA_VISIBLE_DEVICES`` set per cell). ``status.json``, written last, marks a
-finished cell: finished cells are skipped, failed and interrupted ones run again. The metrics every cell records
+``<out>/cells/<key>/`` (``key``: a hash of what runs and its parameters) in processes of its own, several at once
+(one per GPU where there are GPUs: ``CUDA_VISIBLE_DEVICES`` set per cell; with ``launcher: torchrun`` and
+``nproc: N`` a sweep cell pre-trains on N processes, :mod:`nml_tutorial.launch`). ``status.json``, written last,
+marks a finished cell: finished cells are skipped, failed and interrupted ones run again. The metrics every cell records
 (a notebook's ``*.metrics.json``, a sweep's claim effects) are gathered into ``<out>/metrics.csv`` and a report
 figure.
 """
@@ -15,8 +16,8 @@ import itertools
 import json
 import os
 import queue
+import shlex
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,10 +28,11 @@ import pandas as pd
 from . import claims
 from .atomic import atomic_write_json, file_sha256, intact, seal
 from .cache import config_key
+from .launch import cell_commands, gpu_groups, pretraining_commands, visible_gpus
 from .results import read_table, write_table
 from .series import check_parameter_names, notebook_parameters
 
-GRID_KEYS = {"notebook", "sweep", "out", "cache", "parameters", "grid", "jobs"}
+GRID_KEYS = {"notebook", "sweep", "out", "cache", "parameters", "grid", "jobs", "launcher", "nproc"}
 # The sweep's parameters: nml-tutorial sweep options (value types as its command line takes them).
 SWEEP_PARAMETERS = {"preset": str, "objective": str, "seeds": list, "noise": list, "methods": list, "protocols": list,
                     "arch": str, "noise_type": str, "pretrain_data": dict, "device": str, "threads": int}
@@ -52,13 +54,19 @@ class Cell:
 
 @dataclass
 class Grid:
-    """A checked grid file: what runs (a notebook path or ``"sweep"``), where, and its cells."""
+    """A checked grid file: what runs (a notebook path or ``"sweep"``), where, its cells, how many at once and the
+    processes each pre-training run of a cell takes under torchrun (``nproc``; ``None``: no torchrun)."""
 
     target: str
     out: Path
     cache: Path
     cells: list[Cell]
     jobs: int
+    nproc: int | None = None
+
+    def commands(self, cell: Cell) -> list[list[str]]:
+        """The processes ``cell`` runs, in order (:func:`~nml_tutorial.launch.cell_commands`)."""
+        return cell_commands(self.target, cell.parameters, cell.folder, self.cache, self.nproc)
 
 
 def load_grid(path) -> Grid:
@@ -110,7 +118,8 @@ def load_grid(path) -> Grid:
         if wrong:
             raise ValueError(f"{path}: {sorted(set(wrong))}; give each value as the sweep's option takes it, e.g. "
                              "'seeds: [[0], [0, 1]]' in grid (a list of lists) or 'seeds: [0, 1]' in parameters")
-    jobs = spec.get("jobs", _gpu_count() or 1)
+    nproc = _launcher(path, spec, target)
+    jobs = spec.get("jobs", len(visible_gpus()) // (nproc or 1) or 1)
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"{path}: 'jobs' must be a positive integer (cells at once), got {jobs!r}")
     out = (base / spec["out"]).resolve()
@@ -120,14 +129,39 @@ def load_grid(path) -> Grid:
         combo = {name: _preset_file(value, base) if name in ("preset", "PRESET") else value
                  for name, value in combo.items()}
         # keyed by the notebook's and a preset file's content and the package's code too: after any of them changes,
-        # cells run again
+        # cells run again. Not by launcher and nproc, as the run cache's keys leave the world size out (the same
+        # global batches in the same order, docs/full-scale.md): a cell finished on 8 GPUs stays finished on 4
         presets = [value for name, value in combo.items() if name in ("preset", "PRESET") and value.endswith(".json")]
         what = {"target": Path(target).name, "parameters": combo,
                 "notebook": None if target == "sweep" else file_sha256(target),
                 **({"preset_files": [file_sha256(value) for value in presets]} if presets else {})}
         key = config_key(what, code=("nml_tutorial.sweep",) if target == "sweep" else ("nml_tutorial",))
         cells.append(Cell(key, combo, out / "cells" / key))
-    return Grid(target, out, cache, cells, jobs)
+    try:  # refused now rather than when a cell runs: more processes a cell than GPUs, a preset of another objective
+        if nproc:
+            gpu_groups(visible_gpus(), 1, nproc)
+            for cell in cells:
+                pretraining_commands(cell.parameters, cache, nproc)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+    return Grid(target, out, cache, cells, jobs, nproc)
+
+
+def _launcher(path: Path, spec: dict, target: str) -> int | None:
+    """``nproc`` of a grid whose sweep cells pre-train under torchrun (``launcher: torchrun``), else ``None``."""
+    launcher, nproc = spec.get("launcher"), spec.get("nproc")
+    if launcher is None and nproc is None:
+        return None
+    if launcher != "torchrun":
+        raise ValueError(f"{path}: cells run on several processes with 'launcher: torchrun' and 'nproc: N' "
+                         f"(processes a cell); got launcher {launcher!r}")
+    if target != "sweep":
+        raise ValueError(f"{path}: a notebook runs in one process, not under torchrun; grid the sweep ('sweep: true', "
+                         "whose pre-training runs go under torchrun) or drop 'launcher' and 'nproc'")
+    if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
+        raise ValueError(f"{path}: 'nproc' must be a positive integer (processes a cell under torchrun, e.g. "
+                         f"'nproc: 2'), got {nproc!r}")
+    return nproc
 
 
 def _preset_file(value, base: Path):
@@ -144,46 +178,20 @@ def _combinations(fixed: dict, grid: dict) -> list[dict]:
     return [{**fixed, **dict(zip(grid, values))} for values in itertools.product(*grid.values())]
 
 
-def _gpu_count() -> int:
-    import torch
-
-    return torch.cuda.device_count()
-
-
-def _gpu_ids() -> list[str]:
-    """The GPUs this process may use, as ``CUDA_VISIBLE_DEVICES`` names them (so a cell's setting keeps within them)."""
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None:
-        return [g.strip() for g in visible.split(",") if g.strip()]
-    return [str(i) for i in range(_gpu_count())]
-
-
-def _command(grid: Grid, cell: Cell) -> list[str]:
-    """The process one cell runs: the notebook runner on one notebook, or the sweep."""
-    run = [sys.executable, "-m", "nml_tutorial"]
-    if grid.target != "sweep":
-        notebook = grid.target
-        return run + ["notebooks", str(notebook), "--out", str(cell.folder), "--cache", str(grid.cache),
-                      "--parameters", str(cell.folder / "parameters.json")]
-    args = []
-    for name, value in cell.parameters.items():
-        flag = "--" + name.replace("_", "-")
-        if isinstance(value, list):
-            args += [flag, *map(str, value)]
-        else:
-            args += [flag, json.dumps(value) if isinstance(value, dict) else str(value)]
-    return run + ["sweep", *args, "--out", str(cell.folder), "--cache", str(grid.cache), "--no-progress", "--no-png"]
-
-
 def run_cell(grid: Grid, cell: Cell, gpu: str | None = None) -> str:
-    """Run one cell in its own process; write ``status.json`` last. Returns its status."""
+    """Run one cell's processes in turn on the GPUs ``gpu`` names (``"2,3"``), each command and its output in
+    ``log.txt``, stopping at the first that fails; write ``status.json`` last. Returns its status."""
     cell.folder.mkdir(parents=True, exist_ok=True)
     (cell.folder / "status.json").unlink(missing_ok=True)
     atomic_write_json(cell.parameters, cell.folder / "parameters.json")
     env = {**os.environ, **({"CUDA_VISIBLE_DEVICES": str(gpu)} if gpu is not None else {})}
-    started = time.perf_counter()
+    started, code = time.perf_counter(), 0
     with (cell.folder / "log.txt").open("w") as log:
-        code = subprocess.run(_command(grid, cell), stdout=log, stderr=subprocess.STDOUT, env=env).returncode
+        for command in grid.commands(cell):
+            print("$", *command, file=log, flush=True)
+            code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
+            if code:
+                break
     status = "done" if code == 0 else "failed"
     seal(atomic_write_json({"status": status, "exit_code": code,
                             "seconds": round(time.perf_counter() - started, 1)}, cell.folder / "status.json"))
@@ -193,16 +201,17 @@ def run_cell(grid: Grid, cell: Cell, gpu: str | None = None) -> str:
 def run_grid(grid: Grid, say=print) -> pd.DataFrame:
     """Run every cell that is not done, ``grid.jobs`` at once, then gather the metrics (see :func:`gather`)."""
     todo = [c for c in grid.cells if c.state != "done"]
-    say(f"{len(grid.cells)} cells: {len(grid.cells) - len(todo)} done, {len(todo)} to run, {grid.jobs} at once")
-    gpus = _gpu_ids()
-    free = queue.Queue()  # job slots: slot i runs its cells on GPU i (mod the GPUs there are)
+    gpus = gpu_groups(visible_gpus(), grid.jobs, grid.nproc or 1)
+    on = f" on GPUs {' | '.join(dict.fromkeys(gpus))}" if gpus[0] is not None else ""
+    say(f"{len(grid.cells)} cells: {len(grid.cells) - len(todo)} done, {len(todo)} to run, {grid.jobs} at once{on}")
+    free = queue.Queue()  # job slots: slot i runs its cells on its group of GPUs
     for slot in range(grid.jobs):
         free.put(slot)
 
     def work(cell: Cell) -> str:
         slot = free.get()
         try:
-            status = run_cell(grid, cell, gpus[slot % len(gpus)] if gpus else None)
+            status = run_cell(grid, cell, gpus[slot])
         finally:
             free.put(slot)
         where = f" (see {cell.folder / 'log.txt'})" if status != "done" else ""
@@ -243,8 +252,9 @@ def gather(grid: Grid) -> pd.DataFrame:
 
 def describe(grid: Grid) -> str:
     """What ``--dry-run`` prints: each cell's key, state, parameters and command."""
-    lines = [f"{len(grid.cells)} cells of {Path(grid.target).name} into {grid.out}, {grid.jobs} at once:"]
+    each = f", pre-training under torchrun on {grid.nproc} processes each" if grid.nproc else ""
+    lines = [f"{len(grid.cells)} cells of {Path(grid.target).name} into {grid.out}, {grid.jobs} at once{each}:"]
     for cell in grid.cells:
         lines.append(f"  {cell.key} [{cell.state}] {cell.parameters}")
-        lines.append(f"      {' '.join(_command(grid, cell))}")
+        lines += [f"      {shlex.join(command)}" for command in grid.commands(cell)]
     return "\n".join(lines)

@@ -12,7 +12,7 @@ LAYERS = [
      "prose", "viz.layout"],
     ["presets", "zoo", "cache", "data.synthetic", "data.real", "data.files", "series", "features", "results",
      "training", "viz.export", "viz.pictures"],
-    ["data.captions", "data.imagenet", "data.cifar", "data.domainnet", "data.memmap", "data.label_files",
+    ["launch", "data.captions", "data.imagenet", "data.cifar", "data.domainnet", "data.memmap", "data.label_files",
      "data.image_text", "ladder", "probe", "spectrum", "embedding", "claims", "viz.figures"],
     ["data", "clip", "nmtune", "claim_text", "viz.summary", "book"],
     ["pretrain", "tasks", "reference_runs", "slides", "viz.widgets"],

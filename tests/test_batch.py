@@ -87,6 +87,13 @@ def test_a_killed_batch_resumes_without_rerunning_finished_cells(tmp_path):
     ("notebook: tiny.ipynb\nsweep: true\nout: o\n", "exactly one of"),
     ("notebook: tiny.ipynb\nout: o\njobs: 0\n", "'jobs' must be a positive integer"),
     ("notebook: [tiny.ipynb\n", "not valid YAML"),
+    ("notebook: tiny.ipynb\nout: o\nlauncher: torchrun\nnproc: 2\n", "a notebook runs in one process.*'sweep: true'"),
+    ("sweep: true\nout: o\nnproc: 2\n", "with 'launcher: torchrun' and 'nproc: N'.*got launcher None"),
+    ("sweep: true\nout: o\nlauncher: mpirun\nnproc: 2\n", "got launcher 'mpirun'"),
+    ("sweep: true\nout: o\nlauncher: torchrun\n", "'nproc' must be a positive integer .*got None"),
+    ("sweep: true\nout: o\nlauncher: torchrun\nnproc: 0\n", "'nproc' must be a positive integer"),
+    ("sweep: true\nout: o\nlauncher: torchrun\nnproc: 2\nparameters:\n  objective: clip\n",
+     "'clip' pre-training runs in one process, not under torchrun; drop 'launcher' and 'nproc'"),
 ])
 def test_grid_files_with_mistakes_are_refused_with_the_fix(tmp_path, text, says):
     write_notebook(tmp_path / "tiny.ipynb")
@@ -129,3 +136,72 @@ def test_a_preset_file_is_read_from_the_grids_folder_and_its_edits_renew_the_cel
     write_preset(get_preset("quick", seeds=[5]), tmp_path / "mine.json")
     after = load_grid(tmp_path / "grid.yaml").cells
     assert not {c.key for c in before} & {c.key for c in after}
+
+
+def torchrun_grid(tmp_path, nproc=2, jobs=None, seeds="[[0], [1]]", launcher=True, preset=TINY_PRESET):
+    lines = ["sweep: true", "out: out", "cache: cache", "parameters:", f"  preset: {preset}",
+             "  methods: [linear_probe]", "  protocols: [tuned]", "grid:", f"  seeds: {seeds}"]
+    lines += ["launcher: torchrun", f"nproc: {nproc}"] if launcher else []
+    lines += [f"jobs: {jobs}"] if jobs else []
+    (tmp_path / "grid.yaml").write_text("\n".join(lines) + "\n")
+    return tmp_path / "grid.yaml"
+
+
+def test_a_torchrun_grid_takes_one_cell_per_group_of_gpus_and_keeps_the_cells_keys(tmp_path, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3,4,5,6,7")
+    grid = load_grid(torchrun_grid(tmp_path))
+    assert grid.nproc == 2 and grid.jobs == 4  # 8 GPUs, 2 a cell
+    assert load_grid(torchrun_grid(tmp_path, launcher=False)).jobs == 8
+    # launcher and nproc stay out of the cells' keys, as the world size stays out of the run cache's
+    assert [c.key for c in grid.cells] == [c.key for c in load_grid(torchrun_grid(tmp_path, launcher=False)).cells]
+    shown = describe(grid)
+    assert "pre-training under torchrun on 2 processes each" in shown
+    assert shown.count("torch.distributed.run --standalone --nproc-per-node 2") == 4  # 2 cells x noise 0, 0.3
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    with pytest.raises(ValueError, match="needs 2 GPUs and 1 are visible; set 'nproc' to at most 1"):
+        load_grid(torchrun_grid(tmp_path))
+
+
+def test_cells_running_at_once_never_share_a_gpu(tmp_path, monkeypatch):
+    import threading
+
+    from nml_tutorial import batch
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")
+    grid = load_grid(torchrun_grid(tmp_path, seeds="[[0], [1], [2], [3], [4], [5]]"))
+    busy, seen, most, guard = set(), [], [0], threading.Lock()
+
+    def run_cell(grid, cell, gpu):
+        with guard:
+            assert gpu not in busy, f"{gpu} given to two cells at once"
+            busy.add(gpu)
+            seen.append(gpu)
+            most[0] = max(most[0], len(busy))
+        time.sleep(0.2)
+        with guard:
+            busy.remove(gpu)
+        return "done"
+
+    monkeypatch.setattr(batch, "run_cell", run_cell)
+    said = []
+    run_grid(grid, say=said.append)
+    assert "6 to run, 2 at once on GPUs 0,1 | 2,3" in said[0]
+    assert grid.jobs == 2 and most == [2] and len(seen) == 6 and set(seen) == {"0,1", "2,3"}
+
+
+@pytest.mark.slow
+def test_a_torchrun_cell_pretrains_on_two_gloo_processes_and_sweeps_their_runs(tmp_path, monkeypatch):
+    from nml_tutorial.presets import get_preset, write_preset
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # the CPU: two gloo processes a run
+    write_preset(get_preset(TINY_PRESET, tasks=["downstream_classes"]), tmp_path / "lean.json")  # a third quicker
+    grid = load_grid(torchrun_grid(tmp_path, seeds="[[0]]", preset="lean.json"))
+    table = run_grid(grid)
+    log = (grid.cells[0].folder / "log.txt").read_text()
+    assert grid.cells[0].state == "done", log[-3000:]
+    assert log.count("torch.distributed.run --standalone --nproc-per-node 2") == 2
+    assert log.count("(2 process(es), 2 epochs") == 2  # rank 0 of each run: the world size
+    assert log.count("model from the run cache") == 2  # the sweep evaluated the torchrun runs, trained none
+    runs = [p for p in (grid.cache / "pretrain").iterdir() if p.is_dir()]
+    assert len(runs) == 2 and all((p / "config.json").is_file() for p in runs)
+    assert "tuned/C2/downstream_classes/OOD accuracy, every OOD set (max)" in set(table["metric"])
