@@ -23,7 +23,8 @@ from .config import PROTOCOLS
 
 def format_claims(claims: pd.DataFrame, objective: str = "supervised") -> str:
     """The claim table as text: effect [low, high] per measure, then one verdict per claim and protocol. Only the
-    supervised analysis was pre-registered: a CLIP table's verdicts are marked exploratory."""
+    supervised analysis of the package's tasks was pre-registered: a CLIP table's verdicts, and those of tasks read
+    from disk, are marked exploratory."""
     p = (claims["p_claimed_decisive"].fillna(claims["p_claimed"]) if "p_claimed_decisive" in claims
          else claims["p_claimed"])
     shown = claims.assign(
@@ -36,7 +37,9 @@ def format_claims(claims: pd.DataFrame, objective: str = "supervised") -> str:
                     "needed", "verdict"]].to_string(index=False)
     summary = claim_summary(claims).to_string(index=False)
     standing = ("EXPLORATORY: no CLIP analysis was pre-registered, so no verdict below confirms or refutes a claim"
-                if objective == "clip" else "the study protocol is confirmatory, the tuned one secondary")
+                if objective == "clip" else
+                "EXPLORATORY: no analysis of these tasks was pre-registered, so no verdict below confirms or refutes a "
+                "claim" if _exploratory(claims) else "the study protocol is confirmatory, the tuned one secondary")
     return (f"{detail}\n\n(* primary measure, judged with the claim's other primary measures; accuracy effects in "
             f"points, SVE/LSVR in nats; 90 % t interval over seeds (one seed: the reference sweep's spread), its ends "
             f"the one-sided 95 % bounds, not adjusted for the claim's other measures; p: one-sided in the claimed "
@@ -51,7 +54,8 @@ def claims_markdown(claims: pd.DataFrame, detail: bool = False, objective: str =
     every row of ``claims`` with its one-sided p, seeds needed and state, the claims' verdicts, and the study -
     tuned contrasts. A CLIP table's protocols are headed exploratory (no CLIP analysis was pre-registered)."""
     if not detail:
-        study, tuned = (("study protocol (exploratory)", "tuned protocol (exploratory)") if objective == "clip"
+        study, tuned = (("study protocol (exploratory)", "tuned protocol (exploratory)")
+                        if objective == "clip" or _exploratory(claims)
                         else ("study protocol (confirmatory)", "tuned protocol (secondary)"))
         lines = [f"| claim | primary measures | {study} | {tuned} |",
                  "|---|---|---|---|"]
@@ -79,6 +83,11 @@ def claims_markdown(claims: pd.DataFrame, detail: bool = False, objective: str =
                           "state"]),
         _markdown(claim_summary(claims), ["protocol", "claim", "statement", "verdict"]),
         _markdown(contrasts, ["claim", "measure", "task", "seeds", "study - tuned [95 % interval]"])])
+
+
+def _exploratory(claims: pd.DataFrame) -> bool:
+    """True for a table whose measures were not pre-registered (tasks from disk: the full-scale presets)."""
+    return "role" in claims and (claims["role"] == "exploratory").any()
 
 
 def _interval(row) -> str:

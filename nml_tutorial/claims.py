@@ -14,6 +14,11 @@ a union (:mod:`nml_tutorial.stats`). States:
 - **underpowered** (too wide to say; ``seeds_needed`` gives the seeds for 80 % power at the effect of interest);
 - **opposite** (a measure) / **refuted** (a claim): shown in the other direction; **mixed**: some measures each way.
 
+On probe tasks read from disk (the full-scale presets) the same rules read the same measures where the study took
+them (:func:`~nml_tutorial.results.id_tests`, :func:`~nml_tutorial.results.lesson_task`): C1 on every task's
+in-domain test set, C2 on every task with shifted test sets, C3 and C4 on the lesson task. Those measures were not
+pre-registered: such tables are exploratory.
+
 C2, C3 and C4 are conjunctions (every measure must hold; one against refutes; one shown below the effect of
 interest rules the claim out at its size); C1 is a union over its ID datasets. The study's own protocol is
 confirmatory, the tuned one secondary. With one seed, a measure borrows the seed-to-seed spread of the committed
@@ -28,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .config import PROTOCOLS
-from .results import seed_matrix, select
+from .config import PRIMARY_TASK, PROTOCOLS, TASKS
+from .results import id_tests, lesson_task, seed_matrix, select
 
 CLAIMS = {
     "C1": "slight pre-training noise raises in-domain accuracy",
@@ -46,8 +51,6 @@ KIND = {"C1": "any", "C2": "all", "C3": "all", "C4": "all"}  # a union over data
 ALPHA = 0.05  # one-sided, per claim and protocol
 CONFIRMATORY_PROTOCOL = "study"
 SLIGHT = (0.0, 0.1)  # noise ratios in (low, high] count as slight (the study: 5-10 %)
-PRIMARY_TASK = "downstream_classes"
-ID_TASKS = {"downstream_classes": "photo", "digits": "mnist", "new_classes": "photo", "fashion": "fashion"}
 C1_PRIMARY_TASKS = ("downstream_classes", "digits")
 
 
@@ -100,21 +103,22 @@ def _row(claim: str, measure: str, task: str, effect: pd.Series | None, scale: f
 
 def _protocol_rows(table: pd.DataFrame, spread: dict) -> list[dict]:
     """Every claim row of one protocol (primary and supporting), each judged on its own."""
-    probe = "linear_probe"
+    probe, ids, lesson = "linear_probe", id_tests(table), lesson_task(table)
     rows = []
-    for task, test in ID_TASKS.items():
+    for task, test in ids.items():
         rows.append(_row("C1", f"ID accuracy, {test} (slight)", task,
                          noise_effect(seeds_by_noise(table, probe, task, [test], "accuracy"), "slight"), 100,
-                         task in C1_PRIMARY_TASKS, spread))
+                         task in C1_PRIMARY_TASKS or task not in TASKS, spread))
     for task in sorted(set(table["task"])):
         sets = ood_sets(table, task)
-        if sets["graded"] and task in ID_TASKS:
-            ood = seeds_by_noise(table, probe, task, sets["graded"], "accuracy")
-            robustness = ood - seeds_by_noise(table, probe, task, [ID_TASKS[task]], "accuracy")
+        shifted, name = (sets["graded"], "graded OOD") if sets["graded"] else (sets["full"], "OOD")
+        if shifted and task in ids and (sets["graded"] or task not in TASKS):
+            ood = seeds_by_noise(table, probe, task, shifted, "accuracy")
+            robustness = ood - seeds_by_noise(table, probe, task, [ids[task]], "accuracy")
             for which in ("max", "slight"):
-                rows.append(_row("C2", f"relative robustness (graded OOD - ID) ({which})", task,
-                                 noise_effect(robustness, which), 100, task == PRIMARY_TASK and which == "max",
-                                 spread))
+                rows.append(_row("C2", f"relative robustness ({name} - ID) ({which})", task,
+                                 noise_effect(robustness, which), 100,
+                                 which == "max" and (task == PRIMARY_TASK or task not in TASKS), spread))
         names = {"graded": "graded shifts", "full": "full-strength shifts", "all": "every OOD set"}
         for group in ("graded", "full", "all"):
             if not sets[group] or (group == "all" and sets["all"] in (sets["graded"], sets["full"])):
@@ -135,16 +139,18 @@ def _protocol_rows(table: pd.DataFrame, spread: dict) -> list[dict]:
         if metric not in table:
             continue
         centring = "row-centred, as the authors' script" if metric.endswith("_row") else "mean-centred"
-        rows.append(_row("C3", f"{metric.split('_')[0].upper()} of ID features, {centring} (max)", PRIMARY_TASK,
-                         noise_effect(seeds_by_noise(table, probe, PRIMARY_TASK, ["photo"], metric), "max"), 1,
-                         not metric.endswith("_row"), spread))
-    graded = ood_sets(table, PRIMARY_TASK)["graded"]
-    for shift, tests in [("ID", ["photo"])] + ([("OOD (graded shifts)", graded)] if graded else []):
-        tuned = seeds_by_noise(table, "nmtune", PRIMARY_TASK, tests, "accuracy")
+        rows.append(_row("C3", f"{metric.split('_')[0].upper()} of ID features, {centring} (max)", lesson,
+                         noise_effect(seeds_by_noise(table, probe, lesson, [ids.get(lesson, "photo")], metric),
+                                      "max"), 1, not metric.endswith("_row"), spread))
+    sets = ood_sets(table, lesson)
+    shifted = ([("OOD (graded shifts)", sets["graded"])] if sets["graded"] else
+               [("OOD", sets["full"])] if sets["full"] and lesson not in TASKS else [])
+    for shift, tests in [("ID", [ids.get(lesson, "photo")])] + shifted:
+        tuned = seeds_by_noise(table, "nmtune", lesson, tests, "accuracy")
         for base in (probe, "mlp_head"):
-            other = seeds_by_noise(table, base, PRIMARY_TASK, tests, "accuracy")
+            other = seeds_by_noise(table, base, lesson, tests, "accuracy")
             effect = (tuned - other).mean(axis=1).dropna() if not tuned.empty and not other.empty else None
-            rows.append(_row("C4", f"NMTune - {base}, {shift} (all noise)", PRIMARY_TASK, effect, 100, True, spread))
+            rows.append(_row("C4", f"NMTune - {base}, {shift} (all noise)", lesson, effect, 100, True, spread))
     return [r for r in rows if r is not None]
 
 
@@ -199,8 +205,9 @@ def claim_table(table: pd.DataFrame, objective: str = "supervised", reference: p
                 if len(group) > 1:
                     spread[key] = (float(group["effect"].std(ddof=1)), len(group))
         rows = _judge_primary(_protocol_rows(table[table["protocol"] == protocol], spread))
-        out += [{"protocol": protocol, "role": "confirmatory" if protocol == CONFIRMATORY_PROTOCOL else "secondary",
-                 **r} for r in rows]
+        role = ("exploratory" if lesson_task(table) != PRIMARY_TASK else
+                "confirmatory" if protocol == CONFIRMATORY_PROTOCOL else "secondary")
+        out += [{"protocol": protocol, "role": role, **r} for r in rows]
     return pd.DataFrame(out)
 
 

@@ -22,7 +22,7 @@ def _sweep(args) -> int:
     swept = sweep.run_sweep(args.preset, seeds=args.seeds, noise_ratios=args.noise, methods=args.methods,
                             protocols=args.protocols, cache_dir=args.cache, out_dir=args.out, device=args.device,
                             progress=not args.no_progress, objective=args.objective, arch=args.arch,
-                            pretrain_data=args.pretrain_data, noise_type=args.noise_type)
+                            pretrain_data=args.pretrain_data, noise_type=args.noise_type, data_root=args.data_root)
     out, table = Path(args.out), swept.table
     objective = table["objective"].iloc[0]  # the preset's, unless --objective chose
     protocol = table["protocol"].iloc[0]  # the figures show the first protocol the sweep ran
@@ -47,7 +47,7 @@ def _pretrain(args) -> int:
 
     device = init_distributed(args.device)
     preset = presets.get_preset(args.preset, arch=args.arch, pretrain_data=args.pretrain_data,
-                                noise_type=args.noise_type)
+                                noise_type=args.noise_type, data_root=args.data_root)
     if preset.objective != "supervised":
         raise ValueError(f"nml-tutorial pretrain trains supervised runs; preset {preset.name!r} is for "
                          f"{preset.objective!r}: run it with nml-tutorial sweep")
@@ -61,6 +61,8 @@ def _pretrain(args) -> int:
 
 
 PRESET_HELP = f"a preset name ({', '.join(sorted(presets.PRESETS))}) or a preset file (.json)"
+DATA_ROOT_HELP = ("the folder a full-scale preset (imagenette, imagenet100, imagenet1k) reads, laid out by "
+                  "data_scripts/ as docs/full-scale.md shows")
 DEFAULT_RESULTS = "results/quick/results.csv"  # what `nml-tutorial sweep` writes by default
 
 
@@ -185,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
                            '"data/in100-64", "noisy_labels": "noisy/flip_{ratio:g}_seed{seed}.npy"}\'')
     sweep_cmd.add_argument("--noise-type", help="symmetric, pair, uniform, or file (labels from --pretrain-data's "
                            "noisy_labels)")
+    sweep_cmd.add_argument("--data-root", help=DATA_ROOT_HELP)
     sweep_cmd.add_argument("--methods", nargs="+", help=f"override the methods, from {', '.join(ALL_METHODS)}")
     sweep_cmd.add_argument("--protocols", nargs="+", choices=PROTOCOLS,
                        help="evaluation protocols (default both): tuned, and the study's own")
@@ -203,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--arch", help="resnet_small, resnet18 or resnet50")
     pre.add_argument("--pretrain-data", type=_json_dict, metavar="JSON", help="as for sweep")
     pre.add_argument("--noise-type", help="symmetric, pair, uniform, or file")
+    pre.add_argument("--data-root", help=DATA_ROOT_HELP)
     pre.add_argument("--cache", default=".cache", help="folder of cached runs (shared with sweep)")
     pre.add_argument("--device", default="auto", help="auto, cpu, cuda (torchrun: one GPU per process)")
     pre.add_argument("--no-progress", action="store_true")

@@ -1,5 +1,6 @@
-"""The package's names and defaults: objectives, protocols, methods, tasks, domains, and the settings every trainer
-starts from. It imports nothing from the package, so any module can read it without climbing up the layers.
+"""The package's names and defaults: objectives, protocols, methods, tasks, domains, the settings every trainer
+starts from, and the named presets' settings (:func:`nml_tutorial.presets.get_preset` checks and freezes them). It
+imports nothing from the package, so any module can read it without climbing up the layers.
 
 Run keys hold the merged settings of each run, so changing a default here gives new keys (a new model, trained
 again), as changing the code that trains them does.
@@ -17,6 +18,8 @@ PROBE_METHODS = ("linear_probe", "zero_shot")
 
 TASKS = ("downstream_classes", "pretrain_classes", "new_classes", "digits", "fashion")
 SYNTHETIC_TASKS = TASKS[:3]  # class names the captions speak of: zero-shot makes sense there
+PRIMARY_TASK = "downstream_classes"  # the lessons' task and that of the pre-registered C2-C4 measures
+ID_TASKS = {"downstream_classes": "photo", "digits": "mnist", "new_classes": "photo", "fashion": "fashion"}  # ID tests
 VIEWS = 8  # augmented views of each training image the study protocol's heads draw their pairs from
 
 
@@ -125,3 +128,103 @@ STUDY_PROBE_DEFAULTS = {"epochs": 30, "batch_size": 64, "lr": 0.01, "weight_deca
 # quick preset); 30 epochs at 3e-3 reach the probe's level (69 %).
 PE_DEFAULTS = {"epochs": 30, "batch_size": 128, "optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-4,
                "warmup_fraction": 0.0, "seed": 0}
+
+
+# The named presets' settings (nml_tutorial.presets makes them a checked, frozen Preset).
+# The quick preset: 40 classes of 32 px synthetic images, a width-16 ResNet, 15 epochs with augmentation; one seed.
+_QUICK = {
+    "objective": "supervised",
+    "pretrain": {"data": PRETRAIN_DEFAULTS["data"], "width": 16, "epochs": 15},
+    "noise_type": "symmetric",
+    "noise_ratios": [0.0, 0.05, 0.1, 0.3],  # clean, slight (the study's 5 and 10 %), heavy
+    "seeds": [0],
+    "tasks": ["downstream_classes", "pretrain_classes", "digits"],
+    "shift_strengths": [0.25, 0.5],  # graded shifts: how much of each style is mixed into the photo
+    "methods": ["linear_probe", "linear_head", "mlp_head", "nmtune"],
+    # objective clip: a tiny open_clip model on noisy captions; one seed ~6 min on 2 cores (AVX512)
+    "clip": {"pretrain": {"data": CLIP_DEFAULTS["data"], "model": CLIP_DEFAULTS["model"]},
+             "noise_type": "caption", "noise_ratios": [0.0, 0.05, 0.1, 0.2, 0.3],
+             "tasks": ["downstream_classes", "pretrain_classes"], "shift_strengths": [],
+             "methods": ["zero_shot", "linear_probe", "mlp_head", "nmtune"]},
+}
+
+
+def _imagenet_rung(memmap: str, size: int, epochs: int, batch_size: int, lr: float) -> dict:
+    """A full-scale preset on ImageNet-format data under one ``{data_root}`` as ``data_scripts/`` lays it out
+    (docs/full-scale.md): ResNet-50 pre-trained on the memmap ``memmap`` with noisy-label files per ratio and seed,
+    probed on CIFAR-10/100 (in-domain), DomainNet (trained on real, tested on every domain) and ImageNet (a
+    100-images-a-class probe tested on its validation set, V2, Sketch, R and A; R and A read at their 200 classes)."""
+
+    def data(name: str, folder: str, **args) -> dict:
+        return {"name": name, "root": f"{{data_root}}/{folder}", "image_size": size, **args}
+
+    domainnet = {domain: data("domainnet", "domainnet", domain=domain, split="test")
+                 for domain in ("real", "sketch", "painting", "clipart")}
+    variants = {variant: data(variant, variant.replace("_", "-")) for variant in
+                ("imagenet_v2", "imagenet_sketch", "imagenet_r", "imagenet_a")}
+    tasks = {
+        "cifar10": {"train": data("cifar10", "cifar", split="train"),
+                    "tests": {"cifar10": data("cifar10", "cifar", split="test")}},
+        "cifar100": {"train": data("cifar100", "cifar", split="train"),
+                     "tests": {"cifar100": data("cifar100", "cifar", split="test")}},
+        "domainnet": {"train": data("domainnet", "domainnet", domain="real", split="train"), "tests": domainnet},
+        "imagenet_variants": {"train": data("image_folder", "imagenet/train", per_class=100, domain="imagenet"),
+                              "tests": {"imagenet": data("image_folder", "imagenet/val", domain="imagenet"),
+                                        **variants}},
+    }
+    return {
+        "objective": "supervised",
+        "pretrain": {"data": {"name": "memmap", "root": f"{{data_root}}/{memmap}",
+                              "noisy_labels": "noisy/flip_{ratio:g}_seed{seed}.npy"},
+                     "arch": "resnet50", "epochs": epochs, "batch_size": batch_size, "lr": lr, "amp": "auto"},
+        "noise_type": "file",
+        "noise_ratios": [0.0, 0.05, 0.1, 0.2, 0.3],  # the study's grid
+        "seeds": [0],
+        "tasks": list(tasks),
+        "method_tasks": list(tasks),
+        "shift_strengths": [],
+        "methods": ["linear_probe", "linear_head", "mlp_head", "nmtune"],
+        "dataset_tasks": tasks,
+    }
+
+
+# The study's rungs: "{data_root}" is the folder given as get_preset(..., data_root=...) (the notebooks' DATA_ROOT).
+# Schedules: 90 epochs of SGD as the standard ImageNet recipe (lr 0.1 a batch of 256, scaled with the batch).
+FULL_SCALE = {
+    "imagenette": _imagenet_rung("imagenette-64", 64, epochs=90, batch_size=256, lr=0.1),
+    "imagenet100": _imagenet_rung("imagenet100-64", 64, epochs=90, batch_size=256, lr=0.1),
+    "imagenet1k": _imagenet_rung("imagenet1k-224", 224, epochs=90, batch_size=1024, lr=0.4),
+}
+
+PRESETS = {
+    "quick": _QUICK,
+    # The quick data and model trained 40 epochs with augmentation: clean quality well above quick's
+    # (docs/fidelity.md section 3, exploratory); more ID datasets. 8 seeds x 3 ratios (the study's slight 5 %,
+    # and 30 %): ~72 min on 2 CPU cores (capability AVX512).
+    "extended": {
+        **{key: value for key, value in _QUICK.items() if key != "clip"},
+        "pretrain": {"data": PRETRAIN_DEFAULTS["data"], "width": 16, "epochs": 40},
+        "noise_ratios": [0.0, 0.05, 0.3],
+        "seeds": list(range(8)),
+        "tasks": ["downstream_classes", "new_classes", "digits", "fashion"],
+        "shift_strengths": [0.25, 0.5, 0.75],
+        "new_classes": list(range(60, 80)),
+    },
+    # docs/fidelity.md: the memorisation regime (no augmentation, 40 epochs, 200 images a class), the fine noise
+    # grid, 4 seeds, test sets of 2,000 images, other ID datasets and graded shifts. ~2 h on 2 cores (AVX512).
+    "fidelity": {
+        "objective": "supervised",
+        "pretrain": {"data": {**PRETRAIN_DEFAULTS["data"], "samples_per_class": 200}, "width": 16, "epochs": 40,
+                     "augment": False, "amp": "auto"},
+        "noise_type": "symmetric",
+        "noise_ratios": [0.0, 0.025, 0.05, 0.075, 0.1, 0.2, 0.3],
+        "seeds": [0, 1, 2, 3],
+        "probe_train_per_class": 100,
+        "probe_test_per_class": 100,
+        "tasks": ["downstream_classes", "new_classes", "digits", "fashion"],
+        "shift_strengths": [0.25, 0.5, 0.75],
+        "new_classes": list(range(60, 80)),
+        "methods": ["linear_probe", "linear_head", "mlp_head", "nmtune"],
+    },
+    **FULL_SCALE,
+}

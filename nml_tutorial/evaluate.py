@@ -55,7 +55,7 @@ def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, devic
         for domain, ds in task.tests.items():
             f = extract(model, ds.images, amp=precision)
             with torch.no_grad():
-                out[domain] = (top1(model.head(f), ds.labels), f)
+                out[domain] = (top1(model.head(f), ds.labels, task.columns[domain]), f)
         return out, {}
     train_f = feats("train", task.train.images)
     tests = {name: (feats(f"test-{name}", ds.images), ds.labels) for name, ds in task.tests.items()}
@@ -66,20 +66,20 @@ def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, devic
     if method == "linear_probe":
         if settings["protocol"] == "study":  # AdamW's weight decay is not an L2 strength: no probe_l2
             probe = fit_study_probe(train_f, task.train.labels, settings["probe_hp"])
-            return {d: (probe.accuracy(f, y), f) for d, (f, y) in tests.items()}, {}
+            return {d: (probe.accuracy(f, y, task.columns[d]), f) for d, (f, y) in tests.items()}, {}
         probe = fit_linear_probe(train_f, task.train.labels, seed=seed)
-        return {d: (probe.accuracy(f, y), f) for d, (f, y) in tests.items()}, {"probe_l2": probe.l2}
+        return {d: (probe.accuracy(f, y, task.columns[d]), f) for d, (f, y) in tests.items()}, {"probe_l2": probe.l2}
     if method in HEAD_METHODS and settings["protocol"] == "study":
         count, seed = settings["views"], settings["head_hp"]["seed"]
         views = feats(f"train-views{count}-seed{seed}", lambda: augmented_views(task.train.images, count, seed))
         tuned = train_head_on_views(method, views.reshape(count, len(task.train), -1), task.train.labels,
                                     settings["head_hp"],
                                     weights=weights if method == "nmtune" else None)
-        return {d: (tuned.accuracy(f, y), tuned.transform(f)) for d, (f, y) in tests.items()}, {}
+        return {d: (tuned.accuracy(f, y, task.columns[d]), tuned.transform(f)) for d, (f, y) in tests.items()}, {}
     if method in HEAD_METHODS:
         tuned = train_head(method, train_f, task.train.labels, settings["head_hp"],
                            weights=weights if method == "nmtune" else None)
-        return {d: (tuned.accuracy(f, y), tuned.transform(f)) for d, (f, y) in tests.items()}, {}
+        return {d: (tuned.accuracy(f, y, task.columns[d]), tuned.transform(f)) for d, (f, y) in tests.items()}, {}
     raise ValueError(f"unknown method {method!r}; choose from {list(ALL_METHODS)}")
 
 

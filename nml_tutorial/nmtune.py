@@ -108,10 +108,10 @@ class TunedHead:
         return self.head.transform(self.reads(f))
 
     @torch.no_grad()
-    def accuracy(self, f: torch.Tensor, y: torch.Tensor) -> float:
+    def accuracy(self, f: torch.Tensor, y: torch.Tensor, columns: torch.Tensor | None = None) -> float:
         check_features(f, y)
         self.head.eval()
-        return top1(self.head(self.reads(f))[0], y)
+        return top1(self.head(self.reads(f))[0], y, columns)
 
     def spectrum_change(self, f: torch.Tensor) -> dict[str, float]:
         """SVE and LSVR of what the head reads (f, standardised as in training) and of what its classifier reads

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from .config import (
     ALL_METHODS,
-    CLIP_DEFAULTS,
+    FULL_SCALE,
     HEAD_DEFAULTS,
     OBJECTIVES,
     PE_DEFAULTS,
-    PRETRAIN_DEFAULTS,
+    PRESETS,
     PROBE_METHODS,
     PROTOCOLS,
     STUDY_HEAD_DEFAULTS,
@@ -134,6 +134,15 @@ class Preset:
         """The synthetic data the probe tasks render from: ``probe_data``, else the pre-training data."""
         return thaw(self.probe_data if self.probe_data is not None else self.pretrain["data"])
 
+    @property
+    def lesson_task(self) -> str:
+        """The task the lessons (notebooks 03-05) and the primary C3 / C4 measures read: the held-out classes, or
+        on data from disk the first task with several test sets (the full-scale presets: DomainNet)."""
+        if "downstream_classes" in self.tasks or not self.dataset_tasks:
+            return "downstream_classes"
+        return next((task for task in self.tasks if len(self.dataset_tasks.get(task, {}).get("tests", ())) > 1),
+                    self.tasks[0])
+
     def methods_for(self, task: str) -> list[str]:
         """The methods a task gets: all on ``method_tasks``, the probe methods elsewhere; zero-shot only where the
         class names are words the captions used (the synthetic tasks)."""
@@ -188,58 +197,8 @@ def _check(preset: Preset) -> None:
     protocol_settings("tuned", preset.head_hp, preset.pe_hp, preset.nmtune_weights)
 
 
-# The quick preset: 40 classes of 32 px synthetic images, a width-16 ResNet, 15 epochs with augmentation; one seed.
-_QUICK = {
-    "objective": "supervised",
-    "pretrain": {"data": PRETRAIN_DEFAULTS["data"], "width": 16, "epochs": 15},
-    "noise_type": "symmetric",
-    "noise_ratios": [0.0, 0.05, 0.1, 0.3],  # clean, slight (the study's 5 and 10 %), heavy
-    "seeds": [0],
-    "tasks": ["downstream_classes", "pretrain_classes", "digits"],
-    "shift_strengths": [0.25, 0.5],  # graded shifts: how much of each style is mixed into the photo
-    "methods": ["linear_probe", "linear_head", "mlp_head", "nmtune"],
-    # objective clip: a tiny open_clip model on noisy captions; one seed ~6 min on 2 cores (AVX512)
-    "clip": {"pretrain": {"data": CLIP_DEFAULTS["data"], "model": CLIP_DEFAULTS["model"]},
-             "noise_type": "caption", "noise_ratios": [0.0, 0.05, 0.1, 0.2, 0.3],
-             "tasks": ["downstream_classes", "pretrain_classes"], "shift_strengths": [],
-             "methods": ["zero_shot", "linear_probe", "mlp_head", "nmtune"]},
-}
-
-PRESETS = {
-    "quick": _QUICK,
-    # The quick data and model trained 40 epochs with augmentation: clean quality well above quick's
-    # (docs/fidelity.md section 3, exploratory); more ID datasets. 8 seeds x 3 ratios (the study's slight 5 %,
-    # and 30 %): ~72 min on 2 CPU cores (capability AVX512).
-    "extended": {
-        **{key: value for key, value in _QUICK.items() if key != "clip"},
-        "pretrain": {"data": PRETRAIN_DEFAULTS["data"], "width": 16, "epochs": 40},
-        "noise_ratios": [0.0, 0.05, 0.3],
-        "seeds": list(range(8)),
-        "tasks": ["downstream_classes", "new_classes", "digits", "fashion"],
-        "shift_strengths": [0.25, 0.5, 0.75],
-        "new_classes": list(range(60, 80)),
-    },
-    # docs/fidelity.md: the memorisation regime (no augmentation, 40 epochs, 200 images a class), the fine noise
-    # grid, 4 seeds, test sets of 2,000 images, other ID datasets and graded shifts. ~2 h on 2 cores (AVX512).
-    "fidelity": {
-        "objective": "supervised",
-        "pretrain": {"data": {**PRETRAIN_DEFAULTS["data"], "samples_per_class": 200}, "width": 16, "epochs": 40,
-                     "augment": False, "amp": "auto"},
-        "noise_type": "symmetric",
-        "noise_ratios": [0.0, 0.025, 0.05, 0.075, 0.1, 0.2, 0.3],
-        "seeds": [0, 1, 2, 3],
-        "probe_train_per_class": 100,
-        "probe_test_per_class": 100,
-        "tasks": ["downstream_classes", "new_classes", "digits", "fashion"],
-        "shift_strengths": [0.25, 0.5, 0.75],
-        "new_classes": list(range(60, 80)),
-        "methods": ["linear_probe", "linear_head", "mlp_head", "nmtune"],
-    },
-}
-
-
 def get_preset(preset: str | Path | Preset = "quick", objective: str | None = None, *, arch: str | None = None,
-               pretrain_data: dict | None = None, **overrides) -> Preset:
+               pretrain_data: dict | None = None, data_root=None, **overrides) -> Preset:
     """A preset, named (:data:`PRESETS`), read from a JSON file of its fields, or given, for an objective
     (default: the preset's own; the named ones are supervised), with ``overrides`` of its fields (e.g. ``seeds=[0, 1]``;
     ``None`` changes nothing): the one place a sweep's settings are changed.
@@ -248,16 +207,20 @@ def get_preset(preset: str | Path | Preset = "quick", objective: str | None = No
     ``arch`` replaces the pre-trained model (``"resnet50"``; for CLIP an open_clip config such as ``"RN50"``),
     ``pretrain_data`` the pre-training data (a :func:`~nml_tutorial.data.load_dataset` dict, e.g. a memmap
     ImageNet subset whose ``noisy_labels`` may name ``{ratio:g}`` and ``{seed}``, with ``noise_type="file"``);
-    the synthetic probe tasks keep rendering from the preset's own data.
+    the synthetic probe tasks keep rendering from the preset's own data. ``data_root`` is the folder that
+    ``{data_root}`` in a preset's paths names (the full-scale presets :data:`FULL_SCALE`, or a preset file).
     """
     if objective is not None and objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; choose one of {list(OBJECTIVES)}")
     if isinstance(preset, Preset):
+        if data_root is not None:
+            raise ValueError(f"data_root is read when a preset is named or read from a file; the paths of the given "
+                             f"preset {preset.name!r} are already set (get_preset({preset.name!r}, data_root=...))")
         if objective not in (None, preset.objective):
             raise ValueError(f"preset {preset.name!r} is for objective {preset.objective!r}, not {objective!r}; "
                              f"get it with get_preset({preset.name!r}, {objective!r})")
     else:
-        preset = _named_preset(preset, objective)
+        preset = _named_preset(preset, objective, data_root)
     pretrain = dict(overrides.pop("pretrain", None) or {})
     if arch is not None:
         pretrain["model" if preset.objective == "clip" else "arch"] = arch
@@ -270,10 +233,10 @@ def get_preset(preset: str | Path | Preset = "quick", objective: str | None = No
     return preset.override(pretrain=pretrain or None, **overrides)
 
 
-def _named_preset(name, objective: str | None) -> Preset:
+def _named_preset(name, objective: str | None, data_root=None) -> Preset:
     """A named preset or a preset file for ``objective`` (default: its own): a ``clip`` section turns a supervised
-    preset into its CLIP one."""
-    settings = _preset_settings(name)
+    preset into its CLIP one; ``{data_root}`` in its paths becomes ``data_root``."""
+    settings = _with_data_root(_preset_settings(name), name, data_root)
     clip = settings.pop("clip", None)
     own = settings.get("objective", "supervised")
     if objective not in (None, own):
@@ -286,6 +249,26 @@ def _named_preset(name, objective: str | None) -> Preset:
     if unknown:
         raise ValueError(f"unknown preset keys {sorted(unknown)} in {str(name)!r}; known: {sorted(known)}")
     return Preset(name=Path(name).stem if _is_file(name) else str(name), **settings)
+
+
+def _with_data_root(settings: dict, name, data_root) -> dict:
+    """``settings`` with ``{data_root}`` in every string replaced by the folder ``data_root``; refused when the
+    preset reads from a data root and none is given, or one is given to a preset that reads none."""
+    text = json.dumps(settings)
+    if "{data_root}" not in text:
+        if data_root is not None:
+            raise ValueError(f"preset {str(name)!r} reads no data from disk, so data_root={str(data_root)!r} would be "
+                             f"ignored; use a full-scale preset ({sorted(FULL_SCALE)}) or leave data_root out")
+        return settings
+    if data_root is None:
+        raise ValueError(f"preset {str(name)!r} reads its data from a data root: pass data_root= (the notebooks' "
+                         "DATA_ROOT, the CLI's --data-root), the folder data_scripts/ filled as docs/full-scale.md "
+                         "lays it out")
+    root = Path(data_root).expanduser().resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"no data root at {root}: prepare the data with data_scripts/ (docs/full-scale.md) "
+                                "and point data_root at that folder")
+    return json.loads(text.replace("{data_root}", json.dumps(str(root))[1:-1]))
 
 
 def _is_file(name) -> bool:

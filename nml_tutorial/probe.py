@@ -24,8 +24,11 @@ from .training import warmup_cosine, with_defaults
 L2_GRID = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 
 
-def top1(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """Top-1 accuracy: the fraction of rows whose largest logit is at their label (every classifier here)."""
+def top1(logits: torch.Tensor, labels: torch.Tensor, columns: torch.Tensor | None = None) -> float:
+    """Top-1 accuracy: the fraction of rows whose largest logit is at their label (every classifier here);
+    ``columns`` reads only those logits, the labels indexing them (ImageNet-R/-A: 200 of 1,000 classes)."""
+    if columns is not None:
+        logits = logits[:, columns.to(logits.device)]
     return (logits.argmax(1) == labels.to(logits.device)).float().mean().item()
 
 
@@ -50,9 +53,9 @@ class LinearProbe:
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         return ((x.float() - self.mean) / self.std) @ self.weight.T + self.bias
 
-    def accuracy(self, x: torch.Tensor, y: torch.Tensor) -> float:
+    def accuracy(self, x: torch.Tensor, y: torch.Tensor, columns: torch.Tensor | None = None) -> float:
         check_features(x, y)
-        return top1(self.logits(x), y)
+        return top1(self.logits(x), y, columns)
 
 
 def _fit(z: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float, max_iter: int, start=None):

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import SEAL, atomic_write_text, damage, seal
+from .config import ID_TASKS, PRIMARY_TASK, TASKS
 
 # sve / lsvr: spectrum of what the method's classifier reads on that test set (dataset-mean centred; sve_row /
 # lsvr_row: each row centred on its own mean, as the authors' analysis script does): the raw frozen features
@@ -67,10 +68,11 @@ def summary_table(table: pd.DataFrame, method: str = "linear_probe", metric: str
     return stats.pivot(index=["task", "shift", "test_domain"], columns="noise %", values="cell").sort_index()
 
 
-def compare_methods(table: pd.DataFrame, task: str = "downstream_classes", shift: str = "id",
+def compare_methods(table: pd.DataFrame, task: str | None = None, shift: str = "id",
                     protocol: str = "tuned") -> pd.DataFrame:
     """Wide view: rows method, columns noise %, cells the mean top-1 accuracy (%) over seeds of the task's test sets
-    of one ``shift`` (``"id"`` or ``"ood"``, each seed averaging its sets first)."""
+    of one ``shift`` (``"id"`` or ``"ood"``, each seed averaging its sets first); default task: the lesson's."""
+    task = task or lesson_task(table)
     rows = select(table, protocol=protocol, task=task, shift=shift)
     stats = over_seeds(per_seed(rows, ["method", "noise_ratio"]), ["method", "noise_ratio"])
     stats["noise %"] = (stats["noise_ratio"] * 100).round(1)
@@ -116,3 +118,28 @@ def read_table(path) -> pd.DataFrame:
         raise ValueError(f"{path} has no 'protocol' column: a version before the study's protocol wrote it; run the "
                          "sweep again (its cache keeps the pre-trained runs)")
     return table
+
+
+def id_tests(table: pd.DataFrame) -> dict[str, str]:
+    """Each task's in-domain test set: fixed for the package's tasks (:data:`ID_TASKS`); for a task on data from
+    disk, its test set in the training domain."""
+    found = dict(ID_TASKS)
+    for task in dict.fromkeys(table["task"]):
+        if task not in TASKS:
+            own = table[(table["task"] == task) & (table["shift"] == "id")]["test_domain"]
+            if len(own):
+                found[task] = own.iloc[0]
+    return found
+
+
+def lesson_task(table: pd.DataFrame) -> str:
+    """The task of the primary C3 and C4 measures: the held-out classes; in a table of tasks from disk, the first
+    with both in-domain and shifted test sets (the full-scale presets: DomainNet)."""
+    tasks = list(dict.fromkeys(table["task"]))
+    if PRIMARY_TASK in tasks or all(task in TASKS for task in tasks):
+        return PRIMARY_TASK
+    for task in tasks:
+        rows = table[table["task"] == task]
+        if task not in TASKS and {"id", "ood"} <= set(rows["shift"]):
+            return task
+    return next(task for task in tasks if task not in TASKS)

@@ -42,21 +42,22 @@ class Sweep:
 
 def run_sweep(preset: str | Path | Preset = "quick", *, objective: str | None = None, seeds=None, noise_ratios=None,
               methods=None, protocols=None, noise_type: str | None = None, arch: str | None = None,
-              pretrain_data: dict | None = None, cache_dir=".cache", out_dir=None, device=None, progress: bool = True,
-              zoo: bool = False) -> Sweep:
+              pretrain_data: dict | None = None, data_root=None, cache_dir=".cache", out_dir=None, device=None,
+              progress: bool = True, zoo: bool = False) -> Sweep:
     """Pre-train at every noise ratio and seed of ``preset``, evaluate every method on every task; a seed draws the
     pre-training run, its probe and test data and the seeds of every probe and head (the whole pipeline is the unit
     of replication).
 
     ``preset``: a name, a preset file or a :class:`~nml_tutorial.presets.Preset`; ``objective``, ``seeds``,
     ``noise_ratios``, ``methods``, ``protocols``, ``noise_type``, ``arch`` and ``pretrain_data`` change it through
-    :func:`~nml_tutorial.presets.get_preset` (``None``: as the preset has it). ``cache_dir`` holds runs, features
+    :func:`~nml_tutorial.presets.get_preset` (``None``: as the preset has it); ``data_root`` is the folder a
+    full-scale preset reads (``"imagenette"``, ``"imagenet100"``, ``"imagenet1k"``). ``cache_dir`` holds runs, features
     and rows (an interrupted sweep resumes there); with ``zoo`` the models the package ships
     (:mod:`nml_tutorial.zoo`) are read instead of trained; with ``out_dir`` both tables are written atomically to
     ``results.csv`` and ``spectra.csv`` there. Prints one line per run saying where its model came from and how
     long it took, and once where the zoo's models were built.
     """
-    preset = get_preset(preset, objective, arch=arch, pretrain_data=pretrain_data, seeds=seeds,
+    preset = get_preset(preset, objective, arch=arch, pretrain_data=pretrain_data, data_root=data_root, seeds=seeds,
                         noise_ratios=noise_ratios, methods=methods, protocols=protocols, noise_type=noise_type)
     device = resolve_device(device)
     started = time.perf_counter()

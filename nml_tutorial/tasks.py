@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cached_property
 
+import torch
+
 from .data import LabeledImages, load_dataset
 from .data.real import SPLIT_SEED
 from .data.synthetic import MAX_CLASSES
@@ -31,7 +33,8 @@ class ProbeTask:
     seed it was drawn for (None: fixed data, the same for every seed).
 
     The images are rendered or loaded on first use, so a sweep whose results are all cached never
-    touches them.
+    touches them. A test set with other classes than the training set's (ImageNet-R/-A: 200 of ImageNet's 1,000)
+    is relabelled to the training classes it holds and scored at their ``columns`` only, as the study scores it.
     """
 
     def __init__(self, name: str, spec: dict, load: Callable[[], tuple[LabeledImages, dict[str, LabeledImages]]],
@@ -39,8 +42,10 @@ class ProbeTask:
         self.name, self.spec, self._load, self.seed = name, spec, load, seed
 
     @cached_property
-    def _data(self) -> tuple[LabeledImages, dict[str, LabeledImages]]:
-        return self._load()
+    def _data(self) -> tuple[LabeledImages, dict[str, LabeledImages], dict[str, torch.Tensor | None]]:
+        train, tests = self._load()
+        scored = {name: on_training_classes(train, name, test) for name, test in tests.items()}
+        return train, {name: test for name, (test, _) in scored.items()}, {n: c for n, (_, c) in scored.items()}
 
     @property
     def train(self) -> LabeledImages:
@@ -49,6 +54,39 @@ class ProbeTask:
     @property
     def tests(self) -> dict[str, LabeledImages]:
         return self._data[1]
+
+    @property
+    def columns(self) -> dict[str, torch.Tensor | None]:
+        """Per test set, the classifier columns that score it (None: all of them)."""
+        return self._data[2]
+
+    @property
+    def id_test(self) -> str:
+        """The in-domain test set: the first whose domain is the training set's."""
+        found = [name for name, test in self.tests.items() if test.domain == self.train.domain]
+        if not found:
+            raise ValueError(f"task {self.name!r} has no test set in its training domain {self.train.domain!r}; "
+                             "add one (an in-domain test set) to its tests")
+        return found[0]
+
+
+def on_training_classes(train: LabeledImages, name: str, test: LabeledImages
+                        ) -> tuple[LabeledImages, torch.Tensor | None]:
+    """``test`` relabelled to the classes of ``train`` it holds, with the columns of a classifier trained on
+    ``train`` that score it; unchanged (and None) when both have the same classes."""
+    if test.class_names == train.class_names:
+        return test, None
+    position = {class_name: i for i, class_name in enumerate(train.class_names)}
+    strangers = sorted({test.class_names[c] for c in test.labels.unique().tolist()} - set(position))
+    if strangers:
+        raise ValueError(f"test set {name!r} holds images of {len(strangers)} classes the probe is not trained on, "
+                         f"e.g. {strangers[:3]}; train the task on data that holds them, or drop that test set")
+    kept = [c for c, class_name in enumerate(test.class_names) if class_name in position]
+    relabel = torch.full((len(test.class_names),), -1, dtype=torch.int64)
+    relabel[kept] = torch.arange(len(kept))
+    labels = relabel[test.labels.cpu()].to(test.labels.device)
+    columns = torch.tensor([position[test.class_names[c]] for c in kept])
+    return LabeledImages(test.images, labels, [test.class_names[c] for c in kept], test.domain), columns
 
 
 def _synthetic_task(name: str, preset: Preset, classes, train_split: str, test_domains: dict, device, seed: int,
@@ -125,7 +163,7 @@ def build_probe_tasks(preset: Preset, device=None, *, seed: int) -> list[ProbeTa
     dataset_tasks = thaw(preset.dataset_tasks)
     device = resolve_device(device)
     data = preset.probe_source
-    size, domains = data["image_size"], preset.domains
+    size, domains = data.get("image_size"), preset.domains
     every_domain = {d: (d, 1.0) for d in domains}
     graded = {f"{d}@{s:.2f}": (d, s) for d in domains if d != "photo" for s in preset.shift_strengths}
     tasks = []

@@ -170,6 +170,7 @@ def image_text(root: Path, count: int = 6, shards: bool = False):
             (root / f"{i:06d}.txt").write_text(captions[i])
     return data, captions
 
+
 def pairs_in_every_spelling(root: Path, shards: bool = False):
     """Four image-text pairs spelled each another way the loader accepts: ``.JPG``, ``.jpeg``, ``.png``, ``.webp``
     images; captions in ``.txt``, ``.caption`` (over a ``.json``), ``.json`` "caption" and "text" fields; a member
@@ -223,6 +224,54 @@ def repeated_sets(root: Path, count: int) -> None:
         _pickle(folder / f"data_batch_{b}", {b"data": rows[part], b"labels": [labels[i] for i in part]})
     _pickle(folder / "batches.meta", {b"label_names": [f"class{c}".encode() for c in range(10)]})
 
+
+FULL_SCALE_WNIDS = ["n01498041", "n01531178", "n01534433", "n01614925"]  # four classes of both ImageNet-R and -A
+DOMAINNET_DOMAINS = ("real", "sketch", "painting", "clipart")
+
+
+def full_scale_root(root: Path, size: int = 32, ratios=(0.0, 0.05, 0.1, 0.3)) -> Path:
+    """A data root as data_scripts/ lays it out for the full-scale presets (docs/full-scale.md), four ImageNet
+    classes a few images each: ImageNet class folders, the pre-training memmap with its noisy-label files,
+    CIFAR-10/100 pickles, DomainNet's four domains with split files, ImageNet-V2 / -Sketch / -R / -A folders."""
+    from nml_tutorial.data.classes import variant_classes
+    from nml_tutorial.data.imagenet import folder_files
+    from nml_tutorial.data.label_files import write_noisy_label_files
+    from nml_tutorial.data.memmap import write_memmap
+
+    wnids, every = FULL_SCALE_WNIDS, imagenet_wnids()
+    assert set(wnids) <= set(variant_classes("imagenet_r")[0]) and set(wnids) <= set(variant_classes("imagenet_a")[0])
+    imagenet_folder(root / "imagenet" / "train", wnids, per_class=8, size=size)
+    imagenet_folder(root / "imagenet" / "val", wnids, per_class=3, size=size)
+    write_memmap(folder_files(root / "imagenet" / "train"), root / "imagenette-64", image_size=size, progress=False)
+    labels = np.load(root / "imagenette-64" / "labels.npy")
+    write_noisy_label_files(labels, len(wnids), list(ratios), "flip", [0], root / "imagenette-64" / "noisy")
+    for variant in ("cifar10", "cifar100"):
+        cifar(root / "cifar", variant)
+    for domain in DOMAINNET_DOMAINS:
+        domainnet(root / "domainnet", domain, ["apple", "bee", "cat"])
+    imagenet_folder(root / "imagenet-v2", [str(every.index(w)) for w in wnids], per_class=2, size=size)
+    for folder in ("imagenet-sketch", "imagenet-r", "imagenet-a"):
+        imagenet_folder(root / folder, wnids[:2], per_class=2, size=size)
+    return root
+
+
+def full_scale_preset_file(path: Path, name: str = "imagenette", size: int = 32) -> Path:
+    """The full-scale preset ``name`` as a preset file, ``{data_root}`` kept, its images at ``size`` px and its
+    schedule cut to seconds (a compact model, two epochs, short heads, every method on DomainNet only): the same
+    tasks, data and formats."""
+    import copy
+    import json
+
+    from nml_tutorial.config import FULL_SCALE
+
+    settings = copy.deepcopy(FULL_SCALE[name])
+    settings["pretrain"].update(arch="resnet_small", width=8, epochs=2, batch_size=16, amp="fp32")
+    settings.update(head_hp={"epochs": 3}, pe_hp={"epochs": 1, "batch_size": 8}, method_tasks=["domainnet"])
+    text = json.dumps(settings, indent=1)
+    for original in ("64", "224"):
+        text = text.replace(f'"image_size": {original}', f'"image_size": {size}')
+    path.write_text(text + "\n")
+    return path
 
 
 def downsampled_parts(root: Path, **kwargs):

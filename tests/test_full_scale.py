@@ -2,6 +2,7 @@
 tasks on data from disk, open_clip's full-size configs and image-text pairs through the CLIP loop."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,16 +10,22 @@ import pytest
 import torch
 
 from nml_tutorial.cli import main
-from nml_tutorial.data.classes import imagenet_wnids
+from nml_tutorial.data.classes import imagenet_wnids, variant_classes
 from nml_tutorial.data.imagenet import folder_files
 from nml_tutorial.data.label_files import write_noisy_labels
 from nml_tutorial.data.memmap import write_memmap
 from nml_tutorial.presets import get_preset
 from nml_tutorial.pretrain import pretrain_clip, pretraining_labels
+from nml_tutorial.probe import top1
+from nml_tutorial.results import read_table
+from nml_tutorial.series import run_notebook
 from nml_tutorial.sweep import run_sweep
+from nml_tutorial.tasks import build_probe_tasks
 
 import miniatures
 from miniatures import TINY_PRESET
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +139,59 @@ def test_a_set_too_large_for_the_device_streams_batch_by_batch_with_the_same_res
         histories.append(training.train_classifier(build_model("resnet_small", 4, width=8), images, labels, hp,
                                                    device="cuda", progress=False))
     assert [r["loss"] for r in histories[0]] == pytest.approx([r["loss"] for r in histories[1]], rel=1e-5)
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    """A data root as data_scripts/ lays it out, every dataset of the full-scale presets in its real format."""
+    return miniatures.full_scale_root(tmp_path_factory.mktemp("data-root"))
+
+
+def test_full_scale_presets_read_everything_from_one_data_root_and_score_r_and_a_at_their_classes(data_root):
+    for name in ("imagenette", "imagenet100", "imagenet1k"):
+        with pytest.raises(ValueError, match="data_root="):
+            get_preset(name)
+        preset = get_preset(name, data_root=data_root)
+        roots = [preset.pretrain["data"]["root"]] + [spec["root"] for task in preset.dataset_tasks.values()
+                                                     for spec in [task["train"], *task["tests"].values()]]
+        assert all(root.startswith(str(data_root.resolve()) + "/") for root in roots), roots
+        assert (preset.pretrain["arch"], preset.noise_type, preset.lesson_task) == ("resnet50", "file", "domainnet")
+    with pytest.raises(FileNotFoundError, match="no data root"):
+        get_preset("imagenette", data_root=data_root / "absent")
+    with pytest.raises(ValueError, match="reads no data from disk"):
+        get_preset("quick", data_root=data_root)
+    preset = get_preset(str(miniatures.full_scale_preset_file(data_root.parent / "tiny.json")), data_root=data_root,
+                        tasks=["imagenet_variants"])
+    task = build_probe_tasks(preset, "cpu", seed=0)[0]
+    assert task.id_test == "imagenet" and task.columns["imagenet"] is None
+    assert task.columns["imagenet_sketch"] is not None  # 1,000 classes named, the four trained on kept
+    r_wnids, _ = variant_classes("imagenet_r")
+    train = task.train.class_names  # R's 200 classes hold all four trained on: scored at their columns
+    assert [train[c] for c in task.columns["imagenet_r"].tolist()] == task.tests["imagenet_r"].class_names
+    assert set(task.tests["imagenet_r"].class_names) <= set(r_wnids) and len(task.tests["imagenet_r"].class_names) == 4
+    logits = torch.full((len(task.tests["imagenet_r"]), 4), -1.0)
+    logits[torch.arange(len(logits)), task.columns["imagenet_r"][task.tests["imagenet_r"].labels]] = 1.0
+    assert top1(logits, task.tests["imagenet_r"].labels, task.columns["imagenet_r"]) == 1.0
+
+
+@pytest.mark.slow
+def test_notebooks_run_unchanged_at_full_scale_on_a_fabricated_data_root(data_root, tmp_path):
+    """Notebooks 00, 03, 04 and 05 with PRESET and DATA_ROOT only (the full-scale preset with its schedule cut to
+    seconds): every dataset read from disk, the claims judged exploratory."""
+    preset = miniatures.full_scale_preset_file(tmp_path / "imagenette-tiny.json")
+    common = {"PRESET": str(preset), "DATA_ROOT": str(data_root), "NOISE_RATIOS": [0.0, 0.05, 0.3]}
+    for name in ("00_quickstart", "03_id_ood", "04_spectrum", "05_nmtune"):
+        parameters = {**common, **({"UMAP_POINTS": 24} if name == "04_spectrum" else {})}
+        result = run_notebook(NOTEBOOKS / f"{name}.ipynb", tmp_path / "out", tmp_path / "cache", parameters)
+        assert result.status == "ok", result.error
+    table = read_table(tmp_path / "out" / "figures" / "00_results.csv")
+    shifts = table.groupby(["task", "test_domain"])["shift"].first().to_dict()
+    assert shifts == {("cifar10", "cifar10"): "id", ("cifar100", "cifar100"): "id", ("domainnet", "real"): "id",
+                      **{("domainnet", d): "ood" for d in ("sketch", "painting", "clipart")},
+                      ("imagenet_variants", "imagenet"): "id",
+                      **{("imagenet_variants", v): "ood" for v in ("imagenet_v2", "imagenet_sketch", "imagenet_r",
+                                                                   "imagenet_a")}}
+    claims_table = read_table(tmp_path / "out" / "figures" / "00_claims.csv")
+    assert set(claims_table["role"]) == {"exploratory"}
+    assert {"cifar10", "cifar100", "domainnet", "imagenet_variants"} == set(
+        claims_table[(claims_table["claim"] == "C1") & claims_table["primary"]]["task"])

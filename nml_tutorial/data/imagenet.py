@@ -83,11 +83,13 @@ def read_manifest(path) -> ImageFiles:
 
 
 def load_image_folder(root=None, manifest=None, classes=None, per_class: int | None = None, image_size: int = 64,
-                      crop: str = "center", device=None) -> LabeledImages:
-    """ImageNet-format class folders (or a subset ``manifest``) read into memory at ``image_size``."""
+                      crop: str = "center", domain: str = "photo", device=None) -> LabeledImages:
+    """ImageNet-format class folders (or a subset ``manifest``) read into memory at ``image_size``, named
+    ``domain`` (a probe task's test sets in its training domain are its in-domain ones)."""
     if (root is None) == (manifest is None):
         raise ValueError("pass either root (a folder of class folders) or manifest (from make_subset.py)")
     files = read_manifest(manifest) if manifest is not None else folder_files(root, classes, per_class)
+    files.domain = domain
     return load_files(files, image_size, crop, device)
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..results import over_seeds, per_seed, select
+from ..results import id_tests, lesson_task, over_seeds, per_seed, select
 from .layout import (
     DOMAIN_COLOURS,
     METHOD_COLOURS,
@@ -150,12 +150,19 @@ def accuracy_vs_noise(table: pd.DataFrame, method: str = "linear_probe", protoco
     return fig
 
 
-def spectra(spectra_table: pd.DataFrame, method: str = "linear_probe", task: str = "downstream_classes",
-            protocol: str = "tuned", domain: str = "photo") -> go.Figure:
+def _lesson(table: pd.DataFrame, task: str | None, domain: str | None = None) -> tuple[str, str]:
+    """``task`` and ``domain``, or the table's lesson task and its in-domain test set where they are None."""
+    task = task or lesson_task(table)
+    return task, domain or id_tests(table).get(task, "photo")
+
+
+def spectra(spectra_table: pd.DataFrame, method: str = "linear_probe", task: str | None = None,
+            protocol: str = "tuned", domain: str | None = None) -> go.Figure:
     """The singular-value shares sigma_i / sum(sigma) of one test set's features, one line per noise ratio (mean
     over seeds): left against the direction index on a log scale, right divided by the share at the lowest noise
     ratio (the clean model's), where a flatter spectrum reads as below 1 for the first directions and above 1 in the
-    tail."""
+    tail. By default the lesson task's in-domain test set (:func:`~nml_tutorial.results.lesson_task`)."""
+    task, domain = _lesson(spectra_table, task, domain)
     rows = select(spectra_table, protocol=protocol, method=method, task=task, test_domain=domain)
     if rows.empty:
         raise ValueError(f"no spectra for method {method!r}, task {task!r}, test set {domain!r}")
@@ -185,10 +192,11 @@ def spectra(spectra_table: pd.DataFrame, method: str = "linear_probe", task: str
     return fig
 
 
-def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: str = "downstream_classes",
+def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: str | None = None,
                       protocol: str = "tuned", reference: pd.DataFrame | None = None) -> go.Figure:
     """SVE and LSVR of the features against pre-training noise, one line per test domain (mean ± std); with
-    ``reference``, each of its seeds' in-domain line thin behind this run's (bold)."""
+    ``reference``, each of its seeds' in-domain line thin behind this run's (bold). Default task: the lesson's."""
+    task = _lesson(table, task)[0]
     rows = select(table, protocol=protocol, method=method, task=task)
     if rows.empty:
         raise ValueError(f"no rows for method {method!r} on task {task!r}")
@@ -210,9 +218,10 @@ def sve_lsvr_vs_noise(table: pd.DataFrame, method: str = "linear_probe", task: s
     return fig
 
 
-def method_comparison(table: pd.DataFrame, task: str = "downstream_classes", protocol: str = "tuned") -> go.Figure:
+def method_comparison(table: pd.DataFrame, task: str | None = None, protocol: str = "tuned") -> go.Figure:
     """Accuracy of each method in the table, in-domain and averaged over the out-of-domain sets, per noise ratio;
-    the title names the methods."""
+    the title names the methods. Default task: the lesson's."""
+    task = _lesson(table, task)[0]
     rows = select(table, protocol=protocol, task=task)
     if rows.empty:
         raise ValueError(f"no rows for task {task!r}")
@@ -237,9 +246,11 @@ def method_comparison(table: pd.DataFrame, task: str = "downstream_classes", pro
     return fig
 
 
-def id_ood_curve(table: pd.DataFrame, task: str = "downstream_classes", method: str = "linear_probe",
+def id_ood_curve(table: pd.DataFrame, task: str | None = None, method: str = "linear_probe",
                  marker: float | None = None, protocol: str = "tuned") -> go.Figure:
-    """ID accuracy and mean OOD accuracy against noise (mean ± std over seeds), with a marker at ``marker``."""
+    """ID accuracy and mean OOD accuracy against noise (mean ± std over seeds), with a marker at ``marker``.
+    Default task: the lesson's."""
+    task = _lesson(table, task)[0]
     rows = select(table, protocol=protocol, method=method, task=task)
     if rows.empty:
         raise ValueError(f"no rows for method {method!r} on task {task!r}")
@@ -265,9 +276,11 @@ def id_ood_curve(table: pd.DataFrame, task: str = "downstream_classes", method: 
     return fig
 
 
-def spectrum_at(spectra_table: pd.DataFrame, ratio: float, task: str = "downstream_classes",
-                method: str = "linear_probe", domain: str = "photo", protocol: str = "tuned") -> go.Figure:
-    """The ID feature spectrum at one noise ratio against the clean model's (log scale)."""
+def spectrum_at(spectra_table: pd.DataFrame, ratio: float, task: str | None = None,
+                method: str = "linear_probe", domain: str | None = None, protocol: str = "tuned") -> go.Figure:
+    """The ID feature spectrum at one noise ratio against the clean model's (log scale); by default the lesson
+    task's in-domain test set."""
+    task, domain = _lesson(spectra_table, task, domain)
     rows = select(spectra_table, protocol=protocol, method=method, task=task, test_domain=domain)
     if rows.empty:
         raise ValueError(f"no spectra for method {method!r}, task {task!r}, domain {domain!r}")

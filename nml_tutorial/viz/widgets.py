@@ -15,7 +15,7 @@ import plotly.io as pio
 
 from ..data import LabeledImages
 from ..noise import apply_label_noise, empirical_transition
-from ..results import select
+from ..results import lesson_task, select
 from .figures import id_ood_curve, spectrum_at
 from .pictures import image_grid, transition_heatmap
 
@@ -73,9 +73,11 @@ def noise_explorer(data: LabeledImages, ratio: float = 0.2, noise_type: str = "s
     return Explorer([widgets.HBox([slider, kind]), grid, matrix], {"noise_images": grid, "noise_matrix": matrix})
 
 
-def noise_sweep_explorer(table: pd.DataFrame, spectra_table: pd.DataFrame, task: str = "downstream_classes",
+def noise_sweep_explorer(table: pd.DataFrame, spectra_table: pd.DataFrame, task: str | None = None,
                          method: str = "linear_probe") -> Explorer:
-    """A slider over the sweep's noise ratios moving the ID/OOD accuracy marker and the spectrum shown."""
+    """A slider over the sweep's noise ratios moving the ID/OOD accuracy marker and the spectrum shown (default
+    task: the lesson's)."""
+    task = task or lesson_task(table)
     ratios = sorted(select(table, protocol="tuned", method=method, task=task)["noise_ratio"].unique())
     if not ratios:
         raise ValueError(f"no rows for method {method!r} on task {task!r}")
