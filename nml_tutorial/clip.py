@@ -24,10 +24,11 @@ from .atomic import atomic_torch_save, atomic_write_json, seal
 from .augment import crop_flip
 from .config import CLIP_TRAIN_DEFAULTS
 from .data.captions import PROMPTS
+from .feeding import Feeder
 from .models import Normalise
 from .probe import top1
 from .runtime import autocast, rank_and_world, resolve_device, resolve_precision
-from .training import batches_from, fit, with_defaults
+from .training import fit, with_defaults
 
 CONFIG_DIR = Path(__file__).parent / "clip_configs"
 CLIP_MODELS = tuple(sorted(p.stem for p in CONFIG_DIR.glob("*.json")))
@@ -146,7 +147,7 @@ def train_contrastive(model: ClipModel, images: torch.Tensor, tokens: torch.Tens
     device = resolve_device(device)
     precision = resolve_precision(hp["amp"], device)
     model.to(device)
-    take, tokens = batches_from(images, device), tokens.to(device)
+    take, tokens = Feeder(images, device), tokens.to(device)
     swapped = swapped.to(device) if swapped is not None else torch.zeros(len(images), dtype=torch.bool, device=device)
     loss_fn = ClipLoss()
 
@@ -165,5 +166,8 @@ def train_contrastive(model: ClipModel, images: torch.Tensor, tokens: torch.Tens
     def clamp_temperature():
         model.logit_scale.clamp_(0, math.log(100))  # CLIP's cap on the temperature
 
-    return fit(model, len(images), step, hp, checkpoint_path=checkpoint_path, device=device, progress=progress,
-               desc="pre-train CLIP", after_step=clamp_temperature)
+    try:
+        return fit(model, len(images), step, hp, checkpoint_path=checkpoint_path, device=device, progress=progress,
+                   desc="pre-train CLIP", after_step=clamp_temperature, ahead=take.ahead)
+    finally:
+        take.close()

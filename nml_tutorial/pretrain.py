@@ -13,6 +13,7 @@ trained.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from .data.label_files import check_label_file
 from .data.memmap import noisy_label_path
 from .models import build_model
 from .noise import NoisyLabels, apply_label_noise, caption_noise
-from .runtime import barrier, is_main_process, resolve_device, resolve_precision, seed_everything
+from .runtime import barrier, is_main_process, rank_and_world, resolve_device, resolve_precision, seed_everything
 from .training import train_classifier, with_defaults
 from .zoo import find as zoo_lookup
 
@@ -60,7 +61,7 @@ def _cached_run(kind: str, config: dict | None, defaults: dict, device, cache_di
     The config's precision is resolved for ``device`` first, so the key says what ran."""
     config = with_defaults(config, defaults)
     config["amp"] = resolve_precision(config["amp"], device)
-    key = run_key(config, kind)
+    key = process_run_key(config, kind, device)
     folder = Path(cache_dir) / kind / key
     with lock(folder.with_name(key + ".lock"), f"the {kind} run {key}"):
         if _finished(folder):
@@ -81,8 +82,8 @@ def _cached_run(kind: str, config: dict | None, defaults: dict, device, cache_di
 
 # The code that trains a run: a run's key hashes these modules (not what they import: evaluation code such as the
 # probe, which clip.py borrows top1 from, must not make the shipped zoo stale) and its data loader's module.
-TRAINING_CODE = ("nml_tutorial.pretrain", "nml_tutorial.training", "nml_tutorial.models", "nml_tutorial.noise",
-                 "nml_tutorial.augment", "nml_tutorial.runtime", "nml_tutorial.data.label_files")
+TRAINING_CODE = ("nml_tutorial.pretrain", "nml_tutorial.training", "nml_tutorial.feeding", "nml_tutorial.models",
+                 "nml_tutorial.noise", "nml_tutorial.augment", "nml_tutorial.runtime", "nml_tutorial.data.label_files")
 CLIP_TRAINING_CODE = ("nml_tutorial.clip", "nml_tutorial.data.captions", "nml_tutorial.data.image_text")
 
 
@@ -92,6 +93,25 @@ def run_key(config: dict, kind: str = "pretrain") -> str:
     with what that imports."""
     only = TRAINING_CODE + (CLIP_TRAINING_CODE if kind == "clip" else ())
     return config_key(config, code=(loader_module(config["data"]["name"]),), only=only)
+
+
+def process_run_key(config: dict, kind: str, device) -> str:
+    """:func:`run_key` as this process trains the run: several CPU processes (gloo, which has no SyncBatchNorm)
+    normalise each their own share of a batch, which trains another model than one process does, so their number
+    joins the key; on GPUs (SyncBatchNorm) the world size stays out of it."""
+    world = rank_and_world()[1]
+    if world > 1 and torch.device(device).type != "cuda":
+        return run_key({**config, "unsynchronised_batchnorm_processes": world}, kind)
+    return run_key(config, kind)
+
+
+def warn_if_every_process_decodes(data: dict) -> None:
+    """A warning under torchrun when each process would decode its own copy of image files (not a memmap)."""
+    world = rank_and_world()[1]
+    if world > 1 and data["name"] not in ("memmap", "synthetic"):
+        warnings.warn(f"each of the {world} processes decodes its own copy of the {data['name']!r} images: convert "
+                      "them once into the memmap form (data_scripts/build_memmap.py), which every process maps from "
+                      "one file", stacklevel=3)
 
 
 def _finished(folder: Path) -> bool:
@@ -142,6 +162,7 @@ def pretrain_supervised(config: dict | None = None, cache_dir=".cache", device=N
     device = resolve_device(device)
 
     def train(config: dict, folder: Path):
+        warn_if_every_process_decodes(config["data"])
         data, noisy = pretraining_labels(config, device)
         seed_everything(config["seed"])
         model = build_model(config["arch"], data.num_classes, width=config["width"], depth=config["depth"])

@@ -12,6 +12,7 @@ their protocols need.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from tqdm.auto import tqdm
 from .atomic import atomic_torch_save, intact, seal
 from .augment import crop_flip
 from .config import TRAIN_DEFAULTS
+from .feeding import Feeder
 from .runtime import autocast, barrier, is_main_process, rank_and_world, resolve_device, resolve_precision
 
 
@@ -44,21 +46,6 @@ def warmup_cosine(total_steps: int, warmup_fraction: float):
         return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total_steps - warmup)))
 
     return factor
-
-
-# Training data up to this size move to the device once; larger sets (a memory-mapped ImageNet) stay in host
-# memory and stream to the device batch by batch.
-RESIDENT_BYTES = 4 * 2**30
-
-
-def batches_from(images: torch.Tensor, device) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``take(idx) -> images[idx]`` on ``device``: from a copy on the device when the images fit
-    (:data:`RESIDENT_BYTES`), else gathered in host memory (pages of a memory map) and sent batch by batch."""
-    device = torch.device(device)
-    if images.device == device or images.numel() * images.element_size() <= RESIDENT_BYTES:
-        resident = images.to(device)
-        return lambda idx: resident[idx]
-    return lambda idx: images[idx.cpu()].to(device, non_blocking=True)
 
 
 def train_mode(model: torch.nn.Module) -> None:
@@ -83,20 +70,21 @@ def _optimizer(model: torch.nn.Module, hp: dict) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {hp['optimizer']!r}; choose 'sgd' or 'adamw'")
 
 
-def _checkpoint(checkpoint_path, model, opt, sched, history: list[dict]) -> None:
-    """Rank 0 writes model, optimiser, schedule and history atomically, sealed with a checksum."""
+def _checkpoint(checkpoint_path, model, opt, sched, history: list[dict], within: dict | None = None) -> None:
+    """Rank 0 writes model, optimiser, schedule and history atomically, sealed with a checksum; ``within`` an
+    unfinished epoch's place (its steps done, their summed counts, the epoch generator's state)."""
     if checkpoint_path is not None and is_main_process():
         atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                           "history": history}, checkpoint_path)
+                           "history": history, "within": within}, checkpoint_path)
         seal(checkpoint_path)
 
 
-def _resume(checkpoint_path, model, opt, sched, device) -> list[dict]:
-    """The history of the epochs an interrupted run finished, its model, optimiser and schedule restored from an
-    intact checkpoint (a damaged one: start afresh); ``[]`` when there is none. Under torchrun every process must
-    see the checkpoint, or none."""
+def _resume(checkpoint_path, model, opt, sched, device) -> tuple[list[dict], dict | None]:
+    """The history of the epochs an interrupted run finished and its place within the next (None: at its start),
+    its model, optimiser and schedule restored from an intact checkpoint (a damaged one: start afresh); ``([],
+    None)`` when there is none. Under torchrun every process must see the checkpoint, or none."""
     if checkpoint_path is None:
-        return []
+        return [], None
     if rank_and_world()[1] > 1:  # two counts of the processes that see it (nccl: on the GPU)
         fewest, most = (torch.tensor(int(Path(checkpoint_path).exists()), device=device) for _ in range(2))
         torch.distributed.all_reduce(fewest, op=torch.distributed.ReduceOp.MIN)
@@ -105,12 +93,23 @@ def _resume(checkpoint_path, model, opt, sched, device) -> list[dict]:
             raise RuntimeError(f"only some processes see the checkpoint {checkpoint_path}: put the cache on a "
                                "filesystem every node shares")
     if not intact(checkpoint_path):
-        return []
+        return [], None
     state = torch.load(checkpoint_path, map_location=device, weights_only=False)
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
     sched.load_state_dict(state["scheduler"])
-    return state["history"]
+    return state["history"], state.get("within")
+
+
+def checkpoint_steps(every: int | None = None) -> int | None:
+    """Steps between checkpoints inside an epoch: ``every``, else ``NML_CHECKPOINT_STEPS`` (None: at epoch ends only;
+    not part of a run's key, since a resumed run ends with the same weights however often it was saved)."""
+    every = every if every is not None else os.environ.get("NML_CHECKPOINT_STEPS") or None
+    if every is None:
+        return None
+    if not str(every).isdigit() or int(every) < 1:
+        raise ValueError(f"checkpoint steps must be a positive whole number, got {every!r} (NML_CHECKPOINT_STEPS)")
+    return int(every)
 
 
 def _global_batch(num_samples: int, batch_size: int) -> tuple[int, slice]:
@@ -138,14 +137,18 @@ def _epoch_record(epoch: int, totals: dict, seen: int, lr: float) -> dict:
 
 
 def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, checkpoint_path=None, device=None,
-        progress: bool = True, desc: str = "train", on_epoch_end=None, after_step=None) -> list[dict]:
+        progress: bool = True, desc: str = "train", on_epoch_end=None, after_step=None, ahead=None,
+        checkpoint_every: int | None = None) -> list[dict]:
     """Run ``hp["epochs"]`` epochs of ``step(idx, generator, span) -> (loss, counts)`` over shuffled batches.
 
     Drops the ragged last batch (BatchNorm dislikes tiny ones); steps the optimiser and schedule after each
     ``step`` (which returns its loss, not yet backpropagated, and its counts), then calls ``after_step()`` if
-    given (e.g. to clamp a parameter); checkpoints atomically after every epoch and resumes from
-    ``checkpoint_path`` when an interrupted run left an intact checkpoint there. Returns one record per epoch:
-    loss, train_acc, lr, and noisy_fitted / noisy_predicted_true when corrupted samples were seen.
+    given (e.g. to clamp a parameter); ``ahead(idx)`` hears the next step's indices first (a :class:`Feeder`
+    gathers them meanwhile). Checkpoints atomically after every epoch, and every ``checkpoint_every`` steps
+    (:func:`checkpoint_steps`), and resumes from ``checkpoint_path`` when an interrupted run left an intact
+    checkpoint there: the epoch's order is drawn again from the seed, and its generator restored, so the resumed run
+    ends with an uninterrupted one's weights. Returns one record per epoch: loss, train_acc, lr, and noisy_fitted /
+    noisy_predicted_true when corrupted samples were seen.
 
     In a distributed run (torchrun) the global batch ``hp["batch_size"]`` and the order of samples stay those of
     one process: each of the W processes steps on its 1/W share (``span`` says which rows of the global batch,
@@ -157,15 +160,21 @@ def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, c
     steps = num_samples // bs
     opt = _optimizer(model, hp)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(hp["epochs"] * steps, hp["warmup_fraction"]))
-    history = _resume(checkpoint_path, model, opt, sched, device)
+    history, within = _resume(checkpoint_path, model, opt, sched, device)
+    every = checkpoint_steps(checkpoint_every)
     bar = tqdm(range(len(history), hp["epochs"]), desc=desc, disable=not progress, leave=False)
     for epoch in bar:
         g = torch.Generator().manual_seed(hp["seed"] * 1_000_003 + epoch)  # shuffling and augmentation
         order = torch.randperm(num_samples, generator=g).to(device)
         train_mode(model)
-        totals = {}
-        for i in range(steps):
+        start, totals = (0, {}) if within is None else (within["step"], within["totals"])
+        if within is not None:  # the order drawn again; the generator where the interrupted epoch left it
+            g.set_state(within["generator"])
+            within = None
+        for i in range(start, steps):
             idx = order[i * bs:(i + 1) * bs][share]
+            if ahead is not None and i + 1 < steps:
+                ahead(order[(i + 1) * bs:(i + 2) * bs][share])
             loss, counts = step(idx, g, (share.start, bs))
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -175,6 +184,9 @@ def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, c
                 after_step()
             for name, value in {"loss": loss.detach() * len(idx), **counts}.items():
                 totals[name] = totals.get(name, 0) + value
+            if every is not None and (i + 1) % every == 0 and i + 1 < steps:
+                _checkpoint(checkpoint_path, model, opt, sched, history,
+                            {"step": i + 1, "totals": totals, "generator": g.get_state()})
         history.append(_epoch_record(epoch, totals, steps * bs, sched.get_last_lr()[0]))
         bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", acc=f"{history[-1]['train_acc']:.3f}")
         _checkpoint(checkpoint_path, model, opt, sched, history)
@@ -223,7 +235,7 @@ def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch
     device = resolve_device(device)
     precision = resolve_precision(hp["amp"], device)
     model.to(device=device, memory_format=torch.channels_last)  # 1.3-1.7x faster on CPUs too (bench/)
-    take, labels = batches_from(images, device), labels.to(device)
+    take, labels = Feeder(images, device), labels.to(device)
     clean = clean_labels.to(device) if clean_labels is not None else labels
     corrupted = labels != clean
     net = distributed(FeaturesAndLogits(model), device)
@@ -243,5 +255,8 @@ def train_classifier(model: torch.nn.Module, images: torch.Tensor, labels: torch
                       "noisy_predicted_true": (noisy & (pred == clean[idx])).sum()}
         return loss, counts
 
-    return fit(model, labels.numel(), step, hp, checkpoint_path=checkpoint_path, device=device, progress=progress,
-               desc="pre-train", on_epoch_end=on_epoch_end)
+    try:
+        return fit(model, labels.numel(), step, hp, checkpoint_path=checkpoint_path, device=device,
+                   progress=progress, desc="pre-train", on_epoch_end=on_epoch_end, ahead=take.ahead)
+    finally:
+        take.close()

@@ -8,8 +8,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "nml_tutorial"
 # The layers of docs/architecture.md, lowest first.
 LAYERS = [
-    ["config", "atomic", "runtime", "augment", "noise", "models", "data.common", "data.classes", "data.styles", "stats",
-     "prose", "viz.layout"],
+    ["config", "atomic", "runtime", "feeding", "augment", "noise", "models", "data.common", "data.classes",
+     "data.styles", "stats", "prose", "viz.layout"],
     ["presets", "zoo", "cache", "data.synthetic", "data.real", "data.files", "series", "features", "results",
      "training", "viz.export", "viz.pictures"],
     ["launch", "data.captions", "data.imagenet", "data.cifar", "data.domainnet", "data.memmap", "data.label_files",

@@ -133,8 +133,8 @@ def test_a_set_too_large_for_the_device_streams_batch_by_batch_with_the_same_res
     images, labels = torch.randint(0, 256, (256, 3, 16, 16), dtype=torch.uint8, generator=g), torch.arange(256) % 4
     hp = {"epochs": 2, "batch_size": 64, "amp": "fp32"}
     histories = []
-    for limit in (training.RESIDENT_BYTES, 0):  # resident on the GPU, then streamed from host memory
-        monkeypatch.setattr(training, "RESIDENT_BYTES", limit)
+    for limit in ("40", "0"):  # resident on the GPU, then streamed from pinned host memory, one batch ahead
+        monkeypatch.setenv("NML_RESIDENT_GB", limit)
         torch.manual_seed(0)
         histories.append(training.train_classifier(build_model("resnet_small", 4, width=8), images, labels, hp,
                                                    device="cuda", progress=False))

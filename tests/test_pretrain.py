@@ -1,8 +1,11 @@
+import warnings
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from nml_tutorial.augment import crop_flip
+from nml_tutorial.config import PRETRAIN_DEFAULTS
 from nml_tutorial.models import build_model
 from nml_tutorial.pretrain import pretrain_supervised, train_classifier
 
@@ -162,3 +165,18 @@ def test_a_run_key_changes_with_training_code_and_not_with_evaluation_code(tmp_p
     keys["clip"] = key_after(None)
     changed = key_after("clip.py")
     assert changed[0] == keys["clip"][0] and changed[1] != keys["clip"][1]
+
+
+def test_several_cpu_processes_train_under_their_own_key_and_warn_when_each_decodes_files(monkeypatch):
+    import nml_tutorial.pretrain as pretrain_module
+
+    config = {**PRETRAIN_DEFAULTS, **TINY}
+    single = pretrain_module.process_run_key(config, "pretrain", "cpu")
+    monkeypatch.setattr(pretrain_module, "rank_and_world", lambda: (0, 2))
+    assert pretrain_module.process_run_key(config, "pretrain", "cpu") != single  # gloo: BatchNorm not synchronised
+    assert pretrain_module.process_run_key(config, "pretrain", "cuda") == single  # nccl + SyncBatchNorm: one model
+    with pytest.warns(UserWarning, match="each of the 2 processes decodes its own copy of the 'image_folder'"):
+        pretrain_module.warn_if_every_process_decodes({"name": "image_folder", "root": "x"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pretrain_module.warn_if_every_process_decodes({"name": "memmap", "root": "x"})

@@ -243,7 +243,7 @@ def noisy_label_path(root, name) -> Path:
 
 def load_memmap(root, noisy_labels=None, device=None) -> LabeledImages:
     """A memmap-form dataset. The images stay mapped in host memory, never read whole: training moves them to the
-    device at once when they fit, else batch by batch (:func:`~nml_tutorial.training.batches_from`); the labels go
+    device at once when they fit, else batch by batch (:class:`~nml_tutorial.feeding.Feeder`); the labels go
     to ``device``. ``noisy_labels``: a ``.npy`` of labels (a path, or a name under ``root``, e.g. from
     ``data_scripts/noisy_labels.py``), kept as ``attributes["noisy_labels"]`` for ``noise_type="file"``."""
     root = require_dir(root, "memmap dataset", "build one with data_scripts/build_memmap.py")
