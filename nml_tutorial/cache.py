@@ -2,9 +2,10 @@
 
 A key hashes the config, the source of the package code that computes the artefact (the named module and every
 package module it imports, followed transitively; comments and docstrings do not count) and the data files the
-config names, by content and not by where they lie: a file by its SHA-256, a memmap dataset by its ``meta.json``
-(source checksum and settings), any other folder by the path and the size (images) or content (other files) of
-every file in it, leaving out the derived ``noisy/`` label files; the paths themselves do not enter the key.
+config names, by content and not by where they lie: a file by its SHA-256, a memmap dataset (labelled or of
+image-text pairs) by its ``meta.json`` (source checksum and settings), any other folder by the path and the size
+(images) or content (other files) of every file in it, leaving out the derived ``noisy/`` label files; the paths
+themselves do not enter the key.
 Editing a computing function, or rebuilding a dataset, therefore gives new keys (the old artefacts are never
 served), while a dataset copied to a node's scratch disk, or given a new noisy-label file beside it, keeps its
 runs. Code is fingerprinted once per process, as first
@@ -101,7 +102,9 @@ def code_fingerprint(*modules: str, package_dir: Path = PACKAGE, follow_imports:
 
 # Files derived from a dataset and written beside it (data_scripts/noisy_labels.py): not part of its identity.
 DERIVED = ("noisy",)
-MEMMAP_FILES = ("images.npy", "labels.npy", "meta.json")  # a memmap; meta.json holds its source checksum and settings
+# The memmap forms, labelled (data/memmap.py) and image-text (data/image_text.py): meta.json holds the source
+# checksum (every image's path and size with its label or its caption) and the settings, so it stands for them.
+MEMMAP_FORMS = (("images.npy", "labels.npy", "meta.json"), ("images.npy", "captions.json", "meta.json"))
 # Image files are known by path and size (an image rebuilt at exactly its old size is not seen; reading 150 GB of
 # JPEGs to tell would cost more than the runs it saves); every other file (pickles, captions, lists, tar shards) by
 # its content.
@@ -131,7 +134,8 @@ def _walk(path: Path):
 def data_fingerprint(spec: dict) -> dict[str, str]:
     """A digest of every file or folder a data config names (``root``, ``manifest``, ``noisy_labels`` and a
     ``classes`` file, the relative ones read under ``root`` as the loaders read them), by key; empty for generated
-    data. A memmap is known by its ``meta.json`` (the code that converts it is part of a run's key already)."""
+    data. A memmap, labelled or of image-text pairs, is known by its ``meta.json`` (its ``images.npy`` is not read;
+    the code that converts it is part of a run's key already)."""
     found = {}
     root = spec.get("root")
     for key in DATA_PATH_KEYS:
@@ -143,7 +147,7 @@ def data_fingerprint(spec: dict) -> dict[str, str]:
             path = Path(root) / path
         if path.is_file():
             found[key] = file_sha256(path)
-        elif all((path / name).is_file() for name in MEMMAP_FILES):
+        elif any(all((path / name).is_file() for name in form) for form in MEMMAP_FORMS):
             found[key] = "memmap " + file_sha256(path / "meta.json")
         elif path.is_dir():
             modified = tuple(os.stat(folder).st_mtime_ns for folder, _ in _walk(path))

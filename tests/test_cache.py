@@ -104,3 +104,26 @@ def test_folders_apart_in_content_get_apart_keys(tmp_path, monkeypatch):
     read_under_root = key(tmp_path / "cifar", noisy_labels="noisy/f.npy")
     (tmp_path / "elsewhere" / "noisy" / "f.npy").write_bytes(b"changed, but not what the loader reads")
     assert key(tmp_path / "cifar", noisy_labels="noisy/f.npy") == read_under_root
+
+
+def test_a_pairs_memmap_is_keyed_by_its_meta_json_without_reading_its_images(tmp_path, monkeypatch):
+    """The image-text memmap form (images.npy, captions.json, meta.json) is known by meta.json, whose source
+    checksum covers every image size and caption: its images.npy, GBs at full scale, is not read for a run key."""
+    from nml_tutorial import cache
+    from nml_tutorial.data.image_text import write_pairs_memmap
+    from nml_tutorial.pretrain import run_key
+
+    miniatures.image_text(tmp_path / "pairs")
+    root = write_pairs_memmap(tmp_path / "pairs", tmp_path / "mm", image_size=16, progress=False)
+    read, hashed = [], cache.file_sha256
+    monkeypatch.setattr(cache, "file_sha256", lambda path: read.append(os.path.basename(path)) or hashed(path))
+
+    def key(root):
+        return run_key({"data": {"name": "image_text", "root": str(root)}, "seed": 0}, kind="clip")
+
+    before = key(root)
+    assert "meta.json" in read and "images.npy" not in read and "captions.json" not in read
+    assert key(shutil.copytree(root, tmp_path / "scratch" / "mm")) == before  # copied elsewhere: the same run
+    meta = root / "meta.json"
+    meta.write_text(meta.read_text().replace('"image_size": 16', '"image_size": 17'))
+    assert key(root) != before
