@@ -35,7 +35,8 @@ from .series import check_parameter_names, notebook_parameters
 GRID_KEYS = {"notebook", "sweep", "out", "cache", "parameters", "grid", "jobs", "launcher", "nproc"}
 # The sweep's parameters: nml-tutorial sweep options (value types as its command line takes them).
 SWEEP_PARAMETERS = {"preset": str, "objective": str, "seeds": list, "noise": list, "methods": list, "protocols": list,
-                    "arch": str, "noise_type": str, "pretrain_data": dict, "device": str, "threads": int}
+                    "arch": str, "noise_type": str, "pretrain_data": dict, "data_root": str, "device": str,
+                    "threads": int}
 
 
 @dataclass

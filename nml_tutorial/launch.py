@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 # The sweep's parameters that `nml-tutorial pretrain` does not take: the runs' seeds and noise ratios become one
-# command each, the rest shape the evaluation. Every other one (the preset, arch, data, device) goes to both.
+# command each, the rest shape the evaluation. Every other one (the preset, arch, data, data root, device) goes to
+# both.
 NOT_PRETRAIN_OPTIONS = ("seeds", "noise", "objective", "methods", "protocols", "threads")
 
 

@@ -125,6 +125,45 @@ def test_the_documented_example_grid_is_valid():
     assert len(grid.cells) == 4 and {c.parameters["PRESET"] for c in grid.cells} == {"fidelity"}
 
 
+def test_the_documented_full_scale_notebook_grid_has_a_cell_per_preset_and_seed(capsys):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "docs" / "full-scale-imagenet-grid.yaml"
+    grid = load_grid(path)
+    assert Path(grid.target).name == "03_id_ood.ipynb" and grid.nproc is None
+    assert sorted((c.parameters["PRESET"], c.parameters["SEEDS"]) for c in grid.cells) == [
+        (preset, [seed]) for preset in ("imagenet100", "imagenette") for seed in (0, 1, 2)]
+    assert all({k: v for k, v in c.parameters.items() if k not in ("PRESET", "SEEDS")}
+               == {"DATA_ROOT": "/data/nml", "DEVICE": "cuda", "NOISE_RATIOS": [0.0, 0.05, 0.1, 0.2, 0.3]}
+               for c in grid.cells)
+    assert main(["batch", str(path), "--dry-run"]) == 0
+    shown = capsys.readouterr().out
+    assert "6 cells of 03_id_ood.ipynb" in shown and shown.count("-m nml_tutorial notebooks ") == 6
+    assert all(f"  {c.key} [" in shown for c in grid.cells)
+
+
+def test_the_documented_torchrun_grid_pretrains_imagenet100_under_its_data_root(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    documented = (Path(__file__).resolve().parent.parent / "docs" / "full-scale-torchrun-grid.yaml").read_text()
+    assert "  data_root: /data\n" in documented
+    (tmp_path / "docs").mkdir()  # the grid as documented, its data root here (the preset's paths resolve under it)
+    path = tmp_path / "docs" / "grid.yaml"
+    path.write_text(documented.replace("data_root: /data", f"data_root: {tmp_path / 'data'}"))
+    (tmp_path / "data").mkdir()
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3,4,5,6,7")
+    grid = load_grid(path)
+    assert grid.nproc == 4 and grid.jobs == 2 and len(grid.cells) == 2
+    assert {c.parameters["preset"] for c in grid.cells} == {"imagenet100"}
+    assert main(["batch", str(path), "--dry-run"]) == 0
+    shown = capsys.readouterr().out
+    pretraining = [line for line in shown.splitlines() if "torch.distributed.run" in line]
+    assert len(pretraining) == 2 * 5  # 2 cells (seeds) x the preset's 5 noise ratios, each under torchrun on 4
+    assert all("--nproc-per-node 4 " in line and f"--data-root {tmp_path / 'data'}" in line for line in pretraining)
+    sweeps = [line for line in shown.splitlines() if "-m nml_tutorial sweep " in line]
+    assert len(sweeps) == 2 and all(f"--data-root {tmp_path / 'data'}" in line for line in sweeps)
+
+
 def test_a_preset_file_is_read_from_the_grids_folder_and_its_edits_renew_the_cells(tmp_path):
     from nml_tutorial.presets import get_preset, write_preset
 
