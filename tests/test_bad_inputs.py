@@ -9,6 +9,7 @@ import os
 import re
 import runpy
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -125,6 +126,44 @@ def tiny_imagenet_val(tmp, annotations: str | None):
     load_dataset("tiny_imagenet", root=tmp / "tin", split="val")
 
 
+def cut_train_tar(tmp) -> Path:
+    """ILSVRC-2012's train tar cut inside its third member, as an interrupted download leaves it."""
+    miniatures.ilsvrc(tmp, imagenet_wnids()[20:24])
+    whole = tmp / "ILSVRC2012_img_train.tar"
+    with tarfile.open(whole) as tar:
+        third = tar.getmembers()[2]
+    (tmp / "cut.tar").write_bytes(whole.read_bytes()[:third.offset_data + 700])
+    return tmp / "cut.tar"
+
+
+def shard(tmp, *names: str):
+    """A webdataset shard of the members ``names`` (images a JPEG, captions a line), loaded as image-text pairs."""
+    from nml_tutorial.data import load_dataset
+
+    (tmp / "shards").mkdir()
+    picture = miniatures.jpeg(miniatures.hwc(miniatures.scenes(1, 1))[0])
+    with tarfile.open(tmp / "shards" / "shard-00000.tar", "w") as tar:
+        for name in names:
+            miniatures.add_to_tar(tar, name, b"a caption" if name.endswith(".txt") else picture)
+    load_dataset("image_text", root=tmp / "shards")
+
+
+def pairs_memmap(tmp, image_size: int) -> Path:
+    """Six image-text pairs converted to the memmap form at ``image_size`` px."""
+    from nml_tutorial.data.image_text import write_pairs_memmap
+
+    miniatures.image_text(tmp / "pairs")
+    return write_pairs_memmap(tmp / "pairs", tmp / "mm", image_size=image_size, progress=False)
+
+
+def one_of_three_processes(mp, batch_size: int):
+    """The rows of a global batch that this process takes when it is one of three under torchrun."""
+    from nml_tutorial import training
+
+    mp.setattr(training, "rank_and_world", lambda: (0, 3))
+    return training._global_batch(1000, batch_size)
+
+
 def preset(*args, **kwargs):
     from nml_tutorial.presets import get_preset
 
@@ -228,6 +267,20 @@ CASES = [
     case("tiny-imagenet-val-annotation-of-unknown-class",
          lambda tmp, mp: tiny_imagenet_val(tmp, "val_0.JPEG\tn99999999\n"),
          ValueError, r"line 1 is not 'file<TAB>wnid\.\.\.' with a wnid of wnids\.txt", r"unzip tiny-imagenet-200\.zip"),
+    case("image-text-shard-sample-without-caption", lambda tmp, mp: shard(tmp, "a.jpg", "a.txt", "b.jpg"),
+         ValueError, r"shard-00000\.tar: sample 'b' \(jpg\) lacks a caption",
+         r"each sample needs an image \(.*\) and a caption \(txt, caption, json\)"),
+    case("image-text-shard-sample-with-two-images", lambda tmp, mp: shard(tmp, "a.jpg", "a.JPG", "a.txt"),
+         ValueError, r"sample 'a' has two \.jpg members \(extensions compare case-insensitively\)", r"keep one"),
+    case("image-text-memmap-of-another-size",
+         lambda tmp, mp: api("data", "load_dataset")("image_text", root=pairs_memmap(tmp, 16), image_size=24),
+         ValueError, r"holds pairs converted with image_size=16, not 24",
+         r"pass image_size=16 or convert them again with that setting"),
+    case("image-text-memmap-conversion-unfinished",
+         lambda tmp, mp: api("data", "load_dataset")("image_text",
+                                                     root=write(tmp / "mm" / "images.npy.partial", "").parent),
+         FileNotFoundError, r"has no meta\.json: the conversion did not finish",
+         r"rerun data_scripts/build_pairs_memmap\.py with the same arguments"),
     # the cache
     case("cache-folder-read-only",
          lambda tmp, mp: (refuse(mp, tempfile, "mkstemp", errno.EROFS),
@@ -252,6 +305,23 @@ CASES = [
          ValueError, r"noise should be list, got 0\.1", r"'seeds: \[0, 1\]' in parameters"),
     case("grid-value-not-a-list", lambda tmp, mp: grid(tmp, "sweep: true\nout: o\ngrid:\n  noise: 0.1\n"),
          ValueError, r"grid values must be non-empty lists .* fix \['noise'\]", r"e\.g\. 'SEEDS: \[\[0\], \[1\]\]'"),
+    case("grid-torchrun-more-processes-than-gpus",
+         lambda tmp, mp: (mp.setenv("CUDA_VISIBLE_DEVICES", "0"),
+                          grid(tmp, f"sweep: true\nout: o\nlauncher: torchrun\nnproc: 2\nparameters:\n"
+                                    f"  preset: {TINY_PRESET}\n")),
+         ValueError, r"a cell of 2 processes needs 2 GPUs and 1 are visible", r"set 'nproc' to at most 1"),
+    case("grid-notebook-under-torchrun",
+         lambda tmp, mp: grid(tmp, f"notebook: {tiny_notebook(tmp).name}\nout: o\nlauncher: torchrun\nnproc: 2\n"),
+         ValueError, r"a notebook runs in one process, not under torchrun",
+         r"grid the sweep \('sweep: true'.*or drop 'launcher' and 'nproc'"),
+    case("grid-clip-preset-under-torchrun",
+         lambda tmp, mp: grid(tmp, "sweep: true\nout: o\nlauncher: torchrun\nnproc: 2\nparameters:\n"
+                                   "  objective: clip\n"),
+         ValueError, r"'clip' pre-training runs in one process, not under torchrun",
+         r"drop 'launcher' and 'nproc' from the grid, or grid supervised presets only"),
+    case("torchrun-global-batch-not-splitting", lambda tmp, mp: one_of_three_processes(mp, 256),
+         ValueError, r"the global batch of 256 does not split over 3 processes",
+         r"choose a batch_size divisible by 3"),
     # the command line
     case("cli-noise-as-percentage",
          lambda tmp, mp: cli("sweep", "--preset", TINY_PRESET, "--noise", "0", "15", "--out", tmp, "--cache", tmp,
@@ -294,6 +364,22 @@ CASES = [
          lambda tmp, mp: script(mp, "noisy_labels", "--dataset", write(tmp / "mm" / "meta.json", "{}").parent,
                                 "--noisy-imagenette", tmp / "noisy_imagenette.csv", "--column", "labels5"),
          Exit, r"got 'labels5'", r"column must be one of noisy_labels_0, _1, _5, _25, _50"),
+    case("script-build-memmap-half-a-downsampled-release",
+         lambda tmp, mp: (miniatures.downsampled_parts(tmp / "r"),
+                          script(mp, "build_memmap", "--downsampled", tmp / "r" / "Imagenet64_train_part1",
+                                 "--map-clsloc", tmp / "r" / "map_clsloc.txt", "--out", tmp / "mm")),
+         Exit, r"6 train images in 1 batch files \(train_data_batch_1\.npz\) .*not ImageNet-1K's 1,281,167",
+         r"pass every folder of the release .*--expect 6 to convert this subset deliberately"),
+    case("script-prepare-ilsvrc-truncated-tar",
+         lambda tmp, mp: script(mp, "prepare_ilsvrc", "--train", cut_train_tar(tmp), "--val",
+                                tmp / "ILSVRC2012_img_val.tar", "--devkit", tmp / "devkit", "--out", tmp / "out"),
+         Exit, r"cut\.tar \(its member n\d+\.tar\) is truncated or not a tar", r"download it again and check its md5"),
+    case("script-prepare-ilsvrc-classes-missing",
+         lambda tmp, mp: (miniatures.ilsvrc(tmp, imagenet_wnids()[20:24]),
+                          script(mp, "prepare_ilsvrc", "--train", miniatures.ilsvrc_train_parts(tmp)[0], "--val",
+                                 tmp / "ILSVRC2012_img_val.tar", "--devkit", tmp / "devkit", "--out", tmp / "out")),
+         Exit, r"4 training images in 2 classes under .*out/train, not 1,281,167 in 1,000 \(missing e\.g\. \[",
+         r"pass every part of the train release \(--train A B\)"),
 ]
 IDS = [c.id for c in CASES]
 

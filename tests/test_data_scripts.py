@@ -21,7 +21,7 @@ from nml_tutorial.data.memmap import convert_downsampled, write_memmap
 import miniatures
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "data_scripts"
-NAMES = ["class_lists", "prepare_ilsvrc", "make_subset", "build_memmap", "noisy_labels"]
+NAMES = ["class_lists", "prepare_ilsvrc", "make_subset", "build_memmap", "build_pairs_memmap", "noisy_labels"]
 
 
 def script(name: str, *args, ok: bool = True) -> subprocess.CompletedProcess:
