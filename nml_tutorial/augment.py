@@ -38,7 +38,11 @@ def resized_crop_flip(images: torch.Tensor, generator: torch.Generator, scale=(0
                       ratio=(3 / 4, 4 / 3)) -> torch.Tensor:
     """Random resized crop (a region of ``scale`` of the area, aspect in ``ratio``, resized back bilinearly)
     and a random horizontal flip of a batch of uint8 images: the two views NMTune trains on in the study."""
-    n = images.shape[0]
+    return crop_with(images, resized_crop_params(images.shape[0], generator, scale, ratio))
+
+
+def resized_crop_params(n: int, generator: torch.Generator, scale=(0.8, 1.0), ratio=(3 / 4, 4 / 3)) -> torch.Tensor:
+    """The affine maps (n, 2, 3) of :func:`resized_crop_flip`'s draws for ``n`` images."""
     area = torch.empty(n).uniform_(*scale, generator=generator)
     aspect = torch.empty(n).uniform_(math.log(ratio[0]), math.log(ratio[1]), generator=generator).exp()
     width, height = (area * aspect).sqrt().clamp(max=1.0), (area / aspect).sqrt().clamp(max=1.0)
@@ -47,6 +51,11 @@ def resized_crop_flip(images: torch.Tensor, generator: torch.Generator, scale=(0
     mirror = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
     theta = torch.zeros(n, 2, 3)
     theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = width * mirror, centre_x, height, centre_y
+    return theta
+
+
+def crop_with(images: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """uint8 ``images`` resampled bilinearly through the affine maps ``theta``, each image by its own map."""
     grid = F.affine_grid(theta.to(images.device), list(images.shape), align_corners=False)
     out = F.grid_sample(images.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
     return out.round().clamp(0, 255).to(torch.uint8)

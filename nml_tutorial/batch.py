@@ -186,6 +186,8 @@ def run_cell(grid: Grid, cell: Cell, gpu: str | None = None) -> str:
     (cell.folder / "status.json").unlink(missing_ok=True)
     atomic_write_json(cell.parameters, cell.folder / "parameters.json")
     env = {**os.environ, **({"CUDA_VISIBLE_DEVICES": str(gpu)} if gpu is not None else {})}
+    if grid.nproc and gpu is None:  # CPU processes train under their own key (gloo): the sweep must ask for it
+        env["NML_TRAINED_BY_PROCESSES"] = str(grid.nproc)
     started, code = time.perf_counter(), 0
     with (cell.folder / "log.txt").open("w") as log:
         for command in grid.commands(cell):

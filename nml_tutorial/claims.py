@@ -205,7 +205,7 @@ def claim_table(table: pd.DataFrame, objective: str = "supervised", reference: p
                 if len(group) > 1:
                     spread[key] = (float(group["effect"].std(ddof=1)), len(group))
         rows = _judge_primary(_protocol_rows(table[table["protocol"] == protocol], spread))
-        role = ("exploratory" if lesson_task(table) != PRIMARY_TASK else
+        role = ("exploratory" if not set(table["task"]) <= set(TASKS) else  # tasks from disk: not pre-registered
                 "confirmatory" if protocol == CONFIRMATORY_PROTOCOL else "secondary")
         out += [{"protocol": protocol, "role": role, **r} for r in rows]
     return pd.DataFrame(out)

@@ -18,11 +18,11 @@ import torch
 
 from . import spectrum
 from .atomic import atomic_write_json, intact, seal
-from .augment import resized_crop_flip
+from .augment import crop_with, resized_crop_flip, resized_crop_params
 from .cache import config_key, lock
 from .clip import zero_shot_accuracy, zero_shot_weights
 from .config import ALL_METHODS, HEAD_METHODS, PE_METHODS, PROBE_METHODS, VIEWS, protocol_methods
-from .features import extract, extract_cached
+from .features import cached_features, extract, extract_cached
 from .nmtune import train_head, train_head_on_views, tune_encoder
 from .presets import protocol_settings
 from .probe import fit_linear_probe, fit_study_probe, top1
@@ -35,9 +35,16 @@ def augmented_views(images: torch.Tensor, count: int, seed: int = 0) -> torch.Te
     return torch.cat([resized_crop_flip(images, g) for _ in range(count)])
 
 
-def view_features(model, images: torch.Tensor, count: int = VIEWS, seed: int = 0) -> torch.Tensor:
-    """Features of ``count`` augmented views of every image, as the study's heads read them: (count, N, D)."""
-    return extract(model, augmented_views(images, count, seed)).reshape(count, len(images), -1)
+def view_features(model, images: torch.Tensor, count: int = VIEWS, seed: int = 0, amp: str = "auto",
+                  batch_size: int = 256) -> torch.Tensor:
+    """Features of ``count`` augmented views of every image, as the study's heads read them: (count, N, D). The
+    views are made a batch at a time (never all in memory), the features those of :func:`augmented_views`."""
+    g = torch.Generator().manual_seed(seed)
+    theta = torch.cat([resized_crop_params(len(images), g) for _ in range(count)])  # view-major, as stacked
+    source = torch.arange(len(theta)) % len(images)
+    feats = [extract(model, crop_with(images[source[s:s + batch_size].to(images.device)], theta[s:s + batch_size]),
+                     batch_size=batch_size, amp=amp) for s in range(0, len(theta), batch_size)]
+    return torch.cat(feats).reshape(count, len(images), -1)
 
 
 def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, device):
@@ -71,7 +78,8 @@ def _method_rows(method: str, run, task: ProbeTask, feats, settings: dict, devic
         return {d: (probe.accuracy(f, y, task.columns[d]), f) for d, (f, y) in tests.items()}, {"probe_l2": probe.l2}
     if method in HEAD_METHODS and settings["protocol"] == "study":
         count, seed = settings["views"], settings["head_hp"]["seed"]
-        views = feats(f"train-views{count}-seed{seed}", lambda: augmented_views(task.train.images, count, seed))
+        views = feats(f"train-views{count}-seed{seed}", lambda: view_features(
+            run.model, task.train.images, count, seed, amp=precision).flatten(0, 1), computes_features=True)
         tuned = train_head_on_views(method, views.reshape(count, len(task.train), -1), task.train.labels,
                                     settings["head_hp"],
                                     weights=weights if method == "nmtune" else None)
@@ -99,9 +107,12 @@ def evaluate_run(run, task: ProbeTask, cache_dir, methods=("linear_probe",), set
     task_key = _task_key(task)
     loaded = {}  # every method of this task reads the same feature files: load each once
 
-    def feats(name: str, images) -> torch.Tensor:
+    def feats(name: str, images, computes_features: bool = False) -> torch.Tensor:
         path = _feature_path(run, task, task_key, name, cache_dir)
-        if path not in loaded:
+        if path not in loaded and computes_features:  # ``images()`` gives the features themselves
+            loaded[path] = cached_features(path, images, next(run.model.parameters()).device,
+                                           settings["views"] * len(task.train))
+        elif path not in loaded:
             if callable(images) and intact(path):  # made on demand: skip making them when cached
                 loaded[path] = torch.load(path, map_location=next(run.model.parameters()).device)
             else:

@@ -145,12 +145,18 @@ def extract(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 256,
 def extract_cached(model: torch.nn.Module, images: torch.Tensor, cache_path, **kwargs) -> torch.Tensor:
     """``extract`` once and keep the result at ``cache_path`` (a name that identifies model and data), sealed with
     its checksum: a damaged file is extracted again, never loaded."""
+    return cached_features(cache_path, lambda: extract(model, images, **kwargs), _device(model), images.shape[0])
+
+
+def cached_features(cache_path, compute, device, rows: int) -> torch.Tensor:
+    """``compute()`` once, kept at ``cache_path`` sealed with its checksum; a damaged file, or one of another
+    number of ``rows``, is computed again."""
     path = Path(cache_path)
     if intact(path):
-        feats = torch.load(path, map_location=_device(model))
-        if feats.shape[0] == images.shape[0]:
+        feats = torch.load(path, map_location=device)
+        if feats.shape[0] == rows:
             return feats
-    feats = extract(model, images, **kwargs)
+    feats = compute()
     atomic_torch_save(feats.cpu(), path)
     seal(path)
     return feats

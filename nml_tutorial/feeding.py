@@ -9,6 +9,7 @@ the images are already in host memory and stay where they are.
 from __future__ import annotations
 
 import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
@@ -33,37 +34,41 @@ def resident_bytes(device) -> int | None:
 
 
 class Feeder:
-    """``feeder(idx) -> images[idx]`` on ``device``; ``feeder.ahead(idx)`` starts gathering the next batch while
-    the current one trains (streamed data only). The batches are the same either way: only where they are read
-    from changes."""
+    """``feeder(idx) -> images[idx]`` on ``device``; ``feeder.ahead(idx)`` queues a batch to gather while earlier
+    ones train (streamed data only; a batch asked for out of turn is read at once). The batches are the same either
+    way: only where they are read from changes."""
 
     def __init__(self, images: torch.Tensor, device):
         self.device, self.images = torch.device(device), images
         limit = resident_bytes(self.device)
-        fits = limit is None or images.numel() * images.element_size() <= limit
+        on_device = images.device == self.device and self.device.type != "cpu"  # already there: nothing to stream
+        fits = on_device or limit is None or images.numel() * images.element_size() <= limit
         self.resident = images.to(self.device) if fits else None
         self._pool = None if fits else ThreadPoolExecutor(1, thread_name_prefix="nml-feeder")
-        self._pending = None  # (indices, future) of the batch gathered ahead
+        self._pending = deque()  # (indices, future) of the batches queued ahead, oldest first
 
     @property
     def streams(self) -> bool:
         return self.resident is None
 
     def _gather(self, idx: torch.Tensor) -> torch.Tensor:
-        batch = self.images[idx]
-        return batch.pin_memory() if self.device.type == "cuda" else batch
+        batch = self.images[idx.to(self.images.device)]
+        return batch.pin_memory() if self.device.type == "cuda" and batch.device.type == "cpu" else batch
 
     def ahead(self, idx: torch.Tensor) -> None:
         if self.streams:
             idx = idx.cpu()
-            self._pending = (idx, self._pool.submit(self._gather, idx))
+            self._pending.append((idx, self._pool.submit(self._gather, idx)))
 
     def __call__(self, idx: torch.Tensor) -> torch.Tensor:
         if not self.streams:
             return self.resident[idx]
         idx = idx.cpu()
-        pending, self._pending = self._pending, None
-        batch = pending[1].result() if pending is not None and torch.equal(pending[0], idx) else self._gather(idx)
+        if self._pending and torch.equal(self._pending[0][0], idx):
+            batch = self._pending.popleft()[1].result()
+        else:  # out of turn: what was queued is not what training reads next
+            self._pending.clear()
+            batch = self._gather(idx)
         return batch.to(self.device, non_blocking=True)
 
     def close(self) -> None:

@@ -30,14 +30,18 @@ def visible_gpus() -> list[str]:
 
 
 def gpu_groups(gpus: list[str], jobs: int, nproc: int = 1) -> list[str | None]:
-    """Each of ``jobs`` slots' ``CUDA_VISIBLE_DEVICES``: disjoint groups of ``nproc`` of ``gpus`` in order (slots
-    beyond the groups there are share them in turn; GPUs left over idle); ``None`` for every slot without GPUs."""
+    """Each of ``jobs`` slots' ``CUDA_VISIBLE_DEVICES``: disjoint groups of ``nproc`` of ``gpus`` in order (GPUs left
+    over idle; one-GPU slots beyond the GPUs share them in turn, torchrun cells never); ``None`` for every slot without
+    GPUs."""
     if not gpus:
         return [None] * jobs
     if nproc > len(gpus):
         raise ValueError(f"a cell of {nproc} processes needs {nproc} GPUs and {len(gpus)} are visible; set 'nproc' "
                          f"to at most {len(gpus)}")
     groups = [",".join(gpus[i:i + nproc]) for i in range(0, len(gpus) - nproc + 1, nproc)]
+    if nproc > 1 and jobs > len(groups):
+        raise ValueError(f"{jobs} cells at once need {jobs} groups of {nproc} GPUs and {len(groups)} fit on the "
+                         f"{len(gpus)} visible; set 'jobs' to at most {len(groups)}")
     return [groups[slot % len(groups)] for slot in range(jobs)]
 
 

@@ -13,6 +13,7 @@ trained.
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,8 +99,11 @@ def run_key(config: dict, kind: str = "pretrain") -> str:
 def process_run_key(config: dict, kind: str, device) -> str:
     """:func:`run_key` as this process trains the run: several CPU processes (gloo, which has no SyncBatchNorm)
     normalise each their own share of a batch, which trains another model than one process does, so their number
-    joins the key; on GPUs (SyncBatchNorm) the world size stays out of it."""
+    joins the key; on GPUs (SyncBatchNorm) the world size stays out of it. A single process reading runs that
+    several trained (a torchrun batch cell's sweep) is told their number by ``NML_TRAINED_BY_PROCESSES``."""
     world = rank_and_world()[1]
+    if world == 1:
+        world = int(os.environ.get("NML_TRAINED_BY_PROCESSES", "1"))
     if world > 1 and torch.device(device).type != "cuda":
         return run_key({**config, "unsynchronised_batchnorm_processes": world}, kind)
     return run_key(config, kind)

@@ -122,6 +122,21 @@ def _global_batch(num_samples: int, batch_size: int) -> tuple[int, slice]:
     return bs, slice(rank * bs // world, (rank + 1) * bs // world)
 
 
+def _summed(totals: dict) -> dict:
+    """The counts so far summed over processes (every process calls it): what a checkpoint inside an epoch keeps."""
+    if rank_and_world()[1] == 1:
+        return totals
+    summed = {name: value.clone() for name, value in totals.items()}
+    for value in summed.values():
+        torch.distributed.all_reduce(value)
+    return summed
+
+
+def _own_share(saved: dict) -> dict:
+    """A resumed epoch's counts: the saved sums on rank 0, zeros elsewhere (the epoch's all-reduce counts each once)."""
+    return saved if is_main_process() else {name: torch.zeros_like(value) for name, value in saved.items()}
+
+
 def _epoch_record(epoch: int, totals: dict, seen: int, lr: float) -> dict:
     """One epoch's means (loss, train_acc, and the noisy-label fractions when corrupted samples were seen), its
     counts summed over processes first: one device sync an epoch."""
@@ -167,10 +182,12 @@ def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, c
         g = torch.Generator().manual_seed(hp["seed"] * 1_000_003 + epoch)  # shuffling and augmentation
         order = torch.randperm(num_samples, generator=g).to(device)
         train_mode(model)
-        start, totals = (0, {}) if within is None else (within["step"], within["totals"])
+        start, totals = (0, {}) if within is None else (within["step"], _own_share(within["totals"]))
         if within is not None:  # the order drawn again; the generator where the interrupted epoch left it
-            g.set_state(within["generator"])
+            g.set_state(within["generator"].cpu())
             within = None
+        if ahead is not None and start < steps:
+            ahead(order[start * bs:(start + 1) * bs][share])
         for i in range(start, steps):
             idx = order[i * bs:(i + 1) * bs][share]
             if ahead is not None and i + 1 < steps:
@@ -186,7 +203,7 @@ def fit(model: torch.nn.Module, num_samples: int, step: Callable, hp: dict, *, c
                 totals[name] = totals.get(name, 0) + value
             if every is not None and (i + 1) % every == 0 and i + 1 < steps:
                 _checkpoint(checkpoint_path, model, opt, sched, history,
-                            {"step": i + 1, "totals": totals, "generator": g.get_state()})
+                            {"step": i + 1, "totals": _summed(totals), "generator": g.get_state()})
         history.append(_epoch_record(epoch, totals, steps * bs, sched.get_last_lr()[0]))
         bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", acc=f"{history[-1]['train_acc']:.3f}")
         _checkpoint(checkpoint_path, model, opt, sched, history)

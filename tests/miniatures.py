@@ -225,12 +225,13 @@ def repeated_sets(root: Path, count: int) -> None:
     _pickle(folder / "batches.meta", {b"label_names": [f"class{c}".encode() for c in range(10)]})
 
 
-FULL_SCALE_WNIDS = ["n01498041", "n01531178", "n01534433", "n01614925"]  # four classes of both ImageNet-R and -A
+# four classes of both ImageNet-R and -A, and one of neither (tench): R and A must not be scored at its column
+FULL_SCALE_WNIDS = ["n01440764", "n01498041", "n01531178", "n01534433", "n01614925"]
 DOMAINNET_DOMAINS = ("real", "sketch", "painting", "clipart")
 
 
 def full_scale_root(root: Path, size: int = 32, ratios=(0.0, 0.05, 0.1, 0.3)) -> Path:
-    """A data root as data_scripts/ lays it out for the full-scale presets (docs/full-scale.md), four ImageNet
+    """A data root as data_scripts/ lays it out for the full-scale presets (docs/full-scale.md), five ImageNet
     classes a few images each: ImageNet class folders, the pre-training memmap with its noisy-label files,
     CIFAR-10/100 pickles, DomainNet's four domains with split files, ImageNet-V2 / -Sketch / -R / -A folders."""
     from nml_tutorial.data.classes import variant_classes
@@ -239,7 +240,8 @@ def full_scale_root(root: Path, size: int = 32, ratios=(0.0, 0.05, 0.1, 0.3)) ->
     from nml_tutorial.data.memmap import write_memmap
 
     wnids, every = FULL_SCALE_WNIDS, imagenet_wnids()
-    assert set(wnids) <= set(variant_classes("imagenet_r")[0]) and set(wnids) <= set(variant_classes("imagenet_a")[0])
+    for variant in ("imagenet_r", "imagenet_a"):
+        assert set(wnids) - set(variant_classes(variant)[0]) == {wnids[0]}
     imagenet_folder(root / "imagenet" / "train", wnids, per_class=8, size=size)
     imagenet_folder(root / "imagenet" / "val", wnids, per_class=3, size=size)
     write_memmap(folder_files(root / "imagenet" / "train"), root / "imagenette-64", image_size=size, progress=False)
@@ -251,7 +253,7 @@ def full_scale_root(root: Path, size: int = 32, ratios=(0.0, 0.05, 0.1, 0.3)) ->
         domainnet(root / "domainnet", domain, ["apple", "bee", "cat"])
     imagenet_folder(root / "imagenet-v2", [str(every.index(w)) for w in wnids], per_class=2, size=size)
     for folder in ("imagenet-sketch", "imagenet-r", "imagenet-a"):
-        imagenet_folder(root / folder, wnids[:2], per_class=2, size=size)
+        imagenet_folder(root / folder, wnids[1:3], per_class=2, size=size)
     return root
 
 

@@ -1,5 +1,7 @@
 """Feeding the device: streamed batches (gathered ahead in a thread) train exactly as resident ones."""
 
+import threading
+
 import pytest
 import torch
 
@@ -34,9 +36,12 @@ def test_a_feeder_streams_when_told_and_gathers_the_next_batch_ahead(monkeypatch
     assert not Feeder(images, "cpu").streams
 
 
-def test_streamed_training_equals_resident_training(monkeypatch):
+def test_streamed_training_equals_resident_training_and_reads_every_batch_ahead_once(monkeypatch):
     g = torch.Generator().manual_seed(0)
     images, labels = torch.randint(0, 256, (64, 3, 12, 12), dtype=torch.uint8, generator=g), torch.arange(64) % 4
+    readers, original = [], Feeder._gather
+    monkeypatch.setattr(Feeder, "_gather", lambda self, idx: readers.append(threading.current_thread().name)
+                        or original(self, idx))
     results = []
     for setting in (None, "0"):  # resident, then every batch gathered in host memory one step ahead
         if setting is None:
@@ -49,5 +54,6 @@ def test_streamed_training_equals_resident_training(monkeypatch):
                                    progress=False)
         results.append((history, model.state_dict()))
     assert results[0][0] == results[1][0]
+    assert len(readers) == 2 * 4 and all(name.startswith("nml-feeder") for name in readers)  # 2 epochs of 4 steps
     for name, value in results[0][1].items():
         assert torch.equal(value, results[1][1][name]), name

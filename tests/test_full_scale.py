@@ -164,14 +164,16 @@ def test_full_scale_presets_read_everything_from_one_data_root_and_score_r_and_a
                         tasks=["imagenet_variants"])
     task = build_probe_tasks(preset, "cpu", seed=0)[0]
     assert task.id_test == "imagenet" and task.columns["imagenet"] is None
-    assert task.columns["imagenet_sketch"] is not None  # 1,000 classes named, the four trained on kept
+    assert task.columns["imagenet_sketch"] is not None  # 1,000 classes named, the five trained on kept
     r_wnids, _ = variant_classes("imagenet_r")
-    train = task.train.class_names  # R's 200 classes hold all four trained on: scored at their columns
-    assert [train[c] for c in task.columns["imagenet_r"].tolist()] == task.tests["imagenet_r"].class_names
-    assert set(task.tests["imagenet_r"].class_names) <= set(r_wnids) and len(task.tests["imagenet_r"].class_names) == 4
-    logits = torch.full((len(task.tests["imagenet_r"]), 4), -1.0)
-    logits[torch.arange(len(logits)), task.columns["imagenet_r"][task.tests["imagenet_r"].labels]] = 1.0
-    assert top1(logits, task.tests["imagenet_r"].labels, task.columns["imagenet_r"]) == 1.0
+    train, r = task.train.class_names, task.tests["imagenet_r"]  # R holds four of the five trained on, not tench
+    assert [train[c] for c in task.columns["imagenet_r"].tolist()] == r.class_names
+    assert r.class_names == sorted(set(train) & set(r_wnids)) and "n01440764" not in r.class_names
+    logits = torch.zeros(len(r), len(train))
+    logits[:, train.index("n01440764")] = 2.0  # the largest logit at a class R does not hold: never predicted
+    logits[torch.arange(len(r)), task.columns["imagenet_r"][r.labels]] = 1.0
+    assert (logits.argmax(1) == train.index("n01440764")).all()  # read at every column, tench would win
+    assert top1(logits, r.labels, task.columns["imagenet_r"]) == 1.0
 
 
 @pytest.mark.slow

@@ -12,7 +12,6 @@ EIGHT = [str(i) for i in range(8)]
 
 @pytest.mark.parametrize("gpus, jobs, nproc, groups", [
     (EIGHT, 4, 2, ["0,1", "2,3", "4,5", "6,7"]),
-    (EIGHT, 6, 2, ["0,1", "2,3", "4,5", "6,7", "0,1", "2,3"]),  # more slots than groups: they share, in turn
     (EIGHT, 2, 3, ["0,1,2", "3,4,5"]),  # GPUs 6 and 7 make no group of 3: they idle
     (EIGHT, 1, 8, ["0,1,2,3,4,5,6,7"]),
     (["0", "1"], 3, 1, ["0", "1", "0"]),  # one process a cell: one GPU each, as before torchrun
@@ -23,9 +22,12 @@ def test_cells_running_at_once_get_disjoint_groups_of_gpus(gpus, jobs, nproc, gr
     assert gpu_groups(gpus, jobs, nproc) == groups
 
 
-def test_more_processes_a_cell_than_gpus_is_refused():
+def test_more_processes_a_cell_than_gpus_or_more_torchrun_cells_than_groups_are_refused():
     with pytest.raises(ValueError, match="needs 4 GPUs and 2 are visible; set 'nproc' to at most 2"):
         gpu_groups(["0", "1"], 1, 4)
+    with pytest.raises(ValueError, match="6 cells at once need 6 groups of 2 GPUs and 4 fit on the 8 visible; set "
+                                         "'jobs' to at most 4"):
+        gpu_groups(EIGHT, 6, 2)  # two cells would share a group of GPUs
 
 
 @pytest.mark.parametrize("visible, gpus", [("3, 5", ["3", "5"]), ("", []), ("GPU-a1,GPU-b2", ["GPU-a1", "GPU-b2"])])

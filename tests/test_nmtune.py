@@ -164,6 +164,17 @@ def test_augmented_views_are_stacked_view_major():
     assert all(torch.equal(views[k * 5:(k + 1) * 5], expected[k]) for k in range(3))
 
 
+def test_view_features_made_a_batch_at_a_time_equal_those_of_all_views_at_once():
+    from nml_tutorial.evaluate import augmented_views, view_features
+    from nml_tutorial.features import extract
+    from nml_tutorial.models import build_model
+
+    images = torch.randint(0, 256, (70, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
+    model = build_model("resnet_small", 4, width=8)
+    at_once = extract(model, augmented_views(images, 3, seed=5), batch_size=64, amp="fp32").reshape(3, 70, -1)
+    assert torch.equal(view_features(model, images, 3, seed=5, amp="fp32", batch_size=64), at_once)
+
+
 def test_resized_crop_flip_makes_full_size_views_that_differ():
     images = torch.randint(0, 256, (6, 3, 16, 16), dtype=torch.uint8)
     g = torch.Generator().manual_seed(0)
