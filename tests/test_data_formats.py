@@ -177,11 +177,13 @@ def test_memmap_form_round_trips_resumes_and_maps(tmp_path):
     with pytest.raises(FileNotFoundError, match="did not finish.*resume"):
         load_dataset("memmap", root=tmp_path / "mm")
     calls.clear()
+    (tmp_path / "train").rename(tmp_path / "moved")  # the source moved meanwhile: the same content, resumed
     memmap.read_images = lambda *args: calls.append(args) or read(*args)
     try:
-        write_memmap(files, tmp_path / "mm", image_size=24, chunk=5, progress=False)
+        write_memmap(folder_files(tmp_path / "moved"), tmp_path / "mm", image_size=24, chunk=5, progress=False)
     finally:
         memmap.read_images = read
+        (tmp_path / "moved").rename(tmp_path / "train")
     assert len(calls) == 2  # 12 images in chunks of 5: the resumed run reads only the chunks at 5 and 10
     data = load_dataset("memmap", root=tmp_path / "mm")
     assert torch.equal(data.images, direct.images) and torch.equal(data.labels, direct.labels)

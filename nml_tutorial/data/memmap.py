@@ -48,7 +48,8 @@ def _write(out: Path, n: int, size: int, chunks: Callable[[range], Iterable[np.n
         atomic_write_text(files_txt, out / FILES)
     partial, record = out / (IMAGES + ".partial"), out / PROGRESS
     state = json.loads(record.read_text()) if record.exists() and partial.exists() else {}
-    start = state.get("done", 0) if state.get("meta") == meta else 0
+    same = {**(state.get("meta") or {}), "source": meta["source"]} == meta  # by content: sources may be listed anew
+    start = state.get("done", 0) if same else 0
     images = np.lib.format.open_memmap(partial, mode="r+" if start else "w+", dtype=np.uint8, shape=(n, size, size, 3))
     begins = range(start, n, chunk)
     with closing(iter(chunks(begins))) as blocks:
