@@ -71,3 +71,16 @@ def named_list(name: str) -> list[str]:
     if name not in NAMED_LISTS:
         raise ValueError(f"unknown class list {name!r}; choose one of {list(NAMED_LISTS)} or pass a file")
     return read_class_list(Path(__file__).parent / "class_lists" / f"{name}.txt")
+
+
+def devkit_classes(meta_mat) -> dict[int, str]:
+    """The ILSVRC-2012 devkit's class numbers (``ILSVRC2012_ID``, 1 ... 1,000) -> WordNet ids, from its
+    ``data/meta.mat`` (the leaf synsets)."""
+    from scipy.io import loadmat
+
+    try:
+        synsets = loadmat(meta_mat, squeeze_me=True)["synsets"]
+        return {int(s["ILSVRC2012_ID"]): str(s["WNID"]) for s in synsets if int(s["num_children"]) == 0}
+    except (KeyError, ValueError, TypeError) as err:
+        raise ValueError(f"{meta_mat} is not the ILSVRC-2012 devkit's meta.mat ({err}); extract "
+                         "ILSVRC2012_devkit_t12.tar.gz again") from err

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..atomic import atomic_write_json
-from .classes import imagenet_wnids, variant_classes
+from .classes import devkit_classes, imagenet_wnids, variant_classes
 from .common import LabeledImages
 from .files import IMAGE_SUFFIXES, ImageFiles, image_files, listing_checksum, load_files, require_dir, require_file
 
@@ -170,13 +170,10 @@ def restrict_logits(logits: torch.Tensor, variant: str) -> torch.Tensor:
 
 def _devkit_labels(devkit: Path) -> list[str]:
     """The WordNet id of each of the 50,000 validation images, from the ILSVRC-2012 devkit."""
-    from scipy.io import loadmat
-
     meta = require_file(devkit / "data" / "meta.mat", "devkit meta.mat", "extract ILSVRC2012_devkit_t12.tar.gz")
     truth = require_file(devkit / "data" / "ILSVRC2012_validation_ground_truth.txt", "validation ground truth",
                          "extract ILSVRC2012_devkit_t12.tar.gz")
-    synsets = loadmat(meta, squeeze_me=True)["synsets"]
-    wnid_of = {int(s["ILSVRC2012_ID"]): str(s["WNID"]) for s in synsets if int(s["num_children"]) == 0}
+    wnid_of = devkit_classes(meta)
     ids = [int(line) for line in truth.read_text().split()]
     unknown = sorted(set(ids) - set(wnid_of))
     if unknown:

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..atomic import atomic_write_json, atomic_write_text
-from .classes import imagenet_wnids
+from .classes import devkit_classes, imagenet_wnids
 from .common import LabeledImages
 from .files import ImageFiles, listing_checksum, read_images, require_dir, require_file
 
@@ -168,14 +168,7 @@ def _class_ids(numbering) -> dict[int, str]:
     path = Path(numbering) / "data" / "meta.mat" if Path(numbering).is_dir() else Path(numbering)
     path = require_file(path, "class numbering (map_clsloc.txt or the devkit's data/meta.mat)", _NUMBERING_FIX)
     if path.suffix == ".mat":
-        from scipy.io import loadmat
-
-        try:
-            synsets = loadmat(path, squeeze_me=True)["synsets"]
-            return {int(s["ILSVRC2012_ID"]): str(s["WNID"]) for s in synsets if int(s["num_children"]) == 0}
-        except (KeyError, ValueError, TypeError) as err:
-            raise ValueError(f"{path} is not the ILSVRC-2012 devkit's meta.mat ({err}); extract "
-                             "ILSVRC2012_devkit_t12.tar.gz again") from err
+        return devkit_classes(path)
     wnid_of = {}
     for n, line in enumerate(path.read_text().splitlines(), 1):
         parts = line.split()
