@@ -137,7 +137,8 @@ class Preset:
     @property
     def lesson_task(self) -> str:
         """The task the lessons (notebooks 03-05) and the primary C3 / C4 measures read: the held-out classes, or
-        on data from disk the first task with several test sets (the full-scale presets: DomainNet)."""
+        on data from disk the first task with several test sets (the full-scale presets: DomainNet); a results
+        table names the same one (:func:`~nml_tutorial.results.lesson_task`)."""
         if "downstream_classes" in self.tasks or not self.dataset_tasks:
             return "downstream_classes"
         return next((task for task in self.tasks if len(self.dataset_tasks.get(task, {}).get("tests", ())) > 1),
